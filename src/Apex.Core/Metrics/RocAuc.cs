@@ -17,8 +17,7 @@ public static class RocAuc
             throw new ArgumentException($"Scores ({scores.Length}) and labels ({labels.Length}) differ in length.");
         }
 
-        var ranks = scores.ToArray();
-        ArrayStatistics.RanksInplace(ranks, RankDefinition.Average);
+        var ranks = scores.ToArray().Ranks(RankDefinition.Average);
 
         double positives = 0, rankSum = 0;
         for (var i = 0; i < labels.Length; i++)

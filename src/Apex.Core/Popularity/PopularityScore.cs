@@ -26,16 +26,13 @@ public static class PopularityScore
     /// <summary>Percentile ranks (average rank of ties / N) of every value in the population.</summary>
     public static double[] PercentileRanks(ReadOnlySpan<double> counts)
     {
-        var ranks = counts.ToArray();
-        foreach (var count in ranks)
+        var values = counts.ToArray();
+        if (!Array.TrueForAll(values, double.IsFinite))
         {
-            if (!double.IsFinite(count))
-            {
-                throw new ArgumentException("Counts must be finite numbers.", nameof(counts));
-            }
+            throw new ArgumentException("Counts must be finite numbers.", nameof(counts));
         }
 
-        ArrayStatistics.RanksInplace(ranks, RankDefinition.Average);
+        var ranks = values.Ranks(RankDefinition.Average);
         for (var i = 0; i < ranks.Length; i++)
         {
             ranks[i] /= ranks.Length;

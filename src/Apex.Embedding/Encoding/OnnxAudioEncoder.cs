@@ -1,0 +1,152 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Apex.Embedding.Encoding;
+
+/// <summary>The MERT encoder (or any model honouring <see cref="EncoderContract"/>) over ONNX Runtime.</summary>
+public sealed partial class OnnxAudioEncoder : IAudioEncoder
+{
+    private readonly InferenceSession _session;
+    private readonly EncoderOptions _options;
+    private readonly ILogger _logger;
+    private float[] _batchBuffer = [];
+
+    public OnnxAudioEncoder(string modelPath, EncoderOptions? options = null, ILogger<OnnxAudioEncoder>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        _options = (options ?? new EncoderOptions()).Validate();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        if (!File.Exists(modelPath))
+        {
+            throw new FileNotFoundException($"Encoder model not found: {modelPath}", modelPath);
+        }
+
+        using var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = _options.IntraOpThreads,
+        };
+        var provider = ChooseProvider(sessionOptions);
+        try
+        {
+            _session = new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new EncoderContractException($"{modelPath}: ONNX Runtime cannot load this model ({ex.Message}).", ex);
+        }
+
+        try
+        {
+            Info = EncoderContract.Read(_session, modelPath, provider);
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+
+        LogLoaded(_logger, modelPath, provider, string.Join(",", Info.Layers), Info.HiddenSize, Info.Source);
+        Warmup();
+    }
+
+    public EncoderInfo Info { get; }
+
+    public float[] Encode(IReadOnlyList<float[]> segments, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segments);
+        var result = new float[segments.Count * Info.SegmentWidth];
+        for (var start = 0; start < segments.Count; start += _options.MaxBatch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = Math.Min(_options.MaxBatch, segments.Count - start);
+            RunBatch(segments, start, count, result.AsSpan(start * Info.SegmentWidth, count * Info.SegmentWidth));
+        }
+
+        return result;
+    }
+
+    public void Dispose() => _session.Dispose();
+
+    private void RunBatch(IReadOnlyList<float[]> segments, int start, int count, Span<float> destination)
+    {
+        var samples = segments[start].Length;
+        float[] input;
+        if (count == 1)
+        {
+            input = segments[start]; // fed as is: no copy for the common batch of one
+        }
+        else
+        {
+            if (_batchBuffer.Length != count * samples)
+            {
+                _batchBuffer = new float[count * samples];
+            }
+
+            input = _batchBuffer;
+            for (var i = 0; i < count; i++)
+            {
+                var segment = segments[start + i];
+                if (segment.Length != samples)
+                {
+                    throw new ArgumentException($"All segments of a batch must have the same length ({samples} vs {segment.Length}).", nameof(segments));
+                }
+
+                segment.CopyTo(input, i * samples);
+            }
+        }
+
+        using var tensor = OrtValue.CreateTensorValueFromMemory(input, [count, samples]);
+        using var runOptions = new RunOptions();
+        using var outputs = _session.Run(runOptions, [EncoderContract.InputName], [tensor], [EncoderContract.OutputName]);
+        var output = outputs[0];
+        var shape = output.GetTensorTypeAndShape().Shape;
+        if (shape.Length != 3 || shape[0] != count || shape[1] != Info.LayerCount || shape[2] != Info.HiddenSize)
+        {
+            throw new EncoderContractException($"{Info.ModelPath}: output '{EncoderContract.OutputName}' came back as [{string.Join(", ", shape)}], expected [{count}, {Info.LayerCount}, {Info.HiddenSize}].");
+        }
+
+        output.GetTensorDataAsSpan<float>().CopyTo(destination);
+    }
+
+    private string ChooseProvider(SessionOptions sessionOptions)
+    {
+        if (_options.Device == EncoderDevice.Cpu)
+        {
+            return "CPU";
+        }
+
+        try
+        {
+            sessionOptions.AppendExecutionProvider_CUDA(_options.DeviceIndex);
+            return $"CUDA:{_options.DeviceIndex}";
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            // The CPU package has no CUDA provider, and a GPU package without a GPU throws here too.
+            LogCudaFallback(_logger, _options.Device, ex.Message);
+            return "CPU";
+        }
+    }
+
+    private void Warmup()
+    {
+        if (_options.WarmupRuns == 0)
+        {
+            return;
+        }
+
+        var silence = new float[Info.SampleRate * 30];
+        for (var i = 0; i < _options.WarmupRuns; i++)
+        {
+            Encode([silence]);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Encoder {Path} on {Provider}: layers {Layers}, hidden {Hidden}, weights from {Source}")]
+    private static partial void LogLoaded(ILogger logger, string path, string provider, string layers, int hidden, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device}: CUDA is not available, the encoder runs on CPU ({Reason})")]
+    private static partial void LogCudaFallback(ILogger logger, EncoderDevice device, string reason);
+}
