@@ -189,18 +189,18 @@ def randomize_norm_affines(module, generator):
                 m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=generator))
 
 
-def build_random(shape, seed, layers=DEFAULT_LAYERS):
+def build_random(shape, seed):
     torch.manual_seed(seed)
     encoder = MertEncoder(shape)
     randomize_norm_affines(encoder, torch.Generator().manual_seed(seed + 1))
-    return LayerMeans(encoder, layers, normalize=True).eval()
+    return LayerMeans(encoder, DEFAULT_LAYERS, normalize=True).eval()
 
 
 def fold_weight_norm(module):
     """Replace weight-norm hooks/parametrizations by plain weights; returns how many."""
     from torch.nn.utils import parametrize
     folded = 0
-    for m in module.modules():
+    for m in list(module.modules()):  # removing parametrizations edits the module tree
         if hasattr(m, "weight_g") and hasattr(m, "weight_v"):
             nn.utils.remove_weight_norm(m)
             folded += 1
@@ -208,6 +208,32 @@ def fold_weight_norm(module):
             parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
             folded += 1
     return folded
+
+
+def run_module(module, x):
+    with torch.no_grad():
+        return module(x).numpy()
+
+
+def fold_and_verify(module, x):
+    """Fold weight norm and prove on `x` that the outputs did not change."""
+    unfolded = run_module(module, x)
+    print(f"folded weight norm in {fold_weight_norm(module)} module(s)")
+    folded = run_module(module, x)
+    diff = float(np.abs(folded - unfolded).max())
+    print(f"folded vs unfolded max abs diff: {diff:.3e}")
+    if diff >= 1e-6:
+        raise SystemExit("folding weight norm changed the outputs")
+    return folded
+
+
+def check_outputs(name, values):
+    if not np.all(np.isfinite(values)):
+        raise SystemExit(f"{name}: non-finite outputs")
+    if float(values.std()) < 1e-3:
+        raise SystemExit(f"{name}: degenerate outputs (std {values.std():.2e})")
+    print(f"{name}: shape {values.shape} min {values.min():.6f} max {values.max():.6f} "
+          f"mean {values.mean():.6f} std {values.std():.6f}")
 
 
 # ---------------------------------------------------------------------------
@@ -297,7 +323,10 @@ def read_preprocessor_config(checkpoint):
 
 
 def cmd_hf(args):
-    from transformers import AutoModel  # only this subcommand needs transformers
+    try:
+        from transformers import AutoModel  # only this subcommand needs transformers
+    except ImportError:
+        raise SystemExit("the hf subcommand needs the `transformers` package") from None
 
     normalize = read_preprocessor_config(args.checkpoint)
     model = AutoModel.from_pretrained(args.checkpoint, trust_remote_code=True,
@@ -305,14 +334,15 @@ def cmd_hf(args):
     config = model.config
     if max(args.layers) > config.num_hidden_layers:
         raise SystemExit(f"layers {args.layers} exceed num_hidden_layers={config.num_hidden_layers}")
-    print(f"folded weight norm in {fold_weight_norm(model)} module(s)")
     wrapper = LayerMeans(model, args.layers, normalize, hf_outputs=True).eval()
+    example = example_input()
+    check_outputs("layer_means", fold_and_verify(wrapper, example))
     name = os.path.basename(os.path.normpath(args.checkpoint))
     arch = ",".join(getattr(config, "architectures", None) or [config.model_type])
     source = f"{os.path.abspath(args.checkpoint)} (model {name}, {arch})"
     metadata = contract_metadata(args.layers, config.hidden_size, normalize, source)
     start = time.perf_counter()
-    export_onnx(wrapper, args.out, args.opset, metadata, example_input())
+    export_onnx(wrapper, args.out, args.opset, metadata, example)
     report_export(args.out, start)
 
 
@@ -344,20 +374,6 @@ def segment(samples):
     return rows
 
 
-def run_module(module, rows):
-    with torch.no_grad():
-        return module(torch.from_numpy(rows)).numpy()
-
-
-def check_outputs(name, values):
-    if not np.all(np.isfinite(values)):
-        raise SystemExit(f"{name}: non-finite outputs")
-    if float(values.std()) < 1e-3:
-        raise SystemExit(f"{name}: degenerate outputs (std {values.std():.2e})")
-    print(f"{name}: shape {values.shape} min {values.min():.6f} max {values.max():.6f} "
-          f"mean {values.mean():.6f} std {values.std():.6f}")
-
-
 def tiny_reference(audio_path, samples, layer_means, layers):
     return {
         "audio": os.path.basename(audio_path),
@@ -380,13 +396,7 @@ def cmd_tiny(args):
     samples = decode_audio(args.audio)
     rows = segment(samples)
     print(f"{args.audio}: {samples.size} samples at {SAMPLE_RATE} Hz -> {rows.shape[0]} segment(s)")
-    unfolded = run_module(module, rows)
-    print(f"folded weight norm in {fold_weight_norm(module)} module(s)")
-    folded = run_module(module, rows)
-    diff = float(np.abs(folded - unfolded).max())
-    print(f"folded vs unfolded max abs diff: {diff:.3e}")
-    if diff >= 1e-6:
-        raise SystemExit("folding weight norm changed the outputs")
+    folded = fold_and_verify(module, torch.from_numpy(rows))
     check_outputs("layer_means", folded)
 
     source = f"random-init seed={args.seed} (tiny MERT-shaped fixture)"

@@ -125,7 +125,16 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
         catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
             // The CPU package has no CUDA provider, and a GPU package without a GPU throws here too.
-            LogCudaFallback(_logger, _options.Device, ex.Message);
+            // Asked-for CUDA that does not load is a warning; "auto" expects it may not.
+            if (_options.Device == EncoderDevice.Cuda)
+            {
+                LogCudaFallbackWarning(_logger, ex.Message);
+            }
+            else
+            {
+                LogCudaFallback(_logger, ex.Message);
+            }
+
             return "CPU";
         }
     }
@@ -147,6 +156,9 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
     [LoggerMessage(Level = LogLevel.Information, Message = "Encoder {Path} on {Provider}: layers {Layers}, hidden {Hidden}, weights from {Source}")]
     private static partial void LogLoaded(ILogger logger, string path, string provider, string layers, int hidden, string source);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device}: CUDA is not available, the encoder runs on CPU ({Reason})")]
-    private static partial void LogCudaFallback(ILogger logger, EncoderDevice device, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device cuda: CUDA is not available, the encoder runs on CPU ({Reason})")]
+    private static partial void LogCudaFallbackWarning(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device auto: CUDA is not available, the encoder runs on CPU ({Reason})")]
+    private static partial void LogCudaFallback(ILogger logger, string reason);
 }

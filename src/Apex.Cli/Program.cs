@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Apex.Cli.Commands;
+
+var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-generated music.")
+{
+    EmbedCommand.Create(),
+    PopularityCommand.Create(),
+    BenchCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync();
