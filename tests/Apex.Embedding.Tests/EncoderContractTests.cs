@@ -15,6 +15,8 @@ public sealed class EncoderContractTests
         Assert.True(encoder.Info.Normalize);
         Assert.Contains("random-init", encoder.Info.Source, StringComparison.Ordinal);
         Assert.Equal("CPU", encoder.Info.Provider);
+        // Batch 1 is the fastest per segment on CPU (benchmarks/RESULTS.md), so it is the CPU default.
+        Assert.Equal(1, encoder.MaxBatch);
     }
 
     [Fact]

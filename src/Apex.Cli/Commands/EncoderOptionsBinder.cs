@@ -16,13 +16,13 @@ internal static class EncoderOptionsBinder
     public static Option<EncoderDevice> DeviceOption() =>
         new("--device") { Description = "auto: CUDA when it loads, else CPU; cpu; cuda (falls back to CPU with a warning when CUDA cannot load).", DefaultValueFactory = _ => EncoderDevice.Auto };
 
-    public static Option<int> MaxBatchOption() =>
-        new("--max-batch") { Description = "Most segments per ONNX run.", DefaultValueFactory = _ => 4 };
+    public static Option<int?> MaxBatchOption() =>
+        new("--max-batch") { Description = "Most segments per ONNX run (default: 1 on CPU, 8 on CUDA)." };
 
     public static Option<int> ThreadsOption() =>
         new("--threads") { Description = "ONNX Runtime intra-op threads (0: one per physical core).", DefaultValueFactory = _ => 0 };
 
-    public static EncoderSettings Bind(ParseResult result, Option<string?> encoder, Option<EncoderDevice> device, Option<int> maxBatch, Option<int> threads) =>
+    public static EncoderSettings Bind(ParseResult result, Option<string?> encoder, Option<EncoderDevice> device, Option<int?> maxBatch, Option<int> threads) =>
         new(result.GetValue(encoder), new EncoderOptions
         {
             Device = result.GetValue(device),

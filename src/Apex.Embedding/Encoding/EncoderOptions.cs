@@ -7,8 +7,11 @@ public sealed record EncoderOptions
     /// <summary>CUDA device index, for machines with several GPUs.</summary>
     public int DeviceIndex { get; init; }
 
-    /// <summary>Most segments in one ONNX run; larger inputs are split.</summary>
-    public int MaxBatch { get; init; } = 4;
+    /// <summary>
+    /// Most segments in one ONNX run; larger inputs are split. Null picks by provider: 1 on CPU (measured
+    /// fastest per segment and smallest in memory, see benchmarks/RESULTS.md), 8 on CUDA.
+    /// </summary>
+    public int? MaxBatch { get; init; }
 
     /// <summary>ONNX Runtime intra-op threads; 0 lets it choose (one per physical core).</summary>
     public int IntraOpThreads { get; init; }
@@ -18,7 +21,7 @@ public sealed record EncoderOptions
 
     public EncoderOptions Validate()
     {
-        if (MaxBatch < 1)
+        if (MaxBatch is < 1)
         {
             throw new ArgumentException($"Max batch must be at least 1 (was {MaxBatch}).");
         }

@@ -10,6 +10,7 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
     private readonly InferenceSession _session;
     private readonly EncoderOptions _options;
     private readonly ILogger _logger;
+    private readonly int _maxBatch;
     private float[] _batchBuffer = [];
 
     public OnnxAudioEncoder(string modelPath, EncoderOptions? options = null, ILogger<OnnxAudioEncoder>? logger = null)
@@ -47,20 +48,23 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
             throw;
         }
 
+        _maxBatch = _options.MaxBatch ?? (provider == "CPU" ? 1 : 8);
         LogLoaded(_logger, modelPath, provider, string.Join(",", Info.Layers), Info.HiddenSize, Info.Source);
         Warmup();
     }
 
     public EncoderInfo Info { get; }
 
+    public int MaxBatch => _maxBatch;
+
     public float[] Encode(IReadOnlyList<float[]> segments, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segments);
         var result = new float[segments.Count * Info.SegmentWidth];
-        for (var start = 0; start < segments.Count; start += _options.MaxBatch)
+        for (var start = 0; start < segments.Count; start += _maxBatch)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(_options.MaxBatch, segments.Count - start);
+            var count = Math.Min(_maxBatch, segments.Count - start);
             RunBatch(segments, start, count, result.AsSpan(start * Info.SegmentWidth, count * Info.SegmentWidth));
         }
 
