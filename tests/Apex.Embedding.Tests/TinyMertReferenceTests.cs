@@ -70,4 +70,16 @@ public sealed class TinyMertReferenceTests
         // Different segments of real music give different embeddings.
         Assert.NotEqual(a.AsSpan(0, 128).ToArray(), a.AsSpan(128, 128).ToArray());
     }
+
+    [Fact]
+    public async Task Concurrent_calls_on_one_encoder_give_the_same_results_as_sequential_ones()
+    {
+        var audio = await new FfmpegAudioDecoder().DecodeAsync(Fixtures.Sample("macleod-vibe-ace.ogg"));
+        using var encoder = new OnnxAudioEncoder(Fixtures.TinyMert, new EncoderOptions { Device = EncoderDevice.Cpu, MaxBatch = 2 });
+        var expected = encoder.Encode(audio.Segments);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => encoder.Encode(audio.Segments))));
+
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
 }

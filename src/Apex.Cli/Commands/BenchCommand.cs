@@ -27,7 +27,8 @@ internal static class BenchCommand
         var pytorchBatches = new Option<string?>("--pytorch-batches") { Description = "Batch sizes for PyTorch (default: --batches)." };
         var audio = new Option<string?>("--audio") { Description = "Folder of audio for the decode and embed-path runs (default: the bundled samples)." };
         var output = new Option<string?>("--out") { Description = "Append the results, as a Markdown section, to this file (e.g. benchmarks/RESULTS.md)." };
-        var embed = new Command("embed", "Time decoding and encoding.") { model, batches, segments, threads, pytorch, pytorchBatches, audio, output };
+        var sessionSettings = new Option<bool>("--session-settings") { Description = "Also time the bare session (batch 1) under other ONNX Runtime settings: optimisation levels, spinning, memory arena." };
+        var embed = new Command("embed", "Time decoding and encoding.") { model, batches, segments, threads, pytorch, pytorchBatches, audio, output, sessionSettings };
         embed.SetAction((result, cancellationToken) => RunAsync(
             new BenchSettings(
                 result.GetValue(model),
@@ -37,12 +38,25 @@ internal static class BenchCommand
                 result.GetValue(pytorch)!,
                 ParseBatches(result.GetValue(pytorchBatches) ?? result.GetValue(batches)!),
                 result.GetValue(audio) ?? BundledAssets.Samples,
-                result.GetValue(output)),
+                result.GetValue(output),
+                result.GetValue(sessionSettings)),
             cancellationToken));
         return new Command("bench", "Benchmarks; results go to stdout as Markdown.") { embed };
     }
 
-    private sealed record BenchSettings(string? Model, int[] Batches, int Segments, int Threads, string PyTorch, int[] PyTorchBatches, string AudioFolder, string? Output);
+    private sealed record BenchSettings(string? Model, int[] Batches, int Segments, int Threads, string PyTorch, int[] PyTorchBatches, string AudioFolder, string? Output, bool SessionSettings);
+
+    private sealed record SessionVariant(string Name, Action<SessionOptions> Apply);
+
+    /// <summary>The settings compared by --session-settings; the first is what the encoder uses.</summary>
+    private static readonly SessionVariant[] SessionVariants =
+    [
+        new("ORT_ENABLE_ALL (the encoder's setting)", _ => { }),
+        new("ORT_ENABLE_EXTENDED", o => o.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
+        new("ORT_ENABLE_BASIC", o => o.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC),
+        new("ALL + session.intra_op.allow_spinning=0", o => o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0")),
+        new("ALL + CPU memory arena off", o => o.EnableCpuMemArena = false),
+    ];
 
     private sealed record EncoderRow(int Batch, double BareSegmentsPerSecond, double EmbedPathSegmentsPerSecond, long PeakRssBytes);
 
@@ -67,15 +81,26 @@ internal static class BenchCommand
         foreach (var batch in settings.Batches)
         {
             var options = new EncoderOptions { Device = EncoderDevice.Cpu, MaxBatch = batch, IntraOpThreads = settings.Threads, WarmupRuns = 2 };
-            var bare = TimeBareSession(modelPath, options, batch, settings.Segments);
+            var bare = TimeBareSession(modelPath, options, batch, settings.Segments, _ => { });
             CliConsole.Note($"batch {batch}: bare ORT session {bare:0.000} segments/s");
             var path = await TimeEmbedPathAsync(modelPath, options, files, cancellationToken);
             CliConsole.Note($"batch {batch}: apex embed path {path:0.000} segments/s");
             rows.Add(new EncoderRow(batch, bare, path, Process.GetCurrentProcess().PeakWorkingSet64));
         }
 
+        var variants = new List<(string Name, double SegmentsPerSecond)>();
+        if (settings.SessionSettings)
+        {
+            foreach (var variant in SessionVariants)
+            {
+                var options = new EncoderOptions { Device = EncoderDevice.Cpu, MaxBatch = 1, IntraOpThreads = settings.Threads, WarmupRuns = 2 };
+                variants.Add((variant.Name, TimeBareSession(modelPath, options, 1, settings.Segments, variant.Apply)));
+                CliConsole.Note($"{variant.Name}: {variants[^1].SegmentsPerSecond:0.000} segments/s");
+            }
+        }
+
         var pytorch = settings.PyTorch == "none" ? null : RunPyTorch(settings.PyTorch, settings.PyTorchBatches, settings.Threads);
-        WriteReport(report, settings, modelPath, files.Count, audioSeconds, decodeSeconds, rows, pytorch);
+        WriteReport(report, settings, modelPath, files.Count, audioSeconds, decodeSeconds, rows, variants, pytorch);
         Console.Out.Write(report.ToString());
         if (settings.Output is not null)
         {
@@ -101,9 +126,10 @@ internal static class BenchCommand
     }
 
     /// <summary>The ceiling: one InferenceSession run on a prepared input, nothing else.</summary>
-    private static double TimeBareSession(string modelPath, EncoderOptions options, int batch, int segments)
+    private static double TimeBareSession(string modelPath, EncoderOptions options, int batch, int segments, Action<SessionOptions> variant)
     {
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = options.IntraOpThreads };
+        variant(sessionOptions);
         using var session = new InferenceSession(modelPath, sessionOptions);
         var samples = 720_000;
         var input = new float[batch * samples];
@@ -182,7 +208,7 @@ internal static class BenchCommand
         return null;
     }
 
-    private static void WriteReport(StringBuilder md, BenchSettings settings, string modelPath, int fileCount, double audioSeconds, double decodeSeconds, List<EncoderRow> rows, JsonDocument? pytorch)
+    private static void WriteReport(StringBuilder md, BenchSettings settings, string modelPath, int fileCount, double audioSeconds, double decodeSeconds, List<EncoderRow> rows, List<(string Name, double SegmentsPerSecond)> variants, JsonDocument? pytorch)
     {
         var inv = CultureInfo.InvariantCulture;
         md.AppendLine(inv, $"### apex bench embed: {Path.GetFileName(modelPath)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
@@ -196,6 +222,17 @@ internal static class BenchCommand
         foreach (var row in rows)
         {
             md.AppendLine(inv, $"| {row.Batch} | {row.BareSegmentsPerSecond:0.000} | {row.EmbedPathSegmentsPerSecond:0.000} | {row.EmbedPathSegmentsPerSecond / row.BareSegmentsPerSecond:0.00} | {row.PeakRssBytes / (double)(1L << 30):0.00} |");
+        }
+
+        if (variants.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("| session setting (bare, batch 1) | segments/s | vs the encoder's setting |");
+            md.AppendLine("|---|---|---|");
+            foreach (var (name, rate) in variants)
+            {
+                md.AppendLine(inv, $"| {name} | {rate:0.000} | {rate / variants[0].SegmentsPerSecond:0.00} |");
+            }
         }
 
         if (pytorch is not null)

@@ -1,17 +1,20 @@
+using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Apex.Embedding.Encoding;
 
-/// <summary>The MERT encoder (or any model honouring <see cref="EncoderContract"/>) over ONNX Runtime.</summary>
+/// <summary>
+/// The MERT encoder (or any model honouring <see cref="EncoderContract"/>) over ONNX Runtime.
+/// Thread-safe: concurrent calls share the session, each with its own batch buffer.
+/// </summary>
 public sealed partial class OnnxAudioEncoder : IAudioEncoder
 {
     private readonly InferenceSession _session;
     private readonly EncoderOptions _options;
     private readonly ILogger _logger;
     private readonly int _maxBatch;
-    private float[] _batchBuffer = [];
 
     public OnnxAudioEncoder(string modelPath, EncoderOptions? options = null, ILogger<OnnxAudioEncoder>? logger = null)
     {
@@ -76,19 +79,17 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
     private void RunBatch(IReadOnlyList<float[]> segments, int start, int count, Span<float> destination)
     {
         var samples = segments[start].Length;
-        float[] input;
         if (count == 1)
         {
-            input = segments[start]; // fed as is: no copy for the common batch of one
+            // The common CPU batch of one is fed as is: no copy.
+            using var single = OrtValue.CreateTensorValueFromMemory(segments[start], [1, samples]);
+            Run(single, count, destination);
+            return;
         }
-        else
-        {
-            if (_batchBuffer.Length != count * samples)
-            {
-                _batchBuffer = new float[count * samples];
-            }
 
-            input = _batchBuffer;
+        var buffer = ArrayPool<float>.Shared.Rent(count * samples);
+        try
+        {
             for (var i = 0; i < count; i++)
             {
                 var segment = segments[start + i];
@@ -97,13 +98,22 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
                     throw new ArgumentException($"All segments of a batch must have the same length ({samples} vs {segment.Length}).", nameof(segments));
                 }
 
-                segment.CopyTo(input, i * samples);
+                segment.CopyTo(buffer, i * samples);
             }
-        }
 
-        using var tensor = OrtValue.CreateTensorValueFromMemory(input, [count, samples]);
+            using var batch = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, count * samples), [count, samples]);
+            Run(batch, count, destination);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    private void Run(OrtValue input, int count, Span<float> destination)
+    {
         using var runOptions = new RunOptions();
-        using var outputs = _session.Run(runOptions, [EncoderContract.InputName], [tensor], [EncoderContract.OutputName]);
+        using var outputs = _session.Run(runOptions, [EncoderContract.InputName], [input], [EncoderContract.OutputName]);
         var output = outputs[0];
         var shape = output.GetTensorTypeAndShape().Shape;
         if (shape.Length != 3 || shape[0] != count || shape[1] != Info.LayerCount || shape[2] != Info.HiddenSize)
