@@ -80,6 +80,8 @@ public sealed class TinyMertReferenceTests
 
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => encoder.Encode(audio.Segments))));
 
-        Assert.All(results, r => Assert.Equal(expected, r));
+        // Concurrent runs split ORT's thread pool differently, which moves the last float bits;
+        // mixed-up buffers would be off by whole units.
+        Assert.All(results, r => Assert.Equal(expected, r, (a, b) => Math.Abs(a - b) < 1e-5));
     }
 }
