@@ -26,8 +26,9 @@ apex_require_dotnet() {
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 }
 
-# Everything the product and its tests need at run time.
+# Everything the product and its tests need. gcc, patchelf and binutils let the build patch
+# TorchSharp's native library for Debian 12's older libstdc++ (tools/torchsharp-glibcxx).
 apex_prerequisites() {
   apex_require_dotnet
-  apex_apt_install ffmpeg
+  apex_apt_install ffmpeg gcc libc6-dev patchelf binutils
 }
