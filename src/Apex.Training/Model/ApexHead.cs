@@ -1,0 +1,62 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Apex.Training.Model;
+
+/// <summary>
+/// The APEX multi-task head: a learned Conv1d(layers → 1, kernel 1) mixes the layer vectors into one,
+/// a shared trunk of Linear → BatchNorm → GELU → Dropout blocks, and one branch per task
+/// (Linear → BatchNorm → GELU → Dropout → Linear) squashed to the task's range by a sigmoid.
+/// Input [batch, layers, hidden]; output [batch, tasks].
+/// </summary>
+public sealed class ApexHead : Module<Tensor, Tensor>
+{
+    private readonly Conv1d _mix;
+    private readonly Sequential _trunk;
+    private readonly ModuleList<Sequential> _branches;
+    private readonly float[] _low;
+    private readonly float[] _span;
+
+    public ApexHead(HeadArchitecture architecture)
+        : base(nameof(ApexHead))
+    {
+        Architecture = architecture.Validate();
+        _mix = Conv1d(architecture.Layers, 1, kernel_size: 1);
+        var blocks = new List<(string, Module<Tensor, Tensor>)>();
+        var width = architecture.Hidden;
+        for (var i = 0; i < architecture.Trunk.Count; i++)
+        {
+            var next = architecture.Trunk[i];
+            blocks.Add(($"linear{i}", Linear(width, next)));
+            blocks.Add(($"norm{i}", BatchNorm1d(next)));
+            blocks.Add(($"gelu{i}", GELU()));
+            blocks.Add(($"dropout{i}", Dropout(architecture.TrunkDropout)));
+            width = next;
+        }
+
+        _trunk = Sequential(blocks);
+        _branches = new ModuleList<Sequential>(architecture.Tasks.Select(_ => Sequential(
+            ("linear", Linear(width, architecture.BranchWidth)),
+            ("norm", BatchNorm1d(architecture.BranchWidth)),
+            ("gelu", GELU()),
+            ("dropout", Dropout(architecture.BranchDropout)),
+            ("out", Linear(architecture.BranchWidth, 1)))).ToArray());
+        _low = architecture.Tasks.Select(t => (float)t.Low).ToArray();
+        _span = architecture.Tasks.Select(t => (float)t.Span).ToArray();
+        RegisterComponents();
+    }
+
+    public HeadArchitecture Architecture { get; }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var mixed = _mix.call(input).squeeze(1);
+        var shared = _trunk.call(mixed);
+        var raw = cat(_branches.Select(b => b.call(shared)).ToArray(), dim: 1);
+        var low = tensor(_low, device: input.device);
+        var span = tensor(_span, device: input.device);
+        return (low + span * raw.sigmoid()).MoveToOuterDisposeScope();
+    }
+}

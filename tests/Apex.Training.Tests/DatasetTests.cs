@@ -1,0 +1,90 @@
+using Apex.Training.Data;
+using Apex.Training.Model;
+
+namespace Apex.Training.Tests;
+
+public sealed class DatasetTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("apex-training-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task Parquet_round_trip_keeps_rows_labels_and_embeddings_in_row_groups()
+    {
+        var synthetic = new SyntheticDataset(Songs: 300, Seed: 7, Hidden: 16);
+        var path = Path.Combine(_folder, "ds.parquet");
+
+        await ParquetDataset.WriteAsync(path, synthetic.Rows(), synthetic.Info, rowGroupSize: 64);
+
+        var expected = synthetic.Rows().ToList();
+        var groups = new List<IList<SongRow>>();
+        await foreach (var group in ParquetDataset.ReadRowGroupsAsync(path))
+        {
+            groups.Add(group);
+        }
+
+        Assert.Equal(5, groups.Count);
+        var actual = groups.SelectMany(g => g).ToList();
+        Assert.Equal(expected.Select(r => r.TrackId), actual.Select(r => r.TrackId));
+        Assert.Equal(expected.Select(r => r.Streams), actual.Select(r => r.Streams));
+        Assert.Equal(expected.Select(r => r.Memorability), actual.Select(r => r.Memorability));
+        Assert.Equal(expected[42].Embedding, actual[42].Embedding);
+        Assert.Equal(synthetic.Info, await ParquetDataset.ReadInfoAsync(path));
+    }
+
+    [Fact]
+    public void Synthetic_labels_have_the_planted_properties()
+    {
+        var rows = new SyntheticDataset(Songs: 2_000, Seed: 3, Hidden: 8).Rows().ToList();
+
+        // Zero stream counts are not labels; some aesthetics are missing; scores are in range.
+        Assert.Contains(rows, r => r.Streams is null);
+        Assert.InRange(rows.Count(r => r.Coherence is null) / 2_000.0, 0.15, 0.25);
+        Assert.All(rows.Where(r => r.Streams is not null), r => Assert.InRange(r.Streams!.Value, 0, 100));
+        Assert.All(rows.Where(r => r.Coherence is not null), r => Assert.InRange(r.Coherence!.Value, 1, 5));
+        // Likes follow streams.
+        var both = rows.Where(r => r.Streams is not null && r.Likes is not null).ToList();
+        Assert.True(Core.Metrics.RegressionMetrics.Pearson(both.Select(r => (double)r.Streams!).ToArray(), both.Select(r => (double)r.Likes!).ToArray()) > 0.5);
+        // Same seed, same data.
+        Assert.Equal(rows[10].Embedding, new SyntheticDataset(Songs: 2_000, Seed: 3, Hidden: 8).Rows().ElementAt(10).Embedding);
+    }
+
+    [Fact]
+    public void Split_is_85_10_5_stratified_by_streams_decile_and_seeded()
+    {
+        var streams = Enumerable.Range(0, 10_000).Select(i => i % 17 == 0 ? (float?)null : i % 100).ToList();
+
+        var split = DatasetSplit.Stratified(streams, seed: 5);
+
+        Assert.Equal(10_000, split.Train.Length + split.Test.Length + split.Validation.Length);
+        Assert.Empty(split.Train.Intersect(split.Test));
+        Assert.InRange(split.Train.Length, 8_450, 8_550);
+        Assert.InRange(split.Test.Length, 950, 1_050);
+        // Every decile is represented in the test part in proportion.
+        var testDeciles = split.Test.Where(i => streams[i] is not null).GroupBy(i => (int)streams[i]! / 10).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(10, testDeciles.Count);
+        Assert.All(testDeciles.Values, n => Assert.InRange(n, 80, 100));
+        Assert.Equal(split.Test, DatasetSplit.Stratified(streams, seed: 5).Test);
+        Assert.NotEqual(split.Test, DatasetSplit.Stratified(streams, seed: 6).Test);
+    }
+
+    [Fact]
+    public void Segment_mode_makes_one_sample_per_segment_sharing_the_song_labels()
+    {
+        var synthetic = new SyntheticDataset(Songs: 20, Seed: 1, Hidden: 4);
+        var rows = synthetic.Rows().ToList();
+
+        var songs = TrainingSet.Build(rows, synthetic.Info, ApexTasks.Full, InputMode.Song);
+        var segments = TrainingSet.Build(rows, synthetic.Info, ApexTasks.Full, InputMode.Segment);
+
+        Assert.Equal(20, songs.SampleCount);
+        Assert.Equal(rows.Sum(r => r.Segments), segments.SampleCount);
+        var lastSegmentOfSong3 = Array.LastIndexOf(segments.SongOfSample, 3);
+        Assert.Equal(songs.LabelsOf(3).ToArray(), segments.LabelsOf(lastSegmentOfSong3).ToArray());
+        // Song mode averages the segments.
+        var width = synthetic.Info.SegmentWidth;
+        var mean = Enumerable.Range(0, rows[3].Segments).Average(s => rows[3].Embedding[s * width]);
+        Assert.Equal(mean, songs.Features[3 * width], 5);
+    }
+}
