@@ -75,7 +75,7 @@ public static class Trainer
                 best = validationLoss;
                 bestEpoch = epoch;
                 DisposeState(bestState);
-                bestState = head.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                bestState = Snapshot(head, loss);
             }
 
             var report = new EpochReport(epoch, options.Epochs, sum / Math.Max(1, batches), validationLoss, improved, options.Loss == LossStrategy.Uncertainty ? loss.TaskWeights() : null);
@@ -89,7 +89,7 @@ public static class Trainer
 
         if (bestState is not null)
         {
-            head.load_state_dict(bestState);
+            Restore(head, loss, bestState);
             DisposeState(bestState);
         }
 
@@ -139,6 +139,21 @@ public static class Trainer
 
         return (tensor(features, [samples.Length, set.Layers, set.Hidden], device: device), tensor(labels, [samples.Length, tasks], device: device));
     }
+
+    // The loss is part of the state: under uncertainty weighting its log-variances are learnt too.
+    private static Dictionary<string, Tensor> Snapshot(ApexHead head, MultiTaskLoss loss) =>
+        head.state_dict().Select(kv => ("head." + kv.Key, kv.Value))
+            .Concat(loss.state_dict().Select(kv => ("loss." + kv.Key, kv.Value)))
+            .ToDictionary(kv => kv.Item1, kv => kv.Item2.detach().clone());
+
+    private static void Restore(ApexHead head, MultiTaskLoss loss, Dictionary<string, Tensor> state)
+    {
+        head.load_state_dict(Part(state, "head."));
+        loss.load_state_dict(Part(state, "loss."));
+    }
+
+    private static Dictionary<string, Tensor> Part(Dictionary<string, Tensor> state, string prefix) =>
+        state.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 
     private static void DisposeState(Dictionary<string, Tensor>? state)
     {
