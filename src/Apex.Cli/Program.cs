@@ -6,6 +6,10 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     EmbedCommand.Create(),
     PopularityCommand.Create(),
     BenchCommand.Create(),
+    DatasetCommand.Create(),
+    TrainCommand.Create(),
+    EvaluateCommand.CreateEvaluate(),
+    EvaluateCommand.CreatePredict(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using Apex.Training.Data;
+using Apex.Training.Model;
+using Apex.Training.Training;
+using Spectre.Console;
+
+namespace Apex.Cli.Commands;
+
+/// <summary><c>apex train</c>: one condition on a dataset, to a checkpoint.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Dataset (Parquet).", Required = true };
+        var output = new Option<string>("--out") { Description = "Checkpoint folder to write.", Required = true };
+        var condition = new Option<string?>("--condition") { Description = "A..L: a paper condition (sets loss, trunk and mode)." };
+        var loss = new Option<string>("--loss") { Description = "equal, manual or uncertainty.", DefaultValueFactory = _ => "uncertainty" };
+        loss.AcceptOnlyFromAmong("equal", "manual", "uncertainty");
+        var trunk = new Option<int>("--trunk") { Description = "Shared layers: 2 or 3.", DefaultValueFactory = _ => 2 };
+        trunk.AcceptOnlyFromAmong("2", "3");
+        var mode = new Option<string>("--mode") { Description = "song or segment.", DefaultValueFactory = _ => "song" };
+        mode.AcceptOnlyFromAmong("song", "segment");
+        var tasks = new Option<string>("--tasks") { Description = "full (7 tasks) or popularity (2).", DefaultValueFactory = _ => "full" };
+        tasks.AcceptOnlyFromAmong("full", "popularity");
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512 };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var patience = new Option<int>("--patience") { DefaultValueFactory = _ => 10 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var label = new Option<string?>("--label") { Description = "Label shown with this model's scores (default: synthetic-demo for synthetic data)." };
+
+        var command = new Command("train", "Train an APEX head and write its checkpoint (safetensors + manifest).")
+        {
+            data, output, condition, loss, trunk, mode, tasks, epochs, batch, lr, patience, seed, device, label,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            TrainingOptions options;
+            try
+            {
+                options = new TrainingOptions
+                {
+                    Loss = Enum.Parse<LossStrategy>(result.GetValue(loss)!, ignoreCase: true),
+                    TrunkDepth = result.GetValue(trunk),
+                    Mode = Enum.Parse<InputMode>(result.GetValue(mode)!, ignoreCase: true),
+                    TaskSet = result.GetValue(tasks)!,
+                    Epochs = result.GetValue(epochs),
+                    BatchSize = result.GetValue(batch),
+                    LearningRate = result.GetValue(lr),
+                    Patience = result.GetValue(patience),
+                    Seed = result.GetValue(seed),
+                };
+                if (result.GetValue(condition) is { } letter)
+                {
+                    options = Condition.Apply(letter, options);
+                }
+
+                options.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                CliConsole.Fail(ex.Message);
+                return ExitCodes.BadInput;
+            }
+
+            return await RunAsync(result.GetValue(data)!, result.GetValue(output)!, options, result.GetValue(device)!, result.GetValue(label), cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string data, string output, TrainingOptions options, string deviceChoice, string? label, CancellationToken cancellationToken)
+    {
+        TorchSharp.torch.Device device;
+        try
+        {
+            device = TrainingDevice.Resolve(deviceChoice);
+        }
+        catch (InvalidOperationException ex)
+        {
+            CliConsole.Fail(ex.Message);
+            return ExitCodes.BadInput;
+        }
+
+        CliConsole.Note($"condition {Condition.LetterOf(options)}-{options.TaskSet}: {options.Loss} loss, {options.TrunkDepth} shared layers, {options.Mode} mode, on {device.type}");
+        TrainingResult? run = null;
+        try
+        {
+            await Progress.RunAsync("Training", options.Epochs, show: true, async advance =>
+                run = await TrainingRun.RunAsync(data, output, options, device, label, report =>
+                {
+                    var weights = report.TaskWeights is null ? "" : " weights " + string.Join(" ", report.TaskWeights.Select(w => w.ToString("0.###")));
+                    advance($"epoch {report.Epoch}: train {report.TrainLoss:0.###} val {report.ValidationLoss:0.###}{(report.Improved ? " *" : "")}{weights}");
+                    if (!CliConsole.IsInteractive)
+                    {
+                        CliConsole.Note($"epoch {report.Epoch}/{report.Epochs}: train loss {report.TrainLoss:0.####}, validation loss {report.ValidationLoss:0.####}{(report.Improved ? " (best)" : "")}{weights}");
+                    }
+                }, cancellationToken));
+        }
+        catch (InvalidDataException ex)
+        {
+            CliConsole.Fail(ex.Message);
+            return ExitCodes.BadInput;
+        }
+
+        CliConsole.Note($"best epoch {run!.Trained.BestEpoch}; checkpoint {run.Manifest.Version}{(run.Manifest.Label is null ? "" : $" [{run.Manifest.Label}]")} written to {output}");
+        CliConsole.CreateOutput().Write(MetricsTable.Of("test split", run.TestMetrics));
+        return ExitCodes.Ok;
+    }
+}
