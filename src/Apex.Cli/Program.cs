@@ -10,6 +10,7 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     TrainCommand.Create(),
     EvaluateCommand.CreateEvaluate(),
     EvaluateCommand.CreatePredict(),
+    ScoreCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
