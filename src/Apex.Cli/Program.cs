@@ -11,6 +11,7 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     EvaluateCommand.CreateEvaluate(),
     EvaluateCommand.CreatePredict(),
     ScoreCommand.Create(),
+    AblateCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

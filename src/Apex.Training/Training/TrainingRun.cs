@@ -1,4 +1,3 @@
-using System.Globalization;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
 using Apex.Training.Model;
@@ -14,13 +13,20 @@ public static class TrainingRun
 {
     public static async Task<TrainingResult> RunAsync(string datasetPath, string outputDirectory, TrainingOptions options, Device? device = null, string? label = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
+        var data = await LoadedDataset.LoadAsync(datasetPath, cancellationToken);
+        return Run(data, outputDirectory, options, device, label, progress, cancellationToken);
+    }
+
+    /// <summary>Trains on an already loaded dataset (the ablation loads it once for all 24 conditions).</summary>
+    public static TrainingResult Run(LoadedDataset data, string outputDirectory, TrainingOptions options, Device? device = null, string? label = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var info = await ParquetDataset.ReadInfoAsync(datasetPath, cancellationToken);
-        var rows = await ParquetDataset.ReadAllAsync(datasetPath, cancellationToken);
+        var rows = data.Rows;
         var tasks = ApexTasks.ByName(options.TaskSet);
         var split = DatasetSplit.Stratified(rows.Select(r => r.Streams).ToList(), options.Seed);
-        TrainingSet Part(int[] songs) => TrainingSet.Build(songs.Select(i => rows[i]).ToList(), info, tasks, options.Mode);
+        TrainingSet Part(int[] songs) => TrainingSet.Build(songs.Select(i => rows[i]).ToList(), data.Info, tasks, options.Mode);
         var (train, validation, test) = (Part(split.Train), Part(split.Validation), Part(split.Test));
 
         var trained = Trainer.Train(train, validation, options, device, progress, cancellationToken);
@@ -28,12 +34,12 @@ public static class TrainingRun
         var manifest = new CheckpointManifest
         {
             Version = $"apex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Condition.LetterOf(options)}",
-            Label = label ?? (info.Description.StartsWith("SYNTHETIC", StringComparison.Ordinal) ? "synthetic-demo" : null),
+            Label = label ?? (data.Info.Description.StartsWith("SYNTHETIC", StringComparison.Ordinal) ? "synthetic-demo" : null),
             Architecture = HeadCheckpoint.FromArchitecture(trained.Head.Architecture),
             InputMode = options.Mode.ToString().ToLowerInvariant(),
             Loss = options.Loss.ToString().ToLowerInvariant(),
             TaskWeights = options.Loss == LossStrategy.Uncertainty ? trained.Loss.TaskWeights() : null,
-            DataSnapshot = Snapshot(datasetPath, rows.Count),
+            DataSnapshot = data.Snapshot,
             SplitSeed = options.Seed,
             BestEpoch = trained.BestEpoch,
             TestMetrics = metrics.ToDictionary(m => m.Task, m => new MetricsManifest(m.Report.Count, m.Report.Mse, m.Report.Mae, m.Report.Pearson, m.Report.Spearman)),
@@ -41,12 +47,5 @@ public static class TrainingRun
         };
         HeadCheckpoint.Save(outputDirectory, trained.Head, manifest);
         return new TrainingResult(trained, manifest, metrics, split);
-    }
-
-    /// <summary>Identifies the data a model saw without hashing gigabytes: name, rows, size and write time.</summary>
-    private static string Snapshot(string path, int rows)
-    {
-        var file = new FileInfo(path);
-        return string.Create(CultureInfo.InvariantCulture, $"{file.Name};rows={rows};bytes={file.Length};modified={file.LastWriteTimeUtc:O}");
     }
 }
