@@ -36,12 +36,12 @@ internal static class AblateCommand
                 baseline.Validate();
                 var torchDevice = TrainingDevice.Resolve(result.GetValue(device)!);
                 var folder = result.GetValue(output)!;
-                await Progress.RunAsync("Ablation", 24, show: true, async advance =>
+                await Progress.RunAsync("Ablation", 24, show: true, async ticker =>
                     await Ablation.RunAsync(result.GetValue(data)!, folder, baseline, torchDevice, (name, i, total, resumed) =>
                     {
                         if (i > 0)
                         {
-                            advance(name);
+                            ticker.Advance(name);
                         }
 
                         if (!CliConsole.IsInteractive)

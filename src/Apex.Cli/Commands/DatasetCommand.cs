@@ -1,5 +1,9 @@
 using System.CommandLine;
+using Apex.Audio.Decoding;
+using Apex.Cli.Datasets;
+using Apex.Embedding;
 using Apex.Training.Data;
+using Microsoft.Extensions.Logging;
 
 namespace Apex.Cli.Commands;
 
@@ -29,11 +33,63 @@ internal static class DatasetCommand
 
             var data = new SyntheticDataset(n, result.GetValue(seed), result.GetValue(layers), result.GetValue(hidden), result.GetValue(maxSegments));
             var path = result.GetValue(output)!;
-            await Progress.RunAsync("Writing songs", n, show: true, async advance =>
-                await ParquetDataset.WriteAsync(path, data.Rows().Select(r => { advance(null); return r; }), data.Info, cancellationToken: cancellationToken));
+            await Progress.RunAsync("Writing songs", n, show: true, async ticker =>
+                await ParquetDataset.WriteAsync(path, data.Rows().Select(r => { ticker.Advance(); return r; }), data.Info, cancellationToken: cancellationToken));
             CliConsole.Note($"wrote {n} synthetic songs ({result.GetValue(layers)} × {result.GetValue(hidden)} per segment) to {path}");
             return ExitCodes.Ok;
         });
-        return new Command("dataset", "Build or synthesise training datasets (Parquet).") { synth };
+        return new Command("dataset", "Build or synthesise training datasets (Parquet).") { BuildCommand(), synth };
+    }
+
+    private static Command BuildCommand()
+    {
+        var audio = new Option<string>("--audio") { Description = "Folder of audio files named <track_id>.<ext> (searched recursively).", Required = true };
+        var labels = new Option<string>("--labels") { Description = "CSV: track_id, platform, created_at, streams, likes [, coherence, musicality, memorability, clarity, naturalness, instrumental].", Required = true };
+        var output = new Option<string>("--out") { Description = "Parquet file to write; embeddings are cached beside it (<out>.embeddings/) so a rerun resumes.", Required = true };
+        var encoder = EncoderOptionsBinder.EncoderOption();
+        var device = EncoderOptionsBinder.DeviceOption();
+        var maxBatch = EncoderOptionsBinder.MaxBatchOption();
+        var threads = EncoderOptionsBinder.ThreadsOption();
+        var build = new Command("build", "Embed labelled audio and write a training dataset (counts become popularity scores per platform).")
+        {
+            audio, labels, output, encoder, device, maxBatch, threads,
+        };
+        build.SetAction(async (result, cancellationToken) =>
+        {
+            if (!Directory.Exists(result.GetValue(audio)))
+            {
+                CliConsole.Fail($"{result.GetValue(audio)}: no such folder.");
+                return ExitCodes.BadInput;
+            }
+
+            using var loggers = CliConsole.CreateLoggerFactory(verbose: false);
+            using var onnx = EncoderOptionsBinder.Open(EncoderOptionsBinder.Bind(result, encoder, device, maxBatch, threads), loggers);
+            if (onnx is null)
+            {
+                return ExitCodes.BadInput;
+            }
+
+            var embedder = new AudioEmbedder(new FfmpegAudioDecoder(new AudioOptions { SampleRate = onnx.Info.SampleRate }, loggers.CreateLogger<FfmpegAudioDecoder>()), onnx);
+            try
+            {
+                var summary = await BuildWithProgressAsync(result.GetValue(audio)!, result.GetValue(labels)!, embedder, result.GetValue(output)!, cancellationToken);
+                CliConsole.Note($"{summary.Written} songs written to {result.GetValue(output)} ({summary.Embedded} embedded now, {summary.Reused} from the cache); skipped: {summary.BadLabelRows} bad label rows, {summary.WithoutAudio} labelled tracks without audio, {summary.BadAudio} unreadable audio files; {summary.AudioWithoutLabels} audio files had no labels.");
+                return summary.Written > 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
+            }
+            catch (InvalidDataException ex)
+            {
+                CliConsole.Fail(ex.Message);
+                return ExitCodes.BadInput;
+            }
+        });
+        return build;
+    }
+
+    private static async Task<BuildSummary> BuildWithProgressAsync(string audio, string labels, AudioEmbedder embedder, string output, CancellationToken cancellationToken)
+    {
+        BuildSummary? summary = null;
+        await Progress.RunAsync("Embedding tracks", 1, show: true, async ticker =>
+            summary = await DatasetBuilder.BuildAsync(audio, labels, embedder, output, CliConsole.Note, ticker, cancellationToken));
+        return summary!;
     }
 }

@@ -69,7 +69,7 @@ internal static class EmbedCommand
         var failed = 0;
         var clock = Stopwatch.StartNew();
         using var stdout = Console.OpenStandardOutput();
-        await Progress.RunAsync("Embedding", requests.Count, show: requests.Count > 1, async advance =>
+        await Progress.RunAsync("Embedding", requests.Count, show: requests.Count > 1, async ticker =>
         {
             await foreach (var result in embedder.EmbedManyAsync(requests, cancellationToken: cancellationToken))
             {
@@ -90,7 +90,7 @@ internal static class EmbedCommand
                     CliConsole.Fail(result.Error!);
                 }
 
-                advance(Path.GetFileName(result.Request.Path));
+                ticker.Advance(Path.GetFileName(result.Request.Path));
             }
         });
 

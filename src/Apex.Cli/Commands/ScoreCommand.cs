@@ -85,11 +85,11 @@ internal static class ScoreCommand
             }
 
             var failed = 0;
-            await Progress.RunAsync("Scoring", requests.Count, show: requests.Count > 1, async advance =>
+            await Progress.RunAsync("Scoring", requests.Count, show: requests.Count > 1, async ticker =>
             {
                 await foreach (var item in embedder.EmbedManyAsync(requests, cancellationToken: cancellationToken))
                 {
-                    advance(Path.GetFileName(item.Request.Path));
+                    ticker.Advance(Path.GetFileName(item.Request.Path));
                     if (item.Embedding is not { } embedding)
                     {
                         failed++;

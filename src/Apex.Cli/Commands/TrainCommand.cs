@@ -87,11 +87,11 @@ internal static class TrainCommand
         TrainingResult? run = null;
         try
         {
-            await Progress.RunAsync("Training", options.Epochs, show: true, async advance =>
+            await Progress.RunAsync("Training", options.Epochs, show: true, async ticker =>
                 run = await TrainingRun.RunAsync(data, output, options, device, label, report =>
                 {
                     var weights = report.TaskWeights is null ? "" : " weights " + string.Join(" ", report.TaskWeights.Select(w => w.ToString("0.###")));
-                    advance($"epoch {report.Epoch}: train {report.TrainLoss:0.###} val {report.ValidationLoss:0.###}{(report.Improved ? " *" : "")}{weights}");
+                    ticker.Advance($"epoch {report.Epoch}: train {report.TrainLoss:0.###} val {report.ValidationLoss:0.###}{(report.Improved ? " *" : "")}{weights}");
                     if (!CliConsole.IsInteractive)
                     {
                         CliConsole.Note($"epoch {report.Epoch}/{report.Epochs}: train loss {report.TrainLoss:0.####}, validation loss {report.ValidationLoss:0.####}{(report.Improved ? " (best)" : "")}{weights}");

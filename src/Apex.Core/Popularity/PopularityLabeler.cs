@@ -15,42 +15,68 @@ public static class PopularityLabeler
     public static PopularityLabels Label(IReadOnlyList<EngagementCount> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        var percentiles = Percentiles(rows.Select(r => r.Platform).ToList(), rows.Select(r => r.Count).ToList());
+        var labels = new List<PopularityLabel>();
         var zero = new List<EngagementCount>();
-        var byPlatform = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
-            if (row.Count < 0)
+            if (percentiles[i] is { } p)
             {
-                throw new ArgumentException($"Track '{row.TrackId}' has a negative count ({row.Count}).", nameof(rows));
+                labels.Add(new PopularityLabel(row.TrackId, row.Platform, row.Count, p, PopularityScore.FromPercentile(p)));
             }
-
-            if (row.Count == 0)
+            else
             {
                 zero.Add(row);
-                continue;
             }
-
-            if (!byPlatform.TryGetValue(row.Platform, out var members))
-            {
-                byPlatform[row.Platform] = members = [];
-            }
-
-            members.Add(i);
         }
 
-        var labels = new PopularityLabel?[rows.Count];
+        return new PopularityLabels(labels, zero);
+    }
+
+    /// <summary>Popularity scores in input order, each within its platform; null where the count is zero.</summary>
+    public static float?[] Scores(IReadOnlyList<string> platforms, IReadOnlyList<long> counts) =>
+        Percentiles(platforms, counts).Select(p => p is { } v ? (float?)PopularityScore.FromPercentile(v) : null).ToArray();
+
+    /// <summary>Percentile ranks in input order, each within its platform; null where the count is zero.</summary>
+    public static double?[] Percentiles(IReadOnlyList<string> platforms, IReadOnlyList<long> counts)
+    {
+        ArgumentNullException.ThrowIfNull(platforms);
+        ArgumentNullException.ThrowIfNull(counts);
+        if (platforms.Count != counts.Count)
+        {
+            throw new ArgumentException($"{platforms.Count} platforms for {counts.Count} counts.");
+        }
+
+        var byPlatform = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < counts.Count; i++)
+        {
+            if (counts[i] < 0)
+            {
+                throw new ArgumentException($"Row {i} has a negative count ({counts[i]}).", nameof(counts));
+            }
+
+            if (counts[i] > 0)
+            {
+                if (!byPlatform.TryGetValue(platforms[i], out var members))
+                {
+                    byPlatform[platforms[i]] = members = [];
+                }
+
+                members.Add(i);
+            }
+        }
+
+        var percentiles = new double?[counts.Count];
         foreach (var members in byPlatform.Values)
         {
-            var counts = members.Select(i => (double)rows[i].Count).ToArray();
-            var percentiles = PopularityScore.PercentileRanks(counts);
+            var ranks = PopularityScore.PercentileRanks(members.Select(i => (double)counts[i]).ToArray());
             for (var j = 0; j < members.Count; j++)
             {
-                var row = rows[members[j]];
-                labels[members[j]] = new PopularityLabel(row.TrackId, row.Platform, row.Count, percentiles[j], PopularityScore.FromPercentile(percentiles[j]));
+                percentiles[members[j]] = ranks[j];
             }
         }
 
-        return new PopularityLabels(labels.OfType<PopularityLabel>().ToList(), zero);
+        return percentiles;
     }
 }

@@ -58,8 +58,8 @@ public sealed record SyntheticDataset(int Songs, int Seed, int Layers = 4, int H
             aesthetics[i] = AestheticNoise.Values.Select((noise, j) => missing ? (float?)null : (float)(1 + 4 / (1 + Math.Exp(-(Dot(aestheticWeights[j], z) + noise * normal.Sample()))))).ToArray();
         }
 
-        var streamScores = Scores(platforms, streams);
-        var likeScores = Scores(platforms, likes);
+        var streamScores = PopularityLabeler.Scores(platforms, streams.Select(c => Math.Max(0, c)).ToList());
+        var likeScores = PopularityLabeler.Scores(platforms, likes.Select(c => Math.Max(0, c)).ToList());
         var epoch = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         for (var i = 0; i < Songs; i++)
         {
@@ -108,18 +108,6 @@ public sealed record SyntheticDataset(int Songs, int Seed, int Layers = 4, int H
         }
 
         return embedding;
-    }
-
-    private static float?[] Scores(string[] platforms, long[] counts)
-    {
-        var rows = counts.Select((c, i) => new EngagementCount(i.ToString(System.Globalization.CultureInfo.InvariantCulture), platforms[i], Math.Max(0, c))).ToList();
-        var scores = new float?[counts.Length];
-        foreach (var label in PopularityLabeler.Label(rows).Labels)
-        {
-            scores[int.Parse(label.TrackId, System.Globalization.CultureInfo.InvariantCulture)] = (float)label.Score;
-        }
-
-        return scores;
     }
 
     private static double[] Unit(Normal normal, int n)

@@ -1,0 +1,59 @@
+using Apex.Training.Data;
+
+namespace Apex.Cli.Tests;
+
+public sealed class DatasetBuildTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("apex-dataset-build-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task Builds_from_audio_and_labels_reports_what_it_skipped_and_resumes()
+    {
+        var audio = Directory.CreateDirectory(Path.Combine(_folder, "audio")).FullName;
+        File.Copy(Apex.Sample("sorohan-solo-trumpet-06.ogg"), Path.Combine(audio, "t1.ogg"));
+        File.Copy(Apex.Sample("brahms-hungarian-dance-5.ogg"), Path.Combine(audio, "t2.ogg"));
+        Directory.CreateDirectory(Path.Combine(audio, "more"));
+        File.Copy(Apex.Sample("macleod-vibe-ace.ogg"), Path.Combine(audio, "more", "t3.ogg"));
+        await File.WriteAllTextAsync(Path.Combine(audio, "t4.mp3"), "this is not audio");
+        File.Copy(Apex.Sample("sorohan-solo-trumpet-06.ogg"), Path.Combine(audio, "unlabelled.ogg"));
+        var labels = Path.Combine(_folder, "labels.csv");
+        await File.WriteAllLinesAsync(labels,
+        [
+            "track_id,platform,created_at,streams,likes,coherence,naturalness",
+            "t1,suno,2025-03-01T10:00:00Z,0,3,4.5,",
+            "t2,suno,2025-03-02,120,40,,",
+            "t3,suno,2025-03-03,30,1,2.0,3.5",
+            "t4,udio,2025-03-04,10,2,,",
+            "t5,udio,2025-03-05,99,9,,",
+            "t6,udio,2025-03-06,lots,9,,",
+            "t7,udio,2025-03-07,5,1,7,",
+        ]);
+        var output = Path.Combine(_folder, "ds.parquet");
+
+        var (exit, _, stderr) = await Apex.RunAsync("dataset", "build", "--audio", audio, "--labels", labels, "--out", output);
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("labels.csv:7: streams and likes must be non-negative whole numbers", stderr, StringComparison.Ordinal);
+        Assert.Contains("labels.csv:8: coherence '7' is not a score in 1..5", stderr, StringComparison.Ordinal);
+        Assert.Contains("no audio file named 't5.*'", stderr, StringComparison.Ordinal);
+        Assert.Contains("track 't4'", stderr, StringComparison.Ordinal);
+        Assert.Contains("3 songs written", stderr, StringComparison.Ordinal);
+        Assert.Contains("1 audio files had no labels", stderr, StringComparison.Ordinal);
+
+        var rows = (await ParquetDataset.ReadAllAsync(output)).ToDictionary(r => r.TrackId);
+        Assert.Equal(["t1", "t2", "t3"], rows.Keys.Order());
+        Assert.Null(rows["t1"].Streams); // zero streams: not a label
+        Assert.Equal(100f, rows["t2"].Streams); // the most streamed of its platform
+        Assert.Equal(4.5f, rows["t1"].Coherence);
+        Assert.Null(rows["t2"].Coherence);
+        Assert.Equal(3, rows["t3"].Segments);
+        var info = await ParquetDataset.ReadInfoAsync(output);
+        Assert.Equal((4, 32), (info.Layers, info.Hidden));
+
+        var (again, _, log) = await Apex.RunAsync("dataset", "build", "--audio", audio, "--labels", labels, "--out", output);
+        Assert.Equal(0, again);
+        Assert.Contains("0 embedded now, 3 from the cache", log, StringComparison.Ordinal);
+    }
+}
