@@ -87,4 +87,27 @@ public sealed class DatasetTests : IDisposable
         var mean = Enumerable.Range(0, rows[3].Segments).Average(s => rows[3].Embedding[s * width]);
         Assert.Equal(mean, songs.Features[3 * width], 5);
     }
+
+    [Fact]
+    public async Task Streaming_segments_visits_every_chosen_segment_once_per_epoch_in_a_seeded_order()
+    {
+        var synthetic = new SyntheticDataset(Songs: 300, Seed: 9, Hidden: 4, MaxSegments: 4);
+        var path = Path.Combine(_folder, "ds.parquet");
+        await ParquetDataset.WriteAsync(path, synthetic.Rows(), synthetic.Info, rowGroupSize: 32);
+        var rows = synthetic.Rows().ToList();
+        var chosen = Enumerable.Range(0, 300).Where(i => i % 3 != 0).ToHashSet();
+        var source = new ParquetSampleSource(path, synthetic.Info, ApexTasks.Full, InputMode.Segment, chosen, bufferGroups: 2);
+
+        var epoch = source.Epoch(batchSize: 50, new Random(1)).ToList();
+        var again = source.Epoch(batchSize: 50, new Random(1)).ToList();
+
+        Assert.Equal(chosen.Sum(i => rows[i].Segments), epoch.Sum(b => b.Count));
+        Assert.All(epoch, b => Assert.InRange(b.Count, 1, 50));
+        // Every chosen segment's first feature appears exactly once (features are continuous, so collisions are negligible).
+        var width = synthetic.Info.SegmentWidth;
+        var expected = chosen.SelectMany(i => Enumerable.Range(0, rows[i].Segments).Select(s => rows[i].Embedding[s * width])).Order().ToList();
+        var seen = epoch.SelectMany(b => Enumerable.Range(0, b.Count).Select(k => b.Features[k * width])).Order().ToList();
+        Assert.Equal(expected, seen);
+        Assert.Equal(epoch[0].Features, again[0].Features);
+    }
 }

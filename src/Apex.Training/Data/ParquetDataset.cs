@@ -78,6 +78,45 @@ public static class ParquetDataset
         }
     }
 
+    /// <summary>The streams score of every row, in file order, read from that column alone.</summary>
+    public static async Task<float?[]> ReadStreamsAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await using var reader = await OpenAsync(path, cancellationToken);
+        var field = reader.Schema.DataFields.FirstOrDefault(f => f.Name == "streams")
+            ?? throw new InvalidDataException($"{path}: no 'streams' column.");
+        var values = new List<float?>();
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var buffer = new float?[group.RowCount];
+            await group.ReadAsync<float>(field, buffer.AsMemory(), null, cancellationToken);
+            values.AddRange(buffer);
+        }
+
+        return [.. values];
+    }
+
+    /// <summary>The number of rows in each row group.</summary>
+    public static async Task<IReadOnlyList<int>> RowGroupSizesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await using var reader = await OpenAsync(path, cancellationToken);
+        return reader.RowGroups.Select(g => checked((int)g.RowCount)).ToList();
+    }
+
+    /// <summary>One row group's rows.</summary>
+    public static async Task<IList<SongRow>> ReadRowGroupAsync(string path, int group, CancellationToken cancellationToken = default)
+    {
+        var info = await ReadInfoAsync(path, cancellationToken);
+        await using var stream = File.OpenRead(path);
+        var result = await ParquetSerializer.DeserializeAsync<SongRow>(stream, new ParquetOptions(), group, cancellationToken);
+        foreach (var row in result.Data)
+        {
+            Check(row, info);
+        }
+
+        return result.Data;
+    }
+
     public static async Task<List<SongRow>> ReadAllAsync(string path, CancellationToken cancellationToken = default)
     {
         var rows = new List<SongRow>();

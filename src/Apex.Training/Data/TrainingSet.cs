@@ -16,7 +16,7 @@ public enum InputMode
 /// Samples in memory as flat float arrays: features [samples, layers, hidden], labels [samples, tasks]
 /// (NaN = missing), and for each sample its song.
 /// </summary>
-public sealed class TrainingSet
+public sealed class TrainingSet : ISampleSource
 {
     private TrainingSet(int layers, int hidden, IReadOnlyList<ApexTask> tasks, InputMode mode, string[] trackIds, float[] songLabels, float[] features, int[] songOfSample)
     {
@@ -107,4 +107,59 @@ public sealed class TrainingSet
 
     /// <summary>The labels of a sample (its song's).</summary>
     public ReadOnlySpan<float> LabelsOf(int sample) => SongLabels.AsSpan(SongOfSample[sample] * Tasks.Count, Tasks.Count);
+
+    public IEnumerable<SampleBatch> Epoch(int batchSize, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var order = Enumerable.Range(0, SampleCount).ToArray();
+        random.Shuffle(order);
+        for (var start = 0; start < order.Length; start += batchSize)
+        {
+            yield return Batch(order.AsSpan(start, Math.Min(batchSize, order.Length - start)));
+        }
+    }
+
+    /// <summary>The given samples as one batch.</summary>
+    public SampleBatch Batch(ReadOnlySpan<int> samples)
+    {
+        var tasks = Tasks.Count;
+        var features = new float[samples.Length * Width];
+        var labels = new float[samples.Length * tasks];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            Features.AsSpan(checked((int)((long)samples[i] * Width)), Width).CopyTo(features.AsSpan(i * Width));
+            LabelsOf(samples[i]).CopyTo(labels.AsSpan(i * tasks));
+        }
+
+        return new SampleBatch(features, labels, samples.Length);
+    }
+
+    /// <summary>A row whose embedding is replaced by its segment mean: all that song mode keeps in memory.</summary>
+    public static SongRow ToSongMean(SongRow row, DatasetInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(info);
+        var width = info.SegmentWidth;
+        var mean = new float[width];
+        for (var s = 0; s < row.Segments; s++)
+        {
+            var segment = row.Embedding.AsSpan(s * width, width);
+            for (var d = 0; d < width; d++)
+            {
+                mean[d] += segment[d];
+            }
+        }
+
+        for (var d = 0; d < width; d++)
+        {
+            mean[d] /= row.Segments;
+        }
+
+        return new SongRow
+        {
+            TrackId = row.TrackId, Platform = row.Platform, CreatedAt = row.CreatedAt, Streams = row.Streams, Likes = row.Likes,
+            Coherence = row.Coherence, Musicality = row.Musicality, Memorability = row.Memorability, Clarity = row.Clarity,
+            Naturalness = row.Naturalness, Instrumental = row.Instrumental, Segments = 1, Embedding = mean,
+        };
+    }
 }

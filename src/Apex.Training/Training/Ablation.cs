@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Apex.Training.Checkpoints;
-using Apex.Training.Data;
 using static TorchSharp.torch;
 
 namespace Apex.Training.Training;
@@ -36,7 +35,6 @@ public static class Ablation
     public static async Task<IReadOnlyList<AblationRow>> RunAsync(string datasetPath, string outputDirectory, TrainingOptions baseline, Device? device = null, Action<string, int, int, bool>? progress = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(outputDirectory);
-        LoadedDataset? data = null;
         var rows = new List<AblationRow>();
         var conditions = Condition.All(baseline).ToList();
         for (var i = 0; i < conditions.Count; i++)
@@ -53,8 +51,7 @@ public static class Ablation
             }
             else
             {
-                data ??= await LoadedDataset.LoadAsync(datasetPath, cancellationToken);
-                manifest = TrainingRun.Run(data, folder, options, device, cancellationToken: cancellationToken).Manifest;
+                manifest = (await TrainingRun.RunAsync(datasetPath, folder, options, device, cancellationToken: cancellationToken)).Manifest;
             }
 
             rows.Add(RowOf(name, options, manifest, resumed));

@@ -29,7 +29,7 @@ public static class Predictor
         {
             using var scope = NewDisposeScope();
             var samples = all.AsSpan(start, Math.Min(batchSize, all.Length - start));
-            var (x, _) = Trainer.Batch(set, samples, device);
+            var (x, _) = Trainer.ToTensors(set.Batch(samples), set.Layers, set.Hidden, tasks, device);
             var output = head.call(x).cpu().data<float>().ToArray();
             for (var i = 0; i < samples.Length; i++)
             {

@@ -15,16 +15,12 @@ public sealed record TrainedHead(ApexHead Head, MultiTaskLoss Loss, int BestEpoc
 /// </summary>
 public static class Trainer
 {
-    public static TrainedHead Train(TrainingSet train, TrainingSet validation, TrainingOptions options, Device? device = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    public static TrainedHead Train(ISampleSource train, TrainingSet validation, TrainingOptions options, Device? device = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
         options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
         device ??= CPU;
-        if (train.SampleCount < 2)
-        {
-            throw new ArgumentException("Training needs at least two samples.", nameof(train));
-        }
 
         random.manual_seed(options.Seed);
         var architecture = new HeadArchitecture(train.Layers, train.Hidden, HeadArchitecture.TrunkOf(options.TrunkDepth), train.Tasks);
@@ -37,7 +33,6 @@ public static class Trainer
         var scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max: options.Epochs);
 
         var order = new Random(options.Seed);
-        var indices = Enumerable.Range(0, train.SampleCount).ToArray();
         var history = new List<EpochReport>();
         var best = double.PositiveInfinity;
         var bestEpoch = 0;
@@ -45,26 +40,29 @@ public static class Trainer
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            order.Shuffle(indices);
             head.train();
             double sum = 0;
             var batches = 0;
-            for (var start = 0; start < indices.Length; start += options.BatchSize)
+            foreach (var batch in train.Epoch(options.BatchSize, order))
             {
-                var count = Math.Min(options.BatchSize, indices.Length - start);
-                if (count < 2)
+                if (batch.Count < 2)
                 {
                     continue; // BatchNorm cannot train on a single row
                 }
 
                 using var scope = NewDisposeScope();
-                var (x, y) = Batch(train, indices.AsSpan(start, count), device);
+                var (x, y) = ToTensors(batch, train.Layers, train.Hidden, train.Tasks.Count, device);
                 optimizer.zero_grad();
                 var value = loss.call(head.call(x), y);
                 value.backward();
                 optimizer.step();
                 sum += value.item<float>();
                 batches++;
+            }
+
+            if (batches == 0)
+            {
+                throw new ArgumentException("Training needs at least two samples.", nameof(train));
             }
 
             scheduler.step();
@@ -117,7 +115,7 @@ public static class Trainer
         var all = Enumerable.Range(0, set.SampleCount).ToArray();
         for (var start = 0; start < all.Length; start += batchSize)
         {
-            var (x, y) = Batch(set, all.AsSpan(start, Math.Min(batchSize, all.Length - start)), device);
+            var (x, y) = ToTensors(set.Batch(all.AsSpan(start, Math.Min(batchSize, all.Length - start))), set.Layers, set.Hidden, set.Tasks.Count, device);
             predictions.Add(head.call(x));
             targets.Add(y);
         }
@@ -125,20 +123,8 @@ public static class Trainer
         return loss.call(cat(predictions, 0), cat(targets, 0)).item<float>();
     }
 
-    internal static (Tensor Features, Tensor Labels) Batch(TrainingSet set, ReadOnlySpan<int> samples, Device device)
-    {
-        var width = set.Width;
-        var tasks = set.Tasks.Count;
-        var features = new float[samples.Length * width];
-        var labels = new float[samples.Length * tasks];
-        for (var i = 0; i < samples.Length; i++)
-        {
-            set.Features.AsSpan((int)((long)samples[i] * width), width).CopyTo(features.AsSpan(i * width));
-            set.LabelsOf(samples[i]).CopyTo(labels.AsSpan(i * tasks));
-        }
-
-        return (tensor(features, [samples.Length, set.Layers, set.Hidden], device: device), tensor(labels, [samples.Length, tasks], device: device));
-    }
+    internal static (Tensor Features, Tensor Labels) ToTensors(SampleBatch batch, int layers, int hidden, int tasks, Device device) =>
+        (tensor(batch.Features, [batch.Count, layers, hidden], device: device), tensor(batch.Labels, [batch.Count, tasks], device: device));
 
     // The loss is part of the state: under uncertainty weighting its log-variances are learnt too.
     private static Dictionary<string, Tensor> Snapshot(ApexHead head, MultiTaskLoss loss) =>

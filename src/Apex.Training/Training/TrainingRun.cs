@@ -1,3 +1,4 @@
+using System.Globalization;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
 using Apex.Training.Model;
@@ -11,35 +12,61 @@ public sealed record TrainingResult(TrainedHead Trained, CheckpointManifest Mani
 /// <summary>Dataset file → split → train → test metrics → checkpoint: what <c>apex train</c> does.</summary>
 public static class TrainingRun
 {
+    /// <summary>
+    /// Reads the dataset in row groups: the streams column first (for the stratified split), then the
+    /// validation and test songs (and, in song mode, every song's mean embedding). In segment mode the
+    /// training segments are never all in memory: they stream from the file each epoch.
+    /// </summary>
     public static async Task<TrainingResult> RunAsync(string datasetPath, string outputDirectory, TrainingOptions options, Device? device = null, string? label = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
-        var data = await LoadedDataset.LoadAsync(datasetPath, cancellationToken);
-        return Run(data, outputDirectory, options, device, label, progress, cancellationToken);
-    }
-
-    /// <summary>Trains on an already loaded dataset (the ablation loads it once for all 24 conditions).</summary>
-    public static TrainingResult Run(LoadedDataset data, string outputDirectory, TrainingOptions options, Device? device = null, string? label = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var rows = data.Rows;
+        var info = await ParquetDataset.ReadInfoAsync(datasetPath, cancellationToken);
         var tasks = ApexTasks.ByName(options.TaskSet);
-        var split = DatasetSplit.Stratified(rows.Select(r => r.Streams).ToList(), options.Seed);
-        TrainingSet Part(int[] songs) => TrainingSet.Build(songs.Select(i => rows[i]).ToList(), data.Info, tasks, options.Mode);
-        var (train, validation, test) = (Part(split.Train), Part(split.Validation), Part(split.Test));
+        var streams = await ParquetDataset.ReadStreamsAsync(datasetPath, cancellationToken);
+        var split = DatasetSplit.Stratified(streams, options.Seed);
+        var part = new int[streams.Length]; // 0 train, 1 validation, 2 test
+        Array.ForEach(split.Validation, i => part[i] = 1);
+        Array.ForEach(split.Test, i => part[i] = 2);
 
+        List<SongRow> trainRows = [], validationRows = [], testRows = [];
+        var index = 0;
+        await foreach (var group in ParquetDataset.ReadRowGroupsAsync(datasetPath, cancellationToken))
+        {
+            foreach (var row in group)
+            {
+                var kept = options.Mode == InputMode.Song ? TrainingSet.ToSongMean(row, info) : row;
+                switch (part[index++])
+                {
+                    case 1: validationRows.Add(kept); break;
+                    case 2: testRows.Add(kept); break;
+                    default:
+                        if (options.Mode == InputMode.Song)
+                        {
+                            trainRows.Add(kept);
+                        }
+
+                        break;
+                }
+            }
+        }
+
+        ISampleSource train = options.Mode == InputMode.Song
+            ? TrainingSet.Build(trainRows, info, tasks, InputMode.Song)
+            : new ParquetSampleSource(datasetPath, info, tasks, InputMode.Segment, split.Train.ToHashSet());
+        var validation = TrainingSet.Build(validationRows, info, tasks, options.Mode);
+        var test = TrainingSet.Build(testRows, info, tasks, options.Mode);
         var trained = Trainer.Train(train, validation, options, device, progress, cancellationToken);
         var metrics = Predictor.Evaluate(Predictor.PredictSongs(trained.Head, test, device: device), test);
         var manifest = new CheckpointManifest
         {
             Version = $"apex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Condition.LetterOf(options)}",
-            Label = label ?? (data.Info.Description.StartsWith("SYNTHETIC", StringComparison.Ordinal) ? "synthetic-demo" : null),
+            Label = label ?? (info.Description.StartsWith("SYNTHETIC", StringComparison.Ordinal) ? "synthetic-demo" : null),
             Architecture = HeadCheckpoint.FromArchitecture(trained.Head.Architecture),
             InputMode = options.Mode.ToString().ToLowerInvariant(),
             Loss = options.Loss.ToString().ToLowerInvariant(),
             TaskWeights = options.Loss == LossStrategy.Uncertainty ? trained.Loss.TaskWeights() : null,
-            DataSnapshot = data.Snapshot,
+            DataSnapshot = Snapshot(datasetPath, streams.Length),
             SplitSeed = options.Seed,
             BestEpoch = trained.BestEpoch,
             TestMetrics = metrics.ToDictionary(m => m.Task, m => new MetricsManifest(m.Report.Count, m.Report.Mse, m.Report.Mae, m.Report.Pearson, m.Report.Spearman)),
@@ -47,5 +74,12 @@ public static class TrainingRun
         };
         HeadCheckpoint.Save(outputDirectory, trained.Head, manifest);
         return new TrainingResult(trained, manifest, metrics, split);
+    }
+
+    /// <summary>Identifies the data without hashing gigabytes: name, rows, size and write time.</summary>
+    private static string Snapshot(string path, int rows)
+    {
+        var file = new FileInfo(path);
+        return string.Create(CultureInfo.InvariantCulture, $"{file.Name};rows={rows};bytes={file.Length};modified={file.LastWriteTimeUtc:O}");
     }
 }
