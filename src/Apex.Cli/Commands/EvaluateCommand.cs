@@ -106,15 +106,22 @@ internal static class EvaluateCommand
                 return null;
             }
 
-            var rows = await ParquetDataset.ReadAllAsync(dataPath, cancellationToken);
-            if (split != "all")
+            var mode = Enum.Parse<InputMode>(manifest.InputMode, ignoreCase: true);
+            List<SongRow> rows;
+            if (split == "all")
             {
-                var parts = DatasetSplit.Stratified(rows.Select(r => r.Streams).ToList(), manifest.SplitSeed);
-                var songs = split switch { "test" => parts.Test, "validation" => parts.Validation, _ => parts.Train };
-                rows = songs.Select(i => rows[i]).ToList();
+                rows = [];
+                await foreach (var group in ParquetDataset.ReadRowGroupsAsync(dataPath, cancellationToken))
+                {
+                    rows.AddRange(mode == InputMode.Song ? group.Select(r => TrainingSet.ToSongMean(r, info)) : group);
+                }
+            }
+            else
+            {
+                var parts = await SplitParts.ReadAsync(dataPath, info, manifest.SplitSeed, mode, trainInMemory: split == "train", cancellationToken);
+                rows = split switch { "test" => parts.Test, "validation" => parts.Validation, _ => parts.Train };
             }
 
-            var mode = Enum.Parse<InputMode>(manifest.InputMode, ignoreCase: true);
             return (head, manifest, TrainingSet.Build(rows, info, head.Architecture.Tasks, mode));
         }
         catch (InvalidDataException ex)

@@ -54,6 +54,21 @@ public sealed class TrainingSet : ISampleSource
 
     public int Width => Layers * Hidden;
 
+    /// <summary>One sample per song from ready arrays (benchmarks, tests): features [songs, layers, hidden], labels [songs, tasks].</summary>
+    public static TrainingSet FromArrays(int layers, int hidden, IReadOnlyList<ApexTask> tasks, float[] features, float[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        var songs = labels.Length / tasks.Count;
+        if ((long)songs * layers * hidden != features.LongLength || songs * tasks.Count != labels.Length)
+        {
+            throw new ArgumentException("Features and labels disagree on the number of samples.");
+        }
+
+        return new TrainingSet(layers, hidden, tasks, InputMode.Song, Enumerable.Range(0, songs).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), labels, features, Enumerable.Range(0, songs).ToArray());
+    }
+
     public static TrainingSet Build(IReadOnlyList<SongRow> rows, DatasetInfo info, IReadOnlyList<ApexTask> tasks, InputMode mode)
     {
         ArgumentNullException.ThrowIfNull(rows);

@@ -23,34 +23,8 @@ public static class TrainingRun
         options.Validate();
         var info = await ParquetDataset.ReadInfoAsync(datasetPath, cancellationToken);
         var tasks = ApexTasks.ByName(options.TaskSet);
-        var streams = await ParquetDataset.ReadStreamsAsync(datasetPath, cancellationToken);
-        var split = DatasetSplit.Stratified(streams, options.Seed);
-        var part = new int[streams.Length]; // 0 train, 1 validation, 2 test
-        Array.ForEach(split.Validation, i => part[i] = 1);
-        Array.ForEach(split.Test, i => part[i] = 2);
-
-        List<SongRow> trainRows = [], validationRows = [], testRows = [];
-        var index = 0;
-        await foreach (var group in ParquetDataset.ReadRowGroupsAsync(datasetPath, cancellationToken))
-        {
-            foreach (var row in group)
-            {
-                var kept = options.Mode == InputMode.Song ? TrainingSet.ToSongMean(row, info) : row;
-                switch (part[index++])
-                {
-                    case 1: validationRows.Add(kept); break;
-                    case 2: testRows.Add(kept); break;
-                    default:
-                        if (options.Mode == InputMode.Song)
-                        {
-                            trainRows.Add(kept);
-                        }
-
-                        break;
-                }
-            }
-        }
-
+        var parts = await SplitParts.ReadAsync(datasetPath, info, options.Seed, options.Mode, trainInMemory: options.Mode == InputMode.Song, cancellationToken);
+        var (split, trainRows, validationRows, testRows) = (parts.Split, parts.Train, parts.Validation, parts.Test);
         ISampleSource train = options.Mode == InputMode.Song
             ? TrainingSet.Build(trainRows, info, tasks, InputMode.Song)
             : new ParquetSampleSource(datasetPath, info, tasks, InputMode.Segment, split.Train.ToHashSet());
@@ -66,7 +40,7 @@ public static class TrainingRun
             InputMode = options.Mode.ToString().ToLowerInvariant(),
             Loss = options.Loss.ToString().ToLowerInvariant(),
             TaskWeights = options.Loss == LossStrategy.Uncertainty ? trained.Loss.TaskWeights() : null,
-            DataSnapshot = Snapshot(datasetPath, streams.Length),
+            DataSnapshot = Snapshot(datasetPath, parts.Rows),
             SplitSeed = options.Seed,
             BestEpoch = trained.BestEpoch,
             TestMetrics = metrics.ToDictionary(m => m.Task, m => new MetricsManifest(m.Report.Count, m.Report.Mse, m.Report.Mae, m.Report.Pearson, m.Report.Spearman)),

@@ -1,0 +1,33 @@
+namespace Apex.Training.Data;
+
+/// <summary>The rows of each part of a dataset's stratified split, read in row groups.</summary>
+public sealed record SplitParts(DatasetSplit Split, int Rows, List<SongRow> Train, List<SongRow> Validation, List<SongRow> Test)
+{
+    /// <summary>
+    /// Reads the streams column first (for the split), then the rows of each part. In song mode rows
+    /// keep only their mean embedding. With <paramref name="trainInMemory"/> false the training rows
+    /// are left on disk (segment mode streams them per epoch).
+    /// </summary>
+    public static async Task<SplitParts> ReadAsync(string path, DatasetInfo info, int seed, InputMode mode, bool trainInMemory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var streams = await ParquetDataset.ReadStreamsAsync(path, cancellationToken);
+        var split = DatasetSplit.Stratified(streams, seed);
+        var part = new int[streams.Length]; // 0 train, 1 validation, 2 test
+        Array.ForEach(split.Validation, i => part[i] = 1);
+        Array.ForEach(split.Test, i => part[i] = 2);
+
+        List<SongRow> train = [], validation = [], test = [];
+        var index = 0;
+        await foreach (var group in ParquetDataset.ReadRowGroupsAsync(path, cancellationToken))
+        {
+            foreach (var row in group)
+            {
+                var target = part[index++] switch { 1 => validation, 2 => test, _ => trainInMemory ? train : null };
+                target?.Add(mode == InputMode.Song ? TrainingSet.ToSongMean(row, info) : row);
+            }
+        }
+
+        return new SplitParts(split, streams.Length, train, validation, test);
+    }
+}
