@@ -61,6 +61,9 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Equal(24, csv.Skip(1).Select(l => l.Split(',')[0]).Distinct().Count());
         Assert.Equal(24, JsonDocument.Parse(await File.ReadAllTextAsync(PathOf("abl/results.json"))).RootElement.GetArrayLength());
         Assert.Contains("| C-full | uncertainty | 2 | song | full |", await File.ReadAllTextAsync(PathOf("abl/results.md")), StringComparison.Ordinal);
+        var plots = Directory.GetFiles(PathOf("abl/plots"), "*.png");
+        Assert.Equal(7, plots.Length);
+        Assert.All(plots, p => Assert.Equal(0x89, File.ReadAllBytes(p)[0])); // PNG signature
 
         Directory.Delete(PathOf("abl/K-full"), recursive: true);
         var (again, _, log) = await Apex.RunAsync("ablate", "--data", PathOf("ds.parquet"), "--out", PathOf("abl"), "--epochs", "1", "--batch-size", "32", "--device", "cpu");

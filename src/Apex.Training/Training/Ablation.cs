@@ -58,6 +58,9 @@ public static class Ablation
         }
 
         await WriteAsync(outputDirectory, rows, cancellationToken);
+        // Plots for the best full-task condition (seven tasks to show) by streams MSE.
+        var best = rows.Where(r => r.Tasks == "full").MinBy(r => r.StreamsMse)!;
+        await AblationPlots.WriteAsync(datasetPath, Path.Combine(outputDirectory, best.Condition), best.Condition, Path.Combine(outputDirectory, "plots"), cancellationToken);
         return rows;
     }
 
@@ -106,6 +109,7 @@ public static class Ablation
 
         md.AppendLine();
         md.AppendLine(inv, $"Best streams MSE: **{best?.Condition}**. Test split: 10 % of the songs, stratified by streams-score decile.");
+        md.AppendLine("Predicted-vs-actual plots of the best full-task condition are in `plots/`.");
         await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), md.ToString(), cancellationToken);
     }
 }
