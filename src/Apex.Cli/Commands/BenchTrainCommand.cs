@@ -23,7 +23,10 @@ internal static class BenchTrainCommand
         var threads = new Option<int>("--threads") { Description = "libtorch / PyTorch threads (0: libtorch's default).", DefaultValueFactory = _ => 2 };
         var pytorch = new Option<bool>("--pytorch") { Description = "Also time PyTorch eager through tools/bench-train/train_bench.py." };
         var output = new Option<string?>("--out") { Description = "Append the results as Markdown to this file." };
-        var command = new Command("train", "Time one training epoch of the head (samples/s), beside PyTorch eager.") { samples, batch, threads, pytorch, output };
+        var mode = new Option<string>("--mode") { Description = "song: samples from memory; segment: a synthetic dataset of --songs songs written to Parquet and streamed, as apex train does in segment mode.", DefaultValueFactory = _ => "song" };
+        mode.AcceptOnlyFromAmong("song", "segment");
+        var songs = new Option<int>("--songs") { Description = "Songs in the segment-mode dataset (1..6 segments each).", DefaultValueFactory = _ => 20_000 };
+        var command = new Command("train", "Time one training epoch of the head (samples/s), beside PyTorch eager.") { samples, batch, threads, pytorch, output, mode, songs };
         command.SetAction(async (result, cancellationToken) =>
         {
             var n = result.GetValue(samples);
@@ -34,7 +37,10 @@ internal static class BenchTrainCommand
                 TorchSharp.torch.set_num_threads(t);
             }
 
-            var (seconds, validationSeconds) = TimeEpoch(n, size);
+            var segmentMode = result.GetValue(mode) == "segment";
+            double seconds, validationSeconds;
+            (seconds, validationSeconds, n) = segmentMode ? await TimeStreamedEpochAsync(result.GetValue(songs), size, cancellationToken) : TimeEpoch(n, size);
+
             CliConsole.Note($"TorchSharp: {n / seconds:0} samples/s ({seconds:0.0} s per epoch of {n})");
             JsonElement? torch = null;
             if (result.GetValue(pytorch))
@@ -44,7 +50,7 @@ internal static class BenchTrainCommand
 
             var md = new StringBuilder();
             var inv = CultureInfo.InvariantCulture;
-            md.AppendLine(inv, $"### apex bench train: {n} samples × 4 × 768, batch {size}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+            md.AppendLine(inv, $"### apex bench train ({(segmentMode ? $"segment mode, streamed from Parquet: {result.GetValue(songs)} songs" : "song mode, from memory")}): {n} samples × 4 × 768, batch {size}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
             md.AppendLine();
             md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores; TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} (libtorch {TorchSharp.torch.__version__}, CPU, {TorchSharp.torch.get_num_threads()} threads). Model C (uncertainty, 2 shared layers, 7 tasks), AdamW, one epoch, random data.");
             md.AppendLine();
@@ -58,7 +64,7 @@ internal static class BenchTrainCommand
             }
 
             md.AppendLine();
-            md.AppendLine(inv, $"(The validation pass after the epoch, {validationSeconds:0.0} s on 1,024 samples, is not counted.) Command: `apex bench train --samples {n} --batch-size {size} --threads {t}{(torch is null ? "" : " --pytorch")}`");
+            md.AppendLine(inv, $"(The validation pass after the epoch, {validationSeconds:0.0} s on 1,024 samples, is not counted.) Command: `apex bench train {(segmentMode ? $"--mode segment --songs {result.GetValue(songs)}" : $"--samples {n}")} --batch-size {size} --threads {t}{(torch is null ? "" : " --pytorch")}`{(segmentMode ? " (PyTorch: the same number of samples from memory)" : "")}");
             md.AppendLine();
             Console.Write(md.ToString());
             if (result.GetValue(output) is { } file)
@@ -71,7 +77,7 @@ internal static class BenchTrainCommand
         return command;
     }
 
-    private static (double EpochSeconds, double ValidationSeconds) TimeEpoch(int samples, int batchSize)
+    private static (double EpochSeconds, double ValidationSeconds, int Samples) TimeEpoch(int samples, int batchSize)
     {
         const int Layers = 4, Hidden = 768;
         var tasks = ApexTasks.Full;
@@ -101,7 +107,54 @@ internal static class BenchTrainCommand
         using var loss = new MultiTaskLoss(LossStrategy.Uncertainty, tasks);
         Trainer.Loss(head, loss, validation, batchSize, TorchSharp.torch.CPU);
         var validationSeconds = validationClock.Elapsed.TotalSeconds;
-        return (epochEnd.TotalSeconds - validationSeconds, validationSeconds);
+        return (epochEnd.TotalSeconds - validationSeconds, validationSeconds, samples);
+    }
+
+    /// <summary>Writes a synthetic segment-mode dataset, then times one epoch streamed from it.</summary>
+    private static async Task<(double EpochSeconds, double ValidationSeconds, int Samples)> TimeStreamedEpochAsync(int songs, int batchSize, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"apex-bench-train-{songs}.parquet");
+        var data = new SyntheticDataset(songs, Seed: 1);
+        if (!File.Exists(path))
+        {
+            CliConsole.Note($"writing {songs} synthetic songs to {path} (kept for reruns)...");
+            await ParquetDataset.WriteAsync(path, data.Rows(), data.Info, cancellationToken: cancellationToken);
+        }
+
+        var all = Enumerable.Range(0, songs).ToHashSet();
+        var source = new ParquetSampleSource(path, data.Info, ApexTasks.Full, InputMode.Segment, all);
+        var first = await ParquetDataset.ReadRowGroupAsync(path, 0, cancellationToken);
+        var validation = TrainingSet.Build(first.Take(300).ToList(), data.Info, ApexTasks.Full, InputMode.Segment);
+        var count = 0;
+        var epochEnd = TimeSpan.Zero;
+        var counting = new CountingSource(source, n => count += n);
+        var clock = Stopwatch.StartNew();
+        Trainer.Train(counting, validation, new TrainingOptions { Epochs = 1, BatchSize = batchSize, Mode = InputMode.Segment }, progress: _ => epochEnd = clock.Elapsed, cancellationToken: cancellationToken);
+        var validationClock = Stopwatch.StartNew();
+        using var head = new ApexHead(new HeadArchitecture(4, 768, HeadArchitecture.TrunkOf(2), ApexTasks.Full));
+        using var loss = new MultiTaskLoss(LossStrategy.Uncertainty, ApexTasks.Full);
+        Trainer.Loss(head, loss, validation, batchSize, TorchSharp.torch.CPU);
+        var validationSeconds = validationClock.Elapsed.TotalSeconds;
+        return (epochEnd.TotalSeconds - validationSeconds, validationSeconds, count);
+    }
+
+    /// <summary>Counts the samples a source hands out.</summary>
+    private sealed class CountingSource(ISampleSource inner, Action<int> counted) : ISampleSource
+    {
+        public int Layers => inner.Layers;
+
+        public int Hidden => inner.Hidden;
+
+        public IReadOnlyList<ApexTask> Tasks => inner.Tasks;
+
+        public IEnumerable<SampleBatch> Epoch(int batchSize, Random random)
+        {
+            foreach (var batch in inner.Epoch(batchSize, random))
+            {
+                counted(batch.Count);
+                yield return batch;
+            }
+        }
     }
 
     private static JsonElement? RunPyTorch(int samples, int batchSize, int threads)

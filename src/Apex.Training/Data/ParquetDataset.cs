@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Parquet;
+using Parquet.Schema;
 using Parquet.Serialization;
 
 namespace Apex.Training.Data;
@@ -57,24 +58,11 @@ public static class ParquetDataset
     /// <summary>The rows, one row group at a time.</summary>
     public static async IAsyncEnumerable<IList<SongRow>> ReadRowGroupsAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        int groups;
-        DatasetInfo info;
-        await using (var reader = await OpenAsync(path, cancellationToken))
+        await using var reader = await OpenAsync(path, cancellationToken);
+        var info = InfoOf(reader, path);
+        for (var g = 0; g < reader.RowGroupCount; g++)
         {
-            groups = reader.RowGroupCount;
-            info = InfoOf(reader, path);
-        }
-
-        await using var stream = File.OpenRead(path);
-        for (var g = 0; g < groups; g++)
-        {
-            var result = await ParquetSerializer.DeserializeAsync<SongRow>(stream, new ParquetOptions(), g, cancellationToken);
-            foreach (var row in result.Data)
-            {
-                Check(row, info);
-            }
-
-            yield return result.Data;
+            yield return await ReadGroupAsync(reader, g, info, path, cancellationToken);
         }
     }
 
@@ -106,15 +94,92 @@ public static class ParquetDataset
     /// <summary>One row group's rows.</summary>
     public static async Task<IList<SongRow>> ReadRowGroupAsync(string path, int group, CancellationToken cancellationToken = default)
     {
-        var info = await ReadInfoAsync(path, cancellationToken);
-        await using var stream = File.OpenRead(path);
-        var result = await ParquetSerializer.DeserializeAsync<SongRow>(stream, new ParquetOptions(), group, cancellationToken);
-        foreach (var row in result.Data)
+        await using var reader = await OpenAsync(path, cancellationToken);
+        return await ReadGroupAsync(reader, group, InfoOf(reader, path), path, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads a row group column by column. The object deserializer decodes the nested embedding list
+    /// value by value (≈ 30 s for a group of 2,048 songs at 4 × 768); reading the leaf column raw and
+    /// cutting it by each row's segment count takes well under a second.
+    /// </summary>
+    private static async Task<IList<SongRow>> ReadGroupAsync(ParquetReader reader, int group, DatasetInfo info, string path, CancellationToken cancellationToken)
+    {
+        using var rows = reader.OpenRowGroupReader(group);
+        var n = checked((int)rows.RowCount);
+        DataField Field(string name) => reader.Schema.DataFields.FirstOrDefault(f => f.Path.ToString() == name || f.Name == name && f.MaxRepetitionLevel == 0)
+            ?? throw new InvalidDataException($"{path}: no '{name}' column.");
+        async Task<T[]> Read<T>(string name)
+            where T : struct
         {
-            Check(row, info);
+            var values = new T[n];
+            await rows.ReadAsync<T>(Field(name), values.AsMemory(), null, cancellationToken);
+            return values;
         }
 
-        return result.Data;
+        async Task<T?[]> ReadNullable<T>(string name)
+            where T : struct
+        {
+            var values = new T?[n];
+            await rows.ReadAsync<T>(Field(name), values.AsMemory(), null, cancellationToken);
+            return values;
+        }
+
+        async Task<string?[]> ReadStrings(string name)
+        {
+            var values = new string?[n];
+            await rows.ReadAsync(Field(name), values.AsMemory()!, null, cancellationToken);
+            return values;
+        }
+
+        var ids = await ReadStrings("track_id");
+        var platforms = await ReadStrings("platform");
+        var created = await Read<DateTime>("created_at");
+        var labels = new Dictionary<string, float?[]>();
+        foreach (var name in new[] { "streams", "likes", "coherence", "musicality", "memorability", "clarity", "naturalness" })
+        {
+            labels[name] = await ReadNullable<float>(name);
+        }
+
+        var instrumental = await ReadNullable<bool>("instrumental");
+        var segments = await Read<int>("segments");
+        var width = info.SegmentWidth;
+        var expected = segments.Sum(s => (long)s * width);
+        var leaf = Field("embedding/list/element");
+        var count = rows.GetMetadata(leaf)?.MetaData?.NumValues ?? 0;
+        if (count != expected)
+        {
+            throw new InvalidDataException($"{path}: row group {group} holds {count} embedding floats, its segment counts say {expected}.");
+        }
+
+        var floats = new float[expected];
+        await rows.ReadRawAsync<float>(leaf, floats.AsMemory(), new int[expected].AsMemory(), new int[expected].AsMemory(), cancellationToken);
+        var result = new List<SongRow>(n);
+        long offset = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var row = new SongRow
+            {
+                TrackId = ids[i] ?? "",
+                Platform = platforms[i] ?? "",
+                CreatedAt = created[i],
+                Streams = labels["streams"][i],
+                Likes = labels["likes"][i],
+                Coherence = labels["coherence"][i],
+                Musicality = labels["musicality"][i],
+                Memorability = labels["memorability"][i],
+                Clarity = labels["clarity"][i],
+                Naturalness = labels["naturalness"][i],
+                Instrumental = instrumental[i],
+                Segments = segments[i],
+                Embedding = floats.AsSpan(checked((int)offset), segments[i] * width).ToArray(),
+            };
+            offset += (long)segments[i] * width;
+            Check(row, info);
+            result.Add(row);
+        }
+
+        return result;
     }
 
     public static async Task<List<SongRow>> ReadAllAsync(string path, CancellationToken cancellationToken = default)
