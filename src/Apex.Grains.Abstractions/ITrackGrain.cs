@@ -1,0 +1,17 @@
+namespace Apex.Grains;
+
+/// <summary>One track of a platform, keyed by its track id.</summary>
+[Alias("Apex.Grains.ITrackGrain")]
+public interface ITrackGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Registers the track. Registering again with the same details is a no-op (a client retry);
+    /// with different details it is refused, so a track id never silently changes meaning.
+    /// </summary>
+    [Alias("RegisterAsync")]
+    Task<TrackView> RegisterAsync(TrackRegistration registration);
+
+    /// <summary>The track, or null when it was never registered.</summary>
+    [Alias("GetAsync")]
+    Task<TrackView?> GetAsync();
+}

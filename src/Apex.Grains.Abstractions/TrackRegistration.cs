@@ -1,0 +1,43 @@
+namespace Apex.Grains;
+
+/// <summary>What a platform says about a new track.</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.TrackRegistration")]
+public sealed record TrackRegistration(
+    [property: Id(0)] string Platform,
+    [property: Id(1)] DateTimeOffset CreatedAt,
+    [property: Id(2)] string AudioLocation,
+    [property: Id(3)] bool? Instrumental);
+
+/// <summary>A track as readers see it.</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.TrackView")]
+public sealed record TrackView(
+    [property: Id(0)] string TrackId,
+    [property: Id(1)] string Platform,
+    [property: Id(2)] DateTimeOffset CreatedAt,
+    [property: Id(3)] string AudioLocation,
+    [property: Id(4)] bool? Instrumental,
+    [property: Id(5)] long Streams,
+    [property: Id(6)] long Likes,
+    [property: Id(7)] DateTimeOffset RegisteredAt);
+
+/// <summary>A registration that contradicts the one already stored for the same id.</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.TrackConflictException")]
+public sealed class TrackConflictException : Exception
+{
+    public TrackConflictException()
+    {
+    }
+
+    public TrackConflictException(string message)
+        : base(message)
+    {
+    }
+
+    public TrackConflictException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

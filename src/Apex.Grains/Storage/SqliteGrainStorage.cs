@@ -1,0 +1,45 @@
+using Microsoft.Data.Sqlite;
+
+namespace Apex.Grains.Storage;
+
+/// <summary>
+/// Orleans' ADO.NET grain storage on SQLite, with the project's own schema (Orleans ships no SQLite
+/// script in its packages): <c>Storage/Sql/sqlite-grain-storage.sql</c>.
+/// </summary>
+public static class SqliteGrainStorage
+{
+    /// <summary>The invariant under which Orleans' ADO.NET providers load Microsoft.Data.Sqlite.</summary>
+    public const string Invariant = "System.Data.SQLite";
+
+    public static string ConnectionString(string databasePath) =>
+        new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+
+    /// <summary>Creates the tables and stored queries if missing (idempotent) and turns on WAL journaling.</summary>
+    public static async Task ApplySchemaAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // WAL lets readers and the single writer work at once; it is a property of the file, set once.
+        command.CommandText = "PRAGMA journal_mode=WAL;\n" + Script();
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static ISiloBuilder AddApexSqliteGrainStorage(this ISiloBuilder builder, string name, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddAdoNetGrainStorage(name, options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+
+    private static string Script()
+    {
+        using var stream = typeof(SqliteGrainStorage).Assembly.GetManifestResourceStream("Apex.Grains.Storage.Sql.sqlite-grain-storage.sql")
+            ?? throw new InvalidOperationException("The SQLite schema script is not embedded in Apex.Grains.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

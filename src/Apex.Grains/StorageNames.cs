@@ -1,0 +1,7 @@
+namespace Apex.Grains;
+
+/// <summary>Names of the grain storage providers the grains use; the host binds each to a database.</summary>
+public static class StorageNames
+{
+    public const string Tracks = "tracks";
+}
