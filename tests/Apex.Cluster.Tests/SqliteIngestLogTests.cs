@@ -1,0 +1,74 @@
+using Apex.Grains.Events;
+using Apex.Grains.Ingest;
+using Microsoft.Data.Sqlite;
+
+namespace Apex.Cluster.Tests;
+
+public sealed class SqliteIngestLogTests : IAsyncLifetime
+{
+    private readonly string _database = Path.Combine(Path.GetTempPath(), $"apex-ingest-{Guid.NewGuid():N}.db");
+    private SqliteIngestLog _log = null!;
+
+    private static EngagementEvent Stream(string id, string track, long count = 1) => new(id, track, EventKind.Stream, count, DateTimeOffset.UnixEpoch);
+
+    public async Task InitializeAsync()
+    {
+        _log = await SqliteIngestLog.OpenAsync(_database);
+        await _log.RegisterTrackAsync("a");
+        await _log.RegisterTrackAsync("b");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _log.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Each_event_is_accepted_once_per_track_and_unknown_tracks_are_rejected_per_event()
+    {
+        var result = await _log.AppendAsync([Stream("e1", "a"), Stream("e1", "b"), Stream("e1", "a"), Stream("e2", "zzz"), Stream("e2", "a", 5)]);
+
+        Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted, IngestOutcome.Duplicate, IngestOutcome.UnknownTrack, IngestOutcome.Accepted], result.Outcomes);
+        Assert.Equal([1L, 1L, 2L], result.Accepted.Select(e => e.TrackSeq));
+
+        var retry = await _log.AppendAsync([Stream("e2", "a", 5), Stream("e3", "a")]);
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
+        Assert.Equal([1L, 2L, 3L], (await _log.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
+        Assert.Equal(5L + 1, (await _log.ReadAfterAsync("a", 1)).Sum(e => e.Count));
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_are_group_committed_without_losing_or_doubling_events()
+    {
+        var batches = Enumerable.Range(0, 40).Select(b => (IReadOnlyList<EngagementEvent>)Enumerable.Range(0, 250)
+            .Select(i => Stream($"e{(b * 250 + i) % 6_000}", i % 2 == 0 ? "a" : "b")).ToList()).ToList();
+
+        var results = await Task.WhenAll(batches.Select(batch => Task.Run(() => _log.AppendAsync(batch))));
+
+        // 10,000 events over 6,000 distinct (id) values split by track parity: each (track, id) once.
+        var accepted = results.Sum(r => r.Outcomes.Count(o => o == IngestOutcome.Accepted));
+        var distinct = batches.SelectMany(b => b).Select(e => (e.TrackId, e.EventId)).Distinct().Count();
+        Assert.Equal(distinct, accepted);
+        Assert.Equal(10_000 - distinct, results.Sum(r => r.Outcomes.Count(o => o == IngestOutcome.Duplicate)));
+        var logged = await _log.ReadAfterAsync("a", 0);
+        Assert.Equal(Enumerable.Range(1, logged.Count).Select(i => (long)i), logged.Select(e => e.TrackSeq));
+    }
+
+    [Fact]
+    public async Task Acknowledged_events_survive_reopening_and_keep_deduplicating()
+    {
+        await _log.AppendAsync([Stream("x1", "a"), Stream("x2", "a")]);
+        await _log.DisposeAsync();
+
+        _log = await SqliteIngestLog.OpenAsync(_database);
+        var again = await _log.AppendAsync([Stream("x2", "a"), Stream("x3", "a")]);
+
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], again.Outcomes);
+        Assert.Equal(3L, again.Accepted.Single().TrackSeq);
+    }
+}
