@@ -14,8 +14,8 @@ public sealed class SqliteIngestLogTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _log = await SqliteIngestLog.OpenAsync(_database);
-        await _log.RegisterTrackAsync("a");
-        await _log.RegisterTrackAsync("b");
+        await _log.RegisterTrackAsync("a", "suno");
+        await _log.RegisterTrackAsync("b", "udio");
     }
 
     public async Task DisposeAsync()
@@ -40,6 +40,9 @@ public sealed class SqliteIngestLogTests : IAsyncLifetime
         Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
         Assert.Equal([1L, 2L, 3L], (await _log.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
         Assert.Equal(5L + 1, (await _log.ReadAfterAsync("a", 1)).Sum(e => e.Count));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), await _log.ReadTotalsAsync("a"));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), retry.Totals.Single());
+        Assert.Equal(["b"], (await _log.ReadPlatformTotalsAsync("udio")).Select(t => t.TrackId));
     }
 
     [Fact]
@@ -70,5 +73,18 @@ public sealed class SqliteIngestLogTests : IAsyncLifetime
 
         Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], again.Outcomes);
         Assert.Equal(3L, again.Accepted.Single().TrackSeq);
+    }
+
+    [Fact]
+    public async Task Compaction_keeps_the_dedup_window_and_the_totals()
+    {
+        await _log.AppendAsync(Enumerable.Range(1, 10).Select(i => Stream($"c{i}", "a")).ToList());
+
+        Assert.Equal(7, await _log.CompactAsync(window: 3));
+
+        Assert.Equal([8L, 9L, 10L], (await _log.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
+        Assert.Equal(10, (await _log.ReadTotalsAsync("a"))!.Streams);
+        var retry = await _log.AppendAsync([Stream("c10", "a"), Stream("c11", "a")]);
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
     }
 }

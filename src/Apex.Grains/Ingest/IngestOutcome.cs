@@ -10,5 +10,8 @@ public enum IngestOutcome
     UnknownTrack,
 }
 
-/// <summary>The outcome of every event of a batch, in batch order, and the accepted events as logged.</summary>
-public sealed record IngestResult(IReadOnlyList<IngestOutcome> Outcomes, IReadOnlyList<LoggedEvent> Accepted);
+/// <summary>
+/// The outcome of every event of a batch, in batch order, the accepted events as logged, and the
+/// totals of the tracks they touched after the commit.
+/// </summary>
+public sealed record IngestResult(IReadOnlyList<IngestOutcome> Outcomes, IReadOnlyList<LoggedEvent> Accepted, IReadOnlyList<TrackTotals> Totals);

@@ -10,16 +10,17 @@ namespace Apex.Grains.Ingest;
 /// commit), so one fsync serves many requests. Deduplication happens inside the same transaction:
 /// an event id already logged for its track is a duplicate and is not logged again.
 /// Each track's accepted events are numbered 1, 2, 3, … so a reader can tell when it missed one.
-/// The dedup window per track is the last <see cref="DedupWindow"/> events (older rows are compacted
-/// away after a checkpoint); a retry older than that would count twice.
+/// Each track's totals are updated in the same transaction, so they always equal the sum of its
+/// accepted events. The dedup window per track is its last <see cref="DedupWindow"/> events (older rows
+/// are dropped by <see cref="CompactAsync"/>); a retry older than that would count twice.
 /// </summary>
-public sealed class SqliteIngestLog : IAsyncDisposable
+public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
 {
     public const int DedupWindow = 100_000;
 
     private readonly string _connectionString;
     private readonly Channel<PendingBatch> _pending = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Dictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly Task _loop;
     private SqliteConnection? _connection;
@@ -39,7 +40,10 @@ public sealed class SqliteIngestLog : IAsyncDisposable
             await using var command = connection.CreateCommand();
             command.CommandText = """
                 PRAGMA journal_mode=WAL;
-                CREATE TABLE IF NOT EXISTS apex_tracks (track_id TEXT NOT NULL PRIMARY KEY, last_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS apex_tracks (
+                    track_id TEXT NOT NULL PRIMARY KEY, platform TEXT NOT NULL,
+                    last_seq INTEGER NOT NULL DEFAULT 0, streams INTEGER NOT NULL DEFAULT 0, likes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS ix_apex_tracks_platform ON apex_tracks (platform);
                 CREATE TABLE IF NOT EXISTS apex_events (
                     track_id TEXT NOT NULL, event_id TEXT NOT NULL, track_seq INTEGER NOT NULL,
                     kind INTEGER NOT NULL, count INTEGER NOT NULL, ts TEXT NOT NULL,
@@ -53,15 +57,16 @@ public sealed class SqliteIngestLog : IAsyncDisposable
     }
 
     /// <summary>Makes a track known to the log, so that its events are accepted. Idempotent.</summary>
-    public async Task RegisterTrackAsync(string trackId, CancellationToken cancellationToken = default)
+    public async Task RegisterTrackAsync(string trackId, string platform, CancellationToken cancellationToken = default)
     {
         await _writer.WaitAsync(cancellationToken);
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-            command.CommandText = "INSERT OR IGNORE INTO apex_tracks (track_id) VALUES ($id)";
+            command.CommandText = "INSERT OR IGNORE INTO apex_tracks (track_id, platform) VALUES ($id, $platform)";
             command.Parameters.AddWithValue("$id", trackId);
+            command.Parameters.AddWithValue("$platform", platform);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         finally
@@ -99,21 +104,43 @@ public sealed class SqliteIngestLog : IAsyncDisposable
         return events;
     }
 
+    public async Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default) =>
+        (await ReadTotalsWhereAsync("track_id = $key", trackId, cancellationToken)).SingleOrDefault();
+
+    public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default) =>
+        await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
+
+    private async Task<List<TrackTotals>> ReadTotalsWhereAsync(string where, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE {where}";
+        command.Parameters.AddWithValue("$key", key);
+        var totals = new List<TrackTotals>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+
+        return totals;
+    }
+
     /// <summary>
-    /// Drops a track's events that a checkpoint at <paramref name="checkpointSeq"/> covers, keeping the
-    /// last <see cref="DedupWindow"/> for deduplication.
+    /// Keeps the log bounded: drops each track's events older than its last <paramref name="window"/>
+    /// (the totals already hold them); the rows kept are the dedup window. Returns the rows dropped.
     /// </summary>
-    public async Task CompactAsync(string trackId, long checkpointSeq, CancellationToken cancellationToken = default)
+    public async Task<int> CompactAsync(long window = DedupWindow, CancellationToken cancellationToken = default)
     {
         await _writer.WaitAsync(cancellationToken);
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM apex_events WHERE track_id = $id AND track_seq <= $upto";
-            command.Parameters.AddWithValue("$id", trackId);
-            command.Parameters.AddWithValue("$upto", checkpointSeq - DedupWindow);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            command.CommandText = "DELETE FROM apex_events WHERE track_seq <= (SELECT t.last_seq FROM apex_tracks t WHERE t.track_id = apex_events.track_id) - $window";
+            command.Parameters.AddWithValue("$window", window);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
         }
         finally
         {
@@ -169,7 +196,7 @@ public sealed class SqliteIngestLog : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                _lastSeq.Clear(); // the cache may hold numbers of the rolled-back transaction
+                _totals.Clear(); // the cache may hold numbers of the rolled-back transaction
                 group.ForEach(p => p.Done.TrySetException(ex));
             }
             finally
@@ -184,42 +211,49 @@ public sealed class SqliteIngestLog : IAsyncDisposable
     {
         var connection = await ConnectionAsync(CancellationToken.None);
         await using var transaction = connection.BeginTransaction();
-        await using var known = Command(connection, transaction, "SELECT last_seq FROM apex_tracks WHERE track_id = $track", "$track");
+        await using var known = Command(connection, transaction, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
         await using var insert = Command(connection, transaction, "INSERT OR IGNORE INTO apex_events (track_id, event_id, track_seq, kind, count, ts) VALUES ($track, $event, $seq, $kind, $count, $ts)", "$track", "$event", "$seq", "$kind", "$count", "$ts");
-        await using var advance = Command(connection, transaction, "UPDATE apex_tracks SET last_seq = $seq WHERE track_id = $track", "$seq", "$track");
+        await using var advance = Command(connection, transaction, "UPDATE apex_tracks SET last_seq = $seq, streams = $streams, likes = $likes WHERE track_id = $track", "$seq", "$streams", "$likes", "$track");
         var touched = new HashSet<string>(StringComparer.Ordinal);
-        var results = new IngestResult[group.Count];
-        for (var b = 0; b < group.Count; b++)
+        var touchedPerBatch = new List<HashSet<string>>();
+        var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>();
+        foreach (var pending in group)
         {
-            var outcomes = new IngestOutcome[group[b].Events.Count];
+            var outcomes = new IngestOutcome[pending.Events.Count];
             var accepted = new List<LoggedEvent>();
+            var mine = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < outcomes.Length; i++)
             {
-                var e = group[b].Events[i];
-                if (!_lastSeq.TryGetValue(e.TrackId, out var last))
+                var e = pending.Events[i];
+                if (!_totals.TryGetValue(e.TrackId, out var totals))
                 {
                     known.Parameters["$track"].Value = e.TrackId;
-                    if (await known.ExecuteScalarAsync() is not long stored)
+                    await using var reader = await known.ExecuteReaderAsync();
+                    if (!await reader.ReadAsync())
                     {
                         outcomes[i] = IngestOutcome.UnknownTrack;
                         continue;
                     }
 
-                    _lastSeq[e.TrackId] = last = stored;
+                    _totals[e.TrackId] = totals = new TrackTotals(e.TrackId, reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
                 }
 
+                var seq = totals.LastSeq + 1;
                 insert.Parameters["$track"].Value = e.TrackId;
                 insert.Parameters["$event"].Value = e.EventId;
-                insert.Parameters["$seq"].Value = last + 1;
+                insert.Parameters["$seq"].Value = seq;
                 insert.Parameters["$kind"].Value = (int)e.Kind;
                 insert.Parameters["$count"].Value = e.Count;
                 insert.Parameters["$ts"].Value = e.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
                 if (await insert.ExecuteNonQueryAsync() == 1)
                 {
-                    _lastSeq[e.TrackId] = last + 1;
+                    _totals[e.TrackId] = e.Kind == EventKind.Stream
+                        ? totals with { LastSeq = seq, Streams = totals.Streams + e.Count }
+                        : totals with { LastSeq = seq, Likes = totals.Likes + e.Count };
                     touched.Add(e.TrackId);
+                    mine.Add(e.TrackId);
                     outcomes[i] = IngestOutcome.Accepted;
-                    accepted.Add(new LoggedEvent(e.TrackId, last + 1, e.Kind, e.Count));
+                    accepted.Add(new LoggedEvent(e.TrackId, seq, e.Kind, e.Count));
                 }
                 else
                 {
@@ -227,18 +261,22 @@ public sealed class SqliteIngestLog : IAsyncDisposable
                 }
             }
 
-            results[b] = new IngestResult(outcomes, accepted);
+            outcomesPerBatch.Add((outcomes, accepted));
+            touchedPerBatch.Add(mine);
         }
 
         foreach (var track in touched)
         {
-            advance.Parameters["$seq"].Value = _lastSeq[track];
+            var totals = _totals[track];
+            advance.Parameters["$seq"].Value = totals.LastSeq;
+            advance.Parameters["$streams"].Value = totals.Streams;
+            advance.Parameters["$likes"].Value = totals.Likes;
             advance.Parameters["$track"].Value = track;
             await advance.ExecuteNonQueryAsync();
         }
 
         await transaction.CommitAsync();
-        return results;
+        return outcomesPerBatch.Select((b, i) => new IngestResult(b.Outcomes, b.Accepted, touchedPerBatch[i].Select(t => _totals[t]).ToList())).ToArray();
     }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameters)
