@@ -1,25 +1,62 @@
 using Apex.Grains;
+using Apex.Grains.Ingest;
 using Apex.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Apex.Cluster.Tests;
 
 /// <summary>
-/// A two-silo in-process cluster whose grain state lives in a SQLite file under the project's own
-/// schema; a new cluster on the same file and service id sees what an earlier one stored.
+/// A two-silo in-process cluster whose grain state and ingest log live in SQLite files under the
+/// project's own schemas; a new cluster on the same files and service id sees what an earlier one stored.
 /// </summary>
-internal static class SqliteCluster
+internal sealed class SqliteCluster : IAsyncDisposable
 {
-    public static async Task<InProcessTestCluster> StartAsync(string databasePath, string serviceId, short silos = 2)
+    private SqliteCluster(InProcessTestCluster cluster, SqliteIngestLog log)
+    {
+        Cluster = cluster;
+        Log = log;
+        Ingestor = new EventIngestor(log, cluster.Client);
+    }
+
+    public InProcessTestCluster Cluster { get; }
+
+    public SqliteIngestLog Log { get; }
+
+    public EventIngestor Ingestor { get; }
+
+    public IClusterClient Client => Cluster.Client;
+
+    public static async Task<SqliteCluster> StartAsync(string databasePath, string serviceId, short silos = 2)
     {
         var connectionString = SqliteGrainStorage.ConnectionString(databasePath);
         await SqliteGrainStorage.ApplySchemaAsync(connectionString);
+        var log = await SqliteIngestLog.OpenAsync(databasePath + ".ingest");
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ServiceId = serviceId;
         builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N");
-        builder.ConfigureSilo((_, silo) => silo.AddApexSqliteGrainStorage(StorageNames.Tracks, connectionString));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddApexSqliteGrainStorage(StorageNames.Tracks, connectionString);
+            silo.Services.AddSingleton<IIngestLog>(log);
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return cluster;
+        return new SqliteCluster(cluster, log);
+    }
+
+    public static void DeleteFiles(string databasePath)
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { databasePath, databasePath + ".ingest" }.SelectMany(f => new[] { f, f + "-wal", f + "-shm" }))
+        {
+            File.Delete(file);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Log.DisposeAsync();
     }
 }

@@ -13,12 +13,7 @@ public sealed class TrackGrainTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
-        {
-            File.Delete(file);
-        }
-
+        SqliteCluster.DeleteFiles(_database);
         return Task.CompletedTask;
     }
 

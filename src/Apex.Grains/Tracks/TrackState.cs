@@ -10,10 +10,4 @@ public sealed class TrackState
 
     [Id(1)]
     public DateTimeOffset RegisteredAt { get; set; }
-
-    [Id(2)]
-    public long Streams { get; set; }
-
-    [Id(3)]
-    public long Likes { get; set; }
 }

@@ -1,0 +1,30 @@
+using Apex.Grains.Events;
+
+namespace Apex.Grains;
+
+/// <summary>The distribution of streams and likes counts over one platform's tracks (key: platform).</summary>
+[Alias("Apex.Grains.IPopulationGrain")]
+public interface IPopulationGrain : IGrainWithStringKey
+{
+    /// <summary>Takes tracks' new totals (absolute, so a repeat is harmless).</summary>
+    [Alias("UpdateAsync")]
+    Task UpdateAsync(IReadOnlyList<TrackTotals> totals);
+
+    /// <summary>Where a track with these counts stands in the platform now.</summary>
+    [Alias("RankAsync")]
+    Task<PopularityView> RankAsync(long streams, long likes);
+}
+
+/// <summary>
+/// Live percentiles and popularity scores (100·p^k) of a streams and a likes count within a platform;
+/// null for a zero count, which is not a label.
+/// </summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.PopularityView")]
+public sealed record PopularityView(
+    [property: Id(0)] long TracksWithStreams,
+    [property: Id(1)] double? StreamsPercentile,
+    [property: Id(2)] double? StreamsScore,
+    [property: Id(3)] long TracksWithLikes,
+    [property: Id(4)] double? LikesPercentile,
+    [property: Id(5)] double? LikesScore);
