@@ -1,0 +1,39 @@
+using Apex.Silo.Apis;
+
+namespace Apex.Silo.Hosting;
+
+/// <summary>The whole host: ASP.NET Core minimal API and the Orleans silo in one process.</summary>
+public static class ApexSiloHost
+{
+    public static async Task<WebApplication> BuildAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        await builder.AddApexSiloAsync();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapHealthApi();
+        app.MapTracksApi();
+        app.MapEventsApi();
+        return app;
+    }
+
+    /// <summary>Runs until stopped; a setting that fails validation ends it at once with its message and exit code 2.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = await BuildAsync(args);
+        }
+        catch (OptionsValidationException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: invalid settings: {string.Join("; ", ex.Failures)}");
+            return 2;
+        }
+
+        await app.RunAsync();
+        return 0;
+    }
+}

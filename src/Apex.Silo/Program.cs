@@ -1,0 +1,3 @@
+using Apex.Silo.Hosting;
+
+return await ApexSiloHost.RunAsync(args);

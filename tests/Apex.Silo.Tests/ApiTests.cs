@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Apex.Silo.Tests;
+
+public sealed class ApiTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("apex-silo-data-").FullName;
+    private readonly string _media = Directory.CreateTempSubdirectory("apex-silo-media-").FullName;
+    private SiloProcess _silo = null!;
+
+    private HttpClient Http => _silo.Http;
+
+    public async Task InitializeAsync()
+    {
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "sorohan-solo-trumpet-06.ogg"), Path.Combine(_media, "trumpet.ogg"));
+        _silo = await SiloProcess.StartAsync(_data, _media, "--Apex:MaxEventsPerBatch=50");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _silo.DisposeAsync();
+        Directory.Delete(_data, recursive: true);
+        Directory.Delete(_media, recursive: true);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private Task<HttpResponseMessage> RegisterAsync(string id, string platform = "suno", string created = "2026-11-01T00:00:00Z", string audio = "trumpet.ogg") =>
+        Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json($$"""{"track_id":"{{id}}","platform":"{{platform}}","created_at":"{{created}}","audio_path":"{{audio}}"}"""));
+
+    private Task<HttpResponseMessage> EventsAsync(string json) => Http.PostAsync(new Uri("/events", UriKind.Relative), Json(json));
+
+    private static async Task<JsonElement> BodyAsync(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    [Fact]
+    public async Task Registration_is_idempotent_and_conflicts_are_409_problems()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await RegisterAsync("t1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await RegisterAsync("t1")).StatusCode);
+
+        var conflict = await RegisterAsync("t1", platform: "udio");
+
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Equal("application/problem+json", conflict.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("already registered", (await BodyAsync(conflict)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("../../etc/passwd", "inside the media root")]
+    [InlineData("/etc/passwd", "inside the media root")]
+    [InlineData("missing.ogg", "No file")]
+    public async Task Audio_paths_outside_the_media_root_are_refused(string path, string reason)
+    {
+        var response = await RegisterAsync("t-bad", audio: path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, (await BodyAsync(response)).GetProperty("errors").GetProperty("audio_path")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/t-bad", UriKind.Relative))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("{\"track_id\":\"x\"}", "platform")]
+    [InlineData("{not json", null)]
+    [InlineData("", null)]
+    public async Task Malformed_registrations_are_problem_details(string body, string? field)
+    {
+        var response = await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        if (field is not null)
+        {
+            Assert.True((await BodyAsync(response)).GetProperty("errors").TryGetProperty(field, out _));
+        }
+    }
+
+    [Fact]
+    public async Task Events_count_once_unknown_tracks_are_rejected_per_event_and_bad_batches_log_nothing()
+    {
+        await RegisterAsync("a");
+        await RegisterAsync("b", created: DateTimeOffset.UtcNow.AddDays(-1).ToString("O"));
+
+        var first = await BodyAsync(await EventsAsync("""{"events":[{"event_id":"1","track_id":"a","kind":"stream","count":3},{"event_id":"1","track_id":"a","kind":"stream","count":3},{"event_id":"2","track_id":"ghost","kind":"like"},{"event_id":"3","track_id":"b","kind":"like"}]}"""));
+        Assert.Equal((2, 1, 1), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicate").GetInt32(), first.GetProperty("rejected").GetInt32()));
+        Assert.Equal(2, first.GetProperty("rejections")[0].GetProperty("index").GetInt32());
+
+        var invalid = await EventsAsync("""{"events":[{"event_id":"9","track_id":"a","kind":"stream"},{"event_id":"10","track_id":"a","kind":"share"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.True((await BodyAsync(invalid)).GetProperty("errors").TryGetProperty("events[1]", out _));
+        var tooMany = "{\"events\":[" + string.Join(",", Enumerable.Range(0, 51).Select(i => $$"""{"event_id":"m{{i}}","track_id":"a","kind":"stream"}""")) + "]}";
+        Assert.Equal(HttpStatusCode.BadRequest, (await EventsAsync(tooMany)).StatusCode);
+
+        // Event 9 of the refused batch was not logged: it is accepted now.
+        var retry = await BodyAsync(await EventsAsync("""{"events":[{"event_id":"9","track_id":"a","kind":"stream"}]}"""));
+        Assert.Equal(1, retry.GetProperty("accepted").GetInt32());
+
+        var a = await BodyAsync(await Http.GetAsync(new Uri("/tracks/a", UriKind.Relative)));
+        Assert.Equal(4, a.GetProperty("streams").GetInt64());
+        Assert.True(a.GetProperty("mature").GetBoolean());
+        Assert.Equal(1.0, a.GetProperty("popularity").GetProperty("streams_percentile").GetDouble());
+        var b = await BodyAsync(await Http.GetAsync(new Uri("/tracks/b", UriKind.Relative)));
+        Assert.False(b.GetProperty("mature").GetBoolean());
+        Assert.Equal(1, b.GetProperty("likes").GetInt64());
+    }
+
+    [Fact]
+    public async Task Acknowledged_events_survive_a_host_restart()
+    {
+        await RegisterAsync("r1");
+        await RegisterAsync("r2");
+        await EventsAsync("""{"events":[{"event_id":"1","track_id":"r1","kind":"stream","count":5},{"event_id":"2","track_id":"r2","kind":"stream","count":2}]}""");
+        await _silo.DisposeAsync(); // killed, not stopped: nothing gets a chance to flush
+
+        _silo = await SiloProcess.StartAsync(_data, _media);
+
+        var r1 = await BodyAsync(await Http.GetAsync(new Uri("/tracks/r1", UriKind.Relative)));
+        Assert.Equal(5, r1.GetProperty("streams").GetInt64());
+        Assert.Equal(1.0, r1.GetProperty("popularity").GetProperty("streams_percentile").GetDouble());
+        var again = await BodyAsync(await EventsAsync("""{"events":[{"event_id":"1","track_id":"r1","kind":"stream","count":5}]}"""));
+        Assert.Equal(1, again.GetProperty("duplicate").GetInt32());
+    }
+
+    [Fact]
+    public async Task Openapi_document_lists_the_routes()
+    {
+        var doc = await BodyAsync(await Http.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+        var paths = doc.GetProperty("paths");
+
+        Assert.True(paths.TryGetProperty("/tracks", out _));
+        Assert.True(paths.TryGetProperty("/events", out _));
+        Assert.True(paths.TryGetProperty("/tracks/{id}", out _));
+    }
+
+    [Fact]
+    public void A_wrong_setting_stops_the_host_with_its_message()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Apex.Silo.dll"), "--Apex:Profile=bogus", $"--Apex:DataDir={_data}" })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit(60_000);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("Apex:Profile must be 'local' or 'cluster'", error, StringComparison.Ordinal);
+    }
+}
