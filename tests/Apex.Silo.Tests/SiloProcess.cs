@@ -13,9 +13,25 @@ internal sealed class SiloProcess : IAsyncDisposable
     {
         _process = process;
         Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Add("X-Api-Key", AdminKey);
     }
 
+    /// <summary>The bootstrap admin key every test host starts with; <see cref="Http"/> sends it.</summary>
+    public const string AdminKey = "test-admin-key-0123456789abcdef";
+
     public HttpClient Http { get; }
+
+    /// <summary>A client with another key (or none).</summary>
+    public HttpClient ClientWith(string? key)
+    {
+        var client = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = Http.Timeout };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        }
+
+        return client;
+    }
 
     public static async Task<SiloProcess> StartAsync(string dataDir, string mediaRoot, params string[] extra)
     {
@@ -26,6 +42,7 @@ internal sealed class SiloProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        start.Environment["APEX_BOOTSTRAP_ADMIN_KEY"] = AdminKey;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();

@@ -1,5 +1,6 @@
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Silo.Auth;
 using Apex.Silo.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -21,7 +22,8 @@ public static class EventsApi
         app.MapPost("/events", IngestAsync)
             .WithName("IngestEvents")
             .WithSummary("Log a batch of streams/likes events; answers after it is durable, with per-event outcomes.")
-            .WithTags("events");
+            .WithTags("events")
+            .RequireAuthorization(Roles.Ingest);
         return app;
     }
 

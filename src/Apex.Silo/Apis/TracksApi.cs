@@ -1,4 +1,5 @@
 using Apex.Grains;
+using Apex.Silo.Auth;
 using Apex.Silo.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -24,8 +25,8 @@ public static class TracksApi
     public static IEndpointRouteBuilder MapTracksApi(this IEndpointRouteBuilder app)
     {
         var tracks = app.MapGroup("/tracks").WithTags("tracks");
-        tracks.MapPost("/", RegisterAsync).WithName("RegisterTrack").WithSummary("Register a track (audio as a path under the media root).");
-        tracks.MapGet("/{id}", GetAsync).WithName("GetTrack").WithSummary("A track's counts, live percentiles and popularity scores, and maturity.");
+        tracks.MapPost("/", RegisterAsync).WithName("RegisterTrack").WithSummary("Register a track (audio as a path under the media root).").RequireAuthorization(Roles.Ingest);
+        tracks.MapGet("/{id}", GetAsync).WithName("GetTrack").WithSummary("A track's counts, live percentiles and popularity scores, and maturity.").RequireAuthorization(Roles.Reader);
         return app;
     }
 

@@ -25,6 +25,14 @@ public sealed class ApexOptions : IValidatableObject
     [Range(0, 3650)]
     public int MaturityDays { get; set; } = 14;
 
+    /// <summary>Requests per second each API key may make (token bucket; answers 429 with Retry-After past it).</summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerSecondPerKey { get; set; } = 200;
+
+    /// <summary>How many requests a key may make at once above its rate.</summary>
+    [Range(1, 1_000_000)]
+    public int BurstPerKey { get; set; } = 400;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Profile is not ("local" or "cluster"))

@@ -12,10 +12,15 @@ public static class ApexSiloHost
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        // After authentication, so that the limit is per key.
+        app.UseRateLimiter();
         app.MapOpenApi();
         app.MapHealthApi();
         app.MapTracksApi();
         app.MapEventsApi();
+        app.MapKeysApi();
         return app;
     }
 

@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using System.Threading.RateLimiting;
+using Apex.Silo.Auth;
+using Microsoft.AspNetCore.Authentication;
 using Apex.Grains;
 using Apex.Grains.Ingest;
 using Apex.Grains.Storage;
@@ -30,6 +33,40 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton(log);
         builder.Services.AddSingleton<IIngestLog>(log);
         builder.Services.AddSingleton<EventIngestor>();
+
+        var keys = await ApiKeyStore.OpenAsync(dataDir);
+        if (builder.Configuration["APEX_BOOTSTRAP_ADMIN_KEY"] is { Length: > 0 } bootstrap && await keys.BootstrapAsync(bootstrap))
+        {
+            await Console.Error.WriteLineAsync("Stored the bootstrap admin key from APEX_BOOTSTRAP_ADMIN_KEY (fresh data folder).");
+        }
+
+        builder.Services.AddSingleton(keys);
+        builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.Reader, p => p.RequireRole(Roles.Reader))
+            .AddPolicy(Roles.Ingest, p => p.RequireRole(Roles.Ingest))
+            .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin));
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                RateLimitPartition.GetTokenBucketLimiter(
+                    context.User.FindFirst(ApiKeyAuthentication.KeyIdClaim)?.Value ?? "anonymous:" + context.Connection.RemoteIpAddress,
+                    _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = options.BurstPerKey,
+                        TokensPerPeriod = options.RequestsPerSecondPerKey,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                    }));
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+                context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                await Results.Problem(title: "Too many requests.", detail: $"This API key may make {options.RequestsPerSecondPerKey} requests per second.", statusCode: 429).ExecuteAsync(context.HttpContext);
+            };
+        });
 
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering()
