@@ -12,6 +12,8 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     EvaluateCommand.CreatePredict(),
     ScoreCommand.Create(),
     AblateCommand.Create(),
+    ServeCommand.Create(),
+    ServeCommand.CreateKeys(),
 };
 
 return await root.Parse(args).InvokeAsync();
