@@ -14,8 +14,8 @@ public sealed class SqliteIngestLogTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _log = await SqliteIngestLog.OpenAsync(_database);
-        await _log.RegisterTrackAsync("a", "suno");
-        await _log.RegisterTrackAsync("b", "udio");
+        await _log.RegisterTrackAsync("a", "suno", DateTimeOffset.UnixEpoch);
+        await _log.RegisterTrackAsync("b", "udio", DateTimeOffset.UnixEpoch.AddDays(1));
     }
 
     public async Task DisposeAsync()
@@ -43,6 +43,10 @@ public sealed class SqliteIngestLogTests : IAsyncLifetime
         Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), await _log.ReadTotalsAsync("a"));
         Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), retry.Totals.Single());
         Assert.Equal(["b"], (await _log.ReadPlatformTotalsAsync("udio")).Select(t => t.TrackId));
+        await _log.RegisterTrackAsync("c", "suno", DateTimeOffset.UnixEpoch.AddDays(2));
+        Assert.Equal(["a", "c"], (await _log.ListTracksAsync("suno", TrackSort.Streams, 10)).Select(t => t.TrackId));
+        Assert.Equal(["c", "a"], (await _log.ListTracksAsync("suno", TrackSort.Newest, 10)).Select(t => t.TrackId));
+        Assert.Single(await _log.ListTracksAsync("suno", TrackSort.Likes, 1));
     }
 
     [Fact]

@@ -104,6 +104,13 @@ public sealed class ApiTests : IAsyncLifetime
         var b = await BodyAsync(await Http.GetAsync(new Uri("/tracks/b", UriKind.Relative)));
         Assert.False(b.GetProperty("mature").GetBoolean());
         Assert.Equal(1, b.GetProperty("likes").GetInt64());
+
+        var byStreams = await BodyAsync(await Http.GetAsync(new Uri("/platforms/suno/tracks?sort=streams&limit=10", UriKind.Relative)));
+        Assert.Equal(["a", "b"], byStreams.EnumerateArray().Select(t => t.GetProperty("track_id").GetString()));
+        var newest = await BodyAsync(await Http.GetAsync(new Uri("/platforms/suno/tracks?sort=newest&limit=1", UriKind.Relative)));
+        Assert.Equal("b", newest[0].GetProperty("track_id").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, (await Http.GetAsync(new Uri("/platforms/suno/tracks?sort=plays", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Http.GetAsync(new Uri("/platforms/suno/tracks?limit=0", UriKind.Relative))).StatusCode);
     }
 
     [Fact]

@@ -2,6 +2,16 @@ using Apex.Grains.Events;
 
 namespace Apex.Grains.Ingest;
 
+public enum TrackSort
+{
+    Streams,
+    Likes,
+    Newest,
+}
+
+/// <summary>A track in a platform listing.</summary>
+public sealed record TrackListing(string TrackId, DateTimeOffset CreatedAt, long Streams, long Likes);
+
 /// <summary>
 /// The durable log of engagement events and each track's running totals, updated in the same
 /// transaction: the source of truth that track and population grains load on activation.
@@ -9,7 +19,10 @@ namespace Apex.Grains.Ingest;
 public interface IIngestLog
 {
     /// <summary>Makes a track known (events for unknown tracks are rejected). Idempotent.</summary>
-    Task RegisterTrackAsync(string trackId, string platform, CancellationToken cancellationToken = default);
+    Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default);
+
+    /// <summary>A platform's tracks, most streamed, most liked or newest first.</summary>
+    Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Deduplicates and logs a batch; returns once it is committed.</summary>
     Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default);

@@ -41,9 +41,11 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
             command.CommandText = """
                 PRAGMA journal_mode=WAL;
                 CREATE TABLE IF NOT EXISTS apex_tracks (
-                    track_id TEXT NOT NULL PRIMARY KEY, platform TEXT NOT NULL,
+                    track_id TEXT NOT NULL PRIMARY KEY, platform TEXT NOT NULL, created_at INTEGER NOT NULL,
                     last_seq INTEGER NOT NULL DEFAULT 0, streams INTEGER NOT NULL DEFAULT 0, likes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS ix_apex_tracks_platform ON apex_tracks (platform);
+                CREATE INDEX IF NOT EXISTS ix_apex_tracks_streams ON apex_tracks (platform, streams);
+                CREATE INDEX IF NOT EXISTS ix_apex_tracks_likes ON apex_tracks (platform, likes);
+                CREATE INDEX IF NOT EXISTS ix_apex_tracks_created ON apex_tracks (platform, created_at);
                 CREATE TABLE IF NOT EXISTS apex_events (
                     track_id TEXT NOT NULL, event_id TEXT NOT NULL, track_seq INTEGER NOT NULL,
                     kind INTEGER NOT NULL, count INTEGER NOT NULL, ts TEXT NOT NULL,
@@ -57,16 +59,17 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
     }
 
     /// <summary>Makes a track known to the log, so that its events are accepted. Idempotent.</summary>
-    public async Task RegisterTrackAsync(string trackId, string platform, CancellationToken cancellationToken = default)
+    public async Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
     {
         await _writer.WaitAsync(cancellationToken);
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-            command.CommandText = "INSERT OR IGNORE INTO apex_tracks (track_id, platform) VALUES ($id, $platform)";
+            command.CommandText = "INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)";
             command.Parameters.AddWithValue("$id", trackId);
             command.Parameters.AddWithValue("$platform", platform);
+            command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         finally
@@ -109,6 +112,30 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
 
     public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default) =>
         await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
+
+    public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
+    {
+        var order = sort switch
+        {
+            TrackSort.Streams => "streams DESC",
+            TrackSort.Likes => "likes DESC",
+            _ => "created_at DESC",
+        };
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT track_id, created_at, streams, likes FROM apex_tracks WHERE platform = $platform ORDER BY {order}, track_id LIMIT $limit";
+        command.Parameters.AddWithValue("$platform", platform);
+        command.Parameters.AddWithValue("$limit", limit);
+        var tracks = new List<TrackListing>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            tracks.Add(new TrackListing(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return tracks;
+    }
 
     private async Task<List<TrackTotals>> ReadTotalsWhereAsync(string where, string key, CancellationToken cancellationToken)
     {

@@ -30,7 +30,7 @@ public sealed class TrackGrain(
 
         // The log learns the track first: a crash between the two steps leaves a track that events can
         // reach and a retried registration completes.
-        await log.RegisterTrackAsync(this.GetPrimaryKeyString(), registration.Platform);
+        await log.RegisterTrackAsync(this.GetPrimaryKeyString(), registration.Platform, registration.CreatedAt);
         state.State.Registration = registration;
         state.State.RegisteredAt = time.GetUtcNow();
         await state.WriteStateAsync();

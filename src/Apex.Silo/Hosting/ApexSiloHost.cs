@@ -21,6 +21,7 @@ public static class ApexSiloHost
         app.MapTracksApi();
         app.MapEventsApi();
         app.MapKeysApi();
+        app.MapPlatformsApi();
         return app;
     }
 
