@@ -14,6 +14,7 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     AblateCommand.Create(),
     ServeCommand.Create(),
     ServeCommand.CreateKeys(),
+    SimulateCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
