@@ -11,10 +11,6 @@ public interface ITrackGrain : IGrainWithStringKey
     [Alias("RegisterAsync")]
     Task<TrackView> RegisterAsync(TrackRegistration registration);
 
-    /// <summary>Takes the track's totals after an ingest commit; older totals than it holds are ignored.</summary>
-    [Alias("ApplyTotalsAsync")]
-    Task ApplyTotalsAsync(Events.TrackTotals totals);
-
     /// <summary>The track, or null when it was never registered.</summary>
     [Alias("GetAsync")]
     Task<TrackView?> GetAsync();

@@ -5,18 +5,14 @@ namespace Apex.Grains.Tracks;
 
 /// <summary>
 /// A track: its registration (grain state) and its live counts. The counts are never written as grain
-/// state: the ingest log holds them, updated in the same transaction as the events, so an activation
-/// loads them and ingest commits push newer totals.
+/// state: the ingest log holds them, updated in the same transaction as the events, and a read takes
+/// them from there (one indexed row), so they are exact without any hand-off from the ingest path.
 /// </summary>
 public sealed class TrackGrain(
     [PersistentState("track", StorageNames.Tracks)] IPersistentState<TrackState> state,
     IIngestLog log,
     TimeProvider time) : Grain, ITrackGrain
 {
-    private TrackTotals? _totals;
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
-        _totals = await log.ReadTotalsAsync(this.GetPrimaryKeyString(), cancellationToken);
 
     async Task<TrackView> ITrackGrain.RegisterAsync(TrackRegistration registration)
     {
@@ -24,7 +20,7 @@ public sealed class TrackGrain(
         if (state.State.Registration is { } existing)
         {
             return existing == registration
-                ? View()!
+                ? View(await log.ReadTotalsAsync(this.GetPrimaryKeyString()))!
                 : throw new TrackConflictException($"Track '{this.GetPrimaryKeyString()}' is already registered with other details (platform '{existing.Platform}', created {existing.CreatedAt:O}).");
         }
 
@@ -37,20 +33,10 @@ public sealed class TrackGrain(
         return View()!;
     }
 
-    Task ITrackGrain.ApplyTotalsAsync(TrackTotals totals)
-    {
-        ArgumentNullException.ThrowIfNull(totals);
-        if (_totals is null || totals.LastSeq > _totals.LastSeq)
-        {
-            _totals = totals;
-        }
+    async Task<TrackView?> ITrackGrain.GetAsync() =>
+        state.State.Registration is null ? null : View(await log.ReadTotalsAsync(this.GetPrimaryKeyString()));
 
-        return Task.CompletedTask;
-    }
-
-    Task<TrackView?> ITrackGrain.GetAsync() => Task.FromResult(View());
-
-    private TrackView? View() => state.State.Registration is { } r
-        ? new TrackView(this.GetPrimaryKeyString(), r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, _totals?.Streams ?? 0, _totals?.Likes ?? 0, state.State.RegisteredAt)
+    private TrackView? View(TrackTotals? totals = null) => state.State.Registration is { } r
+        ? new TrackView(this.GetPrimaryKeyString(), r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, totals?.Streams ?? 0, totals?.Likes ?? 0, state.State.RegisteredAt)
         : null;
 }

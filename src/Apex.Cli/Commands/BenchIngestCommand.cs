@@ -1,0 +1,216 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using Apex.Grains.Events;
+using Apex.Grains.Ingest;
+using Apex.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+
+namespace Apex.Cli.Commands;
+
+/// <summary>
+/// <c>apex bench ingest</c>: acknowledged events/s through POST /events at batch 1,000, ack latency
+/// p50/p99 at half that rate, and two ceilings on the same machine: the ingest log alone (no HTTP)
+/// and raw SQLite batched commits.
+/// </summary>
+internal static class BenchIngestCommand
+{
+    public static Command Create()
+    {
+        var url = new Option<string?>("--url") { Description = "A running host (default: start one in this process on a temporary data folder)." };
+        var key = new Option<string?>("--key") { Description = "Ingest key for --url." };
+        var tracks = new Option<int>("--tracks") { DefaultValueFactory = _ => 1_000 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 1_000 };
+        var events = new Option<int>("--events") { Description = "Events in the throughput run.", DefaultValueFactory = _ => 300_000 };
+        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 8 };
+        var seconds = new Option<int>("--latency-seconds") { DefaultValueFactory = _ => 10 };
+        var output = new Option<string?>("--out") { Description = "Append the results as Markdown to this file." };
+        var command = new Command("ingest", "Time durable event ingestion through the HTTP API, against the log and SQLite alone.")
+        {
+            url, key, tracks, batch, events, concurrency, seconds, output,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var temp = Directory.CreateTempSubdirectory("apex-bench-ingest-").FullName;
+            WebApplication? host = null;
+            try
+            {
+                Uri address;
+                string apiKey;
+                if (result.GetValue(url) is { } given)
+                {
+                    address = new Uri(given);
+                    apiKey = result.GetValue(key) ?? Environment.GetEnvironmentVariable("APEX_API_KEY") ?? throw new ArgumentException("--key is needed with --url.");
+                }
+                else
+                {
+                    var port = FreePort();
+                    apiKey = "bench-admin-key-" + Guid.NewGuid().ToString("N");
+                    Environment.SetEnvironmentVariable("APEX_BOOTSTRAP_ADMIN_KEY", apiKey);
+                    host = await ApexSiloHost.BuildAsync(["--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000"]);
+                    await host.StartAsync(cancellationToken);
+                    address = new Uri($"http://127.0.0.1:{port}");
+                }
+
+                var report = await RunAsync(address, apiKey, result.GetValue(tracks), result.GetValue(batch), result.GetValue(events), result.GetValue(concurrency), result.GetValue(seconds), temp, host is not null, cancellationToken);
+                Console.Write(report);
+                if (result.GetValue(output) is { } file)
+                {
+                    await File.AppendAllTextAsync(file, report, cancellationToken);
+                }
+
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                if (host is not null)
+                {
+                    await host.StopAsync(CancellationToken.None);
+                    await host.DisposeAsync();
+                }
+
+                SqliteConnection.ClearAllPools();
+                Directory.Delete(temp, recursive: true);
+            }
+        });
+        return command;
+    }
+
+    private static async Task<string> RunAsync(Uri address, string key, int tracks, int batch, int events, int concurrency, int latencySeconds, string temp, bool selfHosted, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", key);
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var ids = Enumerable.Range(0, tracks).Select(i => $"bench-{run}-{i}").ToArray();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (id, ct) =>
+            (await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = id, platform = "bench", created_at = DateTimeOffset.UtcNow, audio_path = "sorohan-solo-trumpet-06.ogg" }, ct)).EnsureSuccessStatusCode());
+
+        var bodies = Enumerable.Range(0, (events + batch - 1) / batch).Select(b => Body(ids, run, b, batch)).ToList();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(bodies, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (body, ct) =>
+            (await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"), ct)).EnsureSuccessStatusCode());
+        var throughput = bodies.Count * batch / clock.Elapsed.TotalSeconds;
+        CliConsole.Note($"HTTP: {throughput:0} acknowledged events/s");
+
+        // Open loop at half the rate: a batch every interval, whatever the previous one is doing.
+        var interval = TimeSpan.FromSeconds(batch / (throughput / 2));
+        var latencies = new List<double>();
+        var sends = new List<Task>();
+        var next = Stopwatch.StartNew();
+        for (var b = 0; next.Elapsed < TimeSpan.FromSeconds(latencySeconds); b++)
+        {
+            var due = interval * b;
+            if (due > next.Elapsed)
+            {
+                await Task.Delay(due - next.Elapsed, cancellationToken);
+            }
+
+            var body = Body(ids, run + "-lat", b, batch);
+            sends.Add(Task.Run(async () =>
+            {
+                var sw = Stopwatch.StartNew();
+                (await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken)).EnsureSuccessStatusCode();
+                lock (latencies)
+                {
+                    latencies.Add(sw.Elapsed.TotalMilliseconds);
+                }
+            }, cancellationToken));
+        }
+
+        await Task.WhenAll(sends);
+        latencies.Sort();
+        var p50 = latencies[latencies.Count / 2];
+        var p99 = latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * 0.99))];
+
+        var logRate = await LogCeilingAsync(Path.Combine(temp, "log.db"), batch, cancellationToken);
+        var sqliteRate = await SqliteCeilingAsync(Path.Combine(temp, "raw.db"), batch, cancellationToken);
+        var inv = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine(inv, $"### apex bench ingest: batch {batch}, {tracks} tracks, {concurrency} concurrent senders, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine();
+        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores; host {(selfHosted ? "in the same process as the load (local profile, SQLite, temporary data folder)" : address.ToString())}; every acknowledgement is after a synced commit (WAL, synchronous=FULL).");
+        md.AppendLine();
+        md.AppendLine("| path | events/s | ack latency p50 / p99 (ms) |");
+        md.AppendLine("|---|---|---|");
+        md.AppendLine(inv, $"| POST /events (HTTP + JSON + dedup + log + grains) | {throughput:0} | {p50:0.0} / {p99:0.0} at {throughput / 2:0} events/s |");
+        md.AppendLine(inv, $"| ingest log alone (dedup + numbering + totals, group commit) | {logRate:0} | – |");
+        md.AppendLine(inv, $"| raw SQLite: {batch} INSERTs per synced commit (ceiling) | {sqliteRate:0} | – |");
+        md.AppendLine();
+        md.AppendLine(inv, $"Command: `apex bench ingest --batch {batch} --tracks {tracks} --events {events} --concurrency {concurrency}`");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    private static string Body(string[] ids, string run, int b, int batch)
+    {
+        var sb = new StringBuilder("{\"events\":[");
+        for (var i = 0; i < batch; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? "," : "")}{{\"event_id\":\"{run}-{b}-{i}\",\"track_id\":\"{ids[(b * 7919 + i * 104729) % ids.Length]}\",\"kind\":\"{(i % 7 == 0 ? "like" : "stream")}\"}}");
+        }
+
+        return sb.Append("]}").ToString();
+    }
+
+    private static async Task<double> LogCeilingAsync(string path, int batch, CancellationToken cancellationToken)
+    {
+        await using var log = await SqliteIngestLog.OpenAsync(path, cancellationToken);
+        var ids = Enumerable.Range(0, 1_000).Select(i => $"t{i}").ToArray();
+        foreach (var id in ids)
+        {
+            await log.RegisterTrackAsync(id, "bench", DateTimeOffset.UnixEpoch, cancellationToken);
+        }
+
+        var batches = Enumerable.Range(0, 200).Select(b => (IReadOnlyList<EngagementEvent>)Enumerable.Range(0, batch)
+            .Select(i => new EngagementEvent($"{b}-{i}", ids[(b * 7919 + i * 104729) % ids.Length], EventKind.Stream, 1, DateTimeOffset.UnixEpoch)).ToList()).ToList();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (b, ct) => await log.AppendAsync(b, ct));
+        return batches.Count * batch / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> SqliteCeilingAsync(string path, int batch, CancellationToken cancellationToken)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync(cancellationToken);
+        await using (var setup = connection.CreateCommand())
+        {
+            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE e (track TEXT, id TEXT, n INTEGER, PRIMARY KEY (track, id)) WITHOUT ROWID;";
+            await setup.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        const int Commits = 200;
+        var clock = Stopwatch.StartNew();
+        for (var c = 0; c < Commits; c++)
+        {
+            await using var transaction = connection.BeginTransaction();
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO e VALUES ($t, $i, 1)";
+            var t = insert.Parameters.Add(new SqliteParameter { ParameterName = "$t" });
+            var i = insert.Parameters.Add(new SqliteParameter { ParameterName = "$i" });
+            insert.Prepare();
+            for (var k = 0; k < batch; k++)
+            {
+                t.Value = $"t{k % 1000}";
+                i.Value = $"{c}-{k}";
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return Commits * batch / clock.Elapsed.TotalSeconds;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
