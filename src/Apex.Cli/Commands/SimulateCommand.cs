@@ -16,7 +16,7 @@ internal static class SimulateCommand
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public sealed record Settings(Uri Url, string Key, int Tracks, string[] Platforms, int Days, int Events, int Batch, double Duplicates, double Retries, string Audio, int Seed, int Concurrency);
+    public sealed record Settings(Uri Url, string Key, int Tracks, string[] Platforms, int Days, int Events, int Batch, double Duplicates, double Retries, string[] Audio, int Seed, int Concurrency);
 
     public static Command Create()
     {
@@ -29,7 +29,7 @@ internal static class SimulateCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 1_000 };
         var duplicates = new Option<double>("--duplicates") { Description = "Share of events sent twice within their batch.", DefaultValueFactory = _ => 0.05 };
         var retries = new Option<double>("--retries") { Description = "Share of batches sent again whole, as after a lost acknowledgement.", DefaultValueFactory = _ => 0.05 };
-        var audio = new Option<string>("--audio") { Description = "Audio path (under the host's media root) the simulated tracks point to.", DefaultValueFactory = _ => "sorohan-solo-trumpet-06.ogg" };
+        var audio = new Option<string>("--audio") { Description = "Audio paths (under the host's media root, comma-separated) the simulated tracks point to, in turn.", DefaultValueFactory = _ => "sorohan-solo-trumpet-06.ogg" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 4 };
         var command = new Command("simulate", "Send a synthetic stream of tracks and events to a running host and check its counts.")
@@ -52,7 +52,7 @@ internal static class SimulateCommand
             }
 
             var settings = new Settings(address, apiKey, result.GetValue(tracks), result.GetValue(platforms)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                result.GetValue(days), result.GetValue(events), result.GetValue(batch), result.GetValue(duplicates), result.GetValue(retries), result.GetValue(audio)!, result.GetValue(seed), result.GetValue(concurrency));
+                result.GetValue(days), result.GetValue(events), result.GetValue(batch), result.GetValue(duplicates), result.GetValue(retries), result.GetValue(audio)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), result.GetValue(seed), result.GetValue(concurrency));
             try
             {
                 return await RunAsync(settings, cancellationToken) ? ExitCodes.Ok : ExitCodes.SomeFailed;
@@ -76,10 +76,11 @@ internal static class SimulateCommand
         var ids = Enumerable.Range(0, s.Tracks).Select(i => $"sim-{s.Seed}-{i}").ToArray();
         var arrivals = ids.Select(_ => start.AddMinutes(random.Next(s.Days * 24 * 60))).ToArray();
 
+        await WaitForHostAsync(http, cancellationToken);
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, s.Tracks), new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            var response = await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = ids[i], platform = s.Platforms[i % s.Platforms.Length], created_at = arrivals[i], audio_path = s.Audio }, ct);
+            var response = await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = ids[i], platform = s.Platforms[i % s.Platforms.Length], created_at = arrivals[i], audio_path = s.Audio[i % s.Audio.Length] }, ct);
             if (!response.IsSuccessStatusCode)
             {
                 throw new HttpRequestException($"POST /tracks {ids[i]}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
@@ -156,5 +157,28 @@ internal static class SimulateCommand
             ? $"OK: the host's counts equal the simulator's for all {expected.Count} tracks ({unique} unique events, each counted once)."
             : $"MISMATCH: {mismatches} track(s) differ; {accepted} accepted for {unique} unique events.");
         return ok;
+    }
+
+    /// <summary>Waits up to a minute for /health, so a script can start the host and the simulator together.</summary>
+    private static async Task WaitForHostAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 120; attempt++)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken)).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
+
+        throw new HttpRequestException($"no answer from {http.BaseAddress}health within a minute.");
     }
 }
