@@ -131,6 +131,22 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Prometheus_metrics_count_events_by_outcome()
+    {
+        await RegisterAsync("m1");
+        await EventsAsync("""{"events":[{"event_id":"1","track_id":"m1","kind":"stream"},{"event_id":"1","track_id":"m1","kind":"stream"},{"event_id":"2","track_id":"ghost","kind":"like"}]}""");
+
+        using var anonymous = _silo.ClientWith(null);
+        var metrics = await anonymous.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+        Assert.Contains("apex_ingest_events_total{otel_scope_name=\"Apex.Ingest\",outcome=\"accepted\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("outcome=\"duplicate\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("outcome=\"unknown_track\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("apex_ingest_commit_duration_seconds_bucket", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Openapi_document_lists_the_routes()
     {
         var doc = await BodyAsync(await Http.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative)));

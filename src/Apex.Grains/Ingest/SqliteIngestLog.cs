@@ -28,6 +28,9 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
     private readonly Task _loop;
     private SqliteConnection? _connection;
 
+    /// <summary>Where commit timings go; set by the host once its meter factory exists.</summary>
+    public IngestMetrics? Metrics { get; set; }
+
     private SqliteIngestLog(string connectionString)
     {
         _connectionString = connectionString;
@@ -217,7 +220,9 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
             await _writer.WaitAsync();
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var results = await CommitAsync(group);
+                Metrics?.RecordCommit(System.Diagnostics.Stopwatch.GetElapsedTime(started), group.Count);
                 for (var i = 0; i < group.Count; i++)
                 {
                     group[i].Done.TrySetResult(results[i]);

@@ -10,6 +10,7 @@ public static class ApexSiloHost
         var builder = WebApplication.CreateBuilder(args);
         await builder.AddApexSiloAsync();
         var app = builder.Build();
+        app.Services.GetRequiredService<Apex.Grains.Ingest.SqliteIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -17,6 +18,8 @@ public static class ApexSiloHost
         // After authentication, so that the limit is per key.
         app.UseRateLimiter();
         app.MapOpenApi();
+        // Prometheus scrapes /metrics without a key, as scrapers do; it holds counts, not data.
+        app.MapPrometheusScrapingEndpoint();
         app.MapHealthApi();
         app.MapTracksApi();
         app.MapEventsApi();

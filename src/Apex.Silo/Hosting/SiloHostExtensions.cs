@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.RateLimiting;
 using Apex.Silo.Auth;
 using Microsoft.AspNetCore.Authentication;
+using OpenTelemetry.Metrics;
 using Apex.Grains;
 using Apex.Grains.Ingest;
 using Apex.Grains.Storage;
@@ -32,7 +33,13 @@ public static class SiloHostExtensions
         var log = await SqliteIngestLog.OpenAsync(Path.Combine(dataDir, "ingest.db"));
         builder.Services.AddSingleton(log);
         builder.Services.AddSingleton<IIngestLog>(log);
+        builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventIngestor>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(IngestMetrics.MeterName, "Microsoft.Orleans")
+            .AddAspNetCoreInstrumentation()
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter());
 
         var keys = await ApiKeyStore.OpenAsync(dataDir);
         if (builder.Configuration["APEX_BOOTSTRAP_ADMIN_KEY"] is { Length: > 0 } bootstrap && await keys.BootstrapAsync(bootstrap))

@@ -1,0 +1,45 @@
+using System.Diagnostics.Metrics;
+
+namespace Apex.Grains.Ingest;
+
+/// <summary>The ingest path's OpenTelemetry instruments (meter "Apex.Ingest").</summary>
+public sealed class IngestMetrics : IDisposable
+{
+    public const string MeterName = "Apex.Ingest";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _events;
+    private readonly Histogram<double> _commit;
+    private readonly Histogram<long> _group;
+
+    public IngestMetrics(IMeterFactory meters)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName);
+        _events = _meter.CreateCounter<long>("apex.ingest.events", "{event}", "Events received, by outcome (accepted, duplicate, unknown_track).");
+        _commit = _meter.CreateHistogram<double>("apex.ingest.commit.duration", "s", "Time to deduplicate, log and commit one group of batches.");
+        _group = _meter.CreateHistogram<long>("apex.ingest.commit.batches", "{batch}", "Batches committed together (group commit).");
+    }
+
+    public void Record(IngestResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        foreach (var group in result.Outcomes.GroupBy(o => o))
+        {
+            _events.Add(group.Count(), new KeyValuePair<string, object?>("outcome", group.Key switch
+            {
+                IngestOutcome.Accepted => "accepted",
+                IngestOutcome.Duplicate => "duplicate",
+                _ => "unknown_track",
+            }));
+        }
+    }
+
+    public void RecordCommit(TimeSpan duration, int batches)
+    {
+        _commit.Record(duration.TotalSeconds);
+        _group.Record(batches);
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
