@@ -3,8 +3,9 @@ using Microsoft.Data.Sqlite;
 namespace Apex.Grains.Storage;
 
 /// <summary>
-/// Orleans' ADO.NET grain storage on SQLite, with the project's own schema (Orleans ships no SQLite
-/// script in its packages): <c>Storage/Sql/sqlite-grain-storage.sql</c>.
+/// Orleans' ADO.NET grain storage and reminder table on SQLite, with the project's own schemas (Orleans
+/// ships no SQLite scripts in its packages): <c>Storage/Sql/sqlite-grain-storage.sql</c> and
+/// <c>sqlite-reminders.sql</c>.
 /// </summary>
 public static class SqliteGrainStorage
 {
@@ -21,7 +22,7 @@ public static class SqliteGrainStorage
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         // WAL lets readers and the single writer work at once; it is a property of the file, set once.
-        command.CommandText = "PRAGMA journal_mode=WAL;\n" + Script();
+        command.CommandText = "PRAGMA journal_mode=WAL;\n" + Script("sqlite-grain-storage.sql") + Script("sqlite-reminders.sql");
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -35,10 +36,21 @@ public static class SqliteGrainStorage
         });
     }
 
-    private static string Script()
+    /// <summary>Durable reminders in the same SQLite file (the local profile's reminder table).</summary>
+    public static ISiloBuilder UseApexSqliteReminders(this ISiloBuilder builder, string connectionString)
     {
-        using var stream = typeof(SqliteGrainStorage).Assembly.GetManifestResourceStream("Apex.Grains.Storage.Sql.sqlite-grain-storage.sql")
-            ?? throw new InvalidOperationException("The SQLite schema script is not embedded in Apex.Grains.");
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+
+    private static string Script(string name)
+    {
+        using var stream = typeof(SqliteGrainStorage).Assembly.GetManifestResourceStream("Apex.Grains.Storage.Sql." + name)
+            ?? throw new InvalidOperationException($"The SQLite schema script {name} is not embedded in Apex.Grains.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

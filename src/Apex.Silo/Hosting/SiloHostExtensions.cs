@@ -77,7 +77,8 @@ public static class SiloHostExtensions
 
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering()
-            .AddApexSqliteGrainStorage(StorageNames.Tracks, grainDb));
+            .AddApexSqliteGrainStorage(StorageNames.Tracks, grainDb)
+            .UseApexSqliteReminders(grainDb));
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
