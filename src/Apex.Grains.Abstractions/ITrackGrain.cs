@@ -9,7 +9,7 @@ public interface ITrackGrain : IGrainWithStringKey
     /// with different details it is refused, so a track id never silently changes meaning.
     /// </summary>
     [Alias("RegisterAsync")]
-    Task<TrackView> RegisterAsync(TrackRegistration registration);
+    Task<TrackRegistered> RegisterAsync(TrackRegistration registration);
 
     /// <summary>The track, or null when it was never registered.</summary>
     [Alias("GetAsync")]

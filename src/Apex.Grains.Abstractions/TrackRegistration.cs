@@ -22,6 +22,13 @@ public sealed record TrackView(
     [property: Id(6)] long Likes,
     [property: Id(7)] DateTimeOffset RegisteredAt);
 
+/// <summary>The track after a registration, and whether this call created it (false for a repeat).</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.TrackRegistered")]
+public sealed record TrackRegistered(
+    [property: Id(0)] TrackView Track,
+    [property: Id(1)] bool Created);
+
 /// <summary>A registration that contradicts the one already stored for the same id.</summary>
 [GenerateSerializer]
 [Alias("Apex.Grains.TrackConflictException")]

@@ -26,9 +26,11 @@ public sealed class TrackGrainTests : IAsyncLifetime
         var first = await track.RegisterAsync(Song);
         var retry = await track.RegisterAsync(Song);
 
-        Assert.Equal(first, retry);
-        Assert.Equal(first, await track.GetAsync());
-        Assert.Equal("suno", first.Platform);
+        Assert.True(first.Created);
+        Assert.False(retry.Created);
+        Assert.Equal(first.Track, retry.Track);
+        Assert.Equal(first.Track, await track.GetAsync());
+        Assert.Equal("suno", first.Track.Platform);
         Assert.Null(await cluster.Client.GetGrain<ITrackGrain>("never-registered").GetAsync());
     }
 
@@ -37,7 +39,7 @@ public sealed class TrackGrainTests : IAsyncLifetime
     {
         await using var cluster = await SqliteCluster.StartAsync(_database, _serviceId);
         var track = cluster.Client.GetGrain<ITrackGrain>("track-2");
-        var stored = await track.RegisterAsync(Song);
+        var stored = (await track.RegisterAsync(Song)).Track;
 
         await Assert.ThrowsAsync<TrackConflictException>(() => track.RegisterAsync(Song with { Platform = "udio" }));
 
@@ -50,7 +52,7 @@ public sealed class TrackGrainTests : IAsyncLifetime
         TrackView stored;
         await using (var cluster = await SqliteCluster.StartAsync(_database, _serviceId))
         {
-            stored = await cluster.Client.GetGrain<ITrackGrain>("track-3").RegisterAsync(Song);
+            stored = (await cluster.Client.GetGrain<ITrackGrain>("track-3").RegisterAsync(Song)).Track;
             for (var i = 0; i < 20; i++)
             {
                 await cluster.Client.GetGrain<ITrackGrain>($"bulk-{i}").RegisterAsync(Song with { AudioLocation = $"media/{i}.mp3" });

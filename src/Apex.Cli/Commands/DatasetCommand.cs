@@ -1,9 +1,7 @@
 using System.CommandLine;
-using Apex.Audio.Decoding;
 using Apex.Cli.Datasets;
 using Apex.Embedding;
 using Apex.Training.Data;
-using Microsoft.Extensions.Logging;
 
 namespace Apex.Cli.Commands;
 
@@ -69,7 +67,7 @@ internal static class DatasetCommand
                 return ExitCodes.BadInput;
             }
 
-            var embedder = new AudioEmbedder(new FfmpegAudioDecoder(new AudioOptions { SampleRate = onnx.Info.SampleRate }, loggers.CreateLogger<FfmpegAudioDecoder>()), onnx);
+            var embedder = EncoderOptionsBinder.Embedder(onnx, loggers);
             try
             {
                 var summary = await BuildWithProgressAsync(result.GetValue(audio)!, result.GetValue(labels)!, embedder, result.GetValue(output)!, cancellationToken);

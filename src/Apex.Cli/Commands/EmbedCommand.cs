@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Apex.Audio.Decoding;
 using Apex.Cli.Inputs;
 using Apex.Cli.Output;
 using Apex.Embedding;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Apex.Cli.Commands;
@@ -40,20 +38,8 @@ internal static class EmbedCommand
 
     private static async Task<int> RunAsync(string[] paths, string? inputList, EncoderSettings settings, bool json, bool verbose, CancellationToken cancellationToken)
     {
-        List<EmbedRequest> requests;
-        try
+        if (AudioInputs.ResolveOrReport(paths, inputList, "embed") is not { } requests)
         {
-            requests = AudioInputs.Resolve(paths, inputList);
-        }
-        catch (InputListException ex)
-        {
-            CliConsole.Fail(ex.Message);
-            return ExitCodes.BadInput;
-        }
-
-        if (requests.Count == 0)
-        {
-            CliConsole.Fail("no audio to embed: give files, folders with audio files, or --input-list.");
             return ExitCodes.BadInput;
         }
 
@@ -64,7 +50,7 @@ internal static class EmbedCommand
             return ExitCodes.BadInput;
         }
 
-        var embedder = new AudioEmbedder(new FfmpegAudioDecoder(new AudioOptions { SampleRate = encoder.Info.SampleRate }, loggers.CreateLogger<FfmpegAudioDecoder>()), encoder);
+        var embedder = EncoderOptionsBinder.Embedder(encoder, loggers);
         var rows = new List<AudioEmbedding>();
         var failed = 0;
         var clock = Stopwatch.StartNew();

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Apex.Audio.Decoding;
+using Apex.Embedding;
 using Apex.Embedding.Encoding;
 using Microsoft.Extensions.Logging;
 
@@ -29,6 +31,10 @@ internal static class EncoderOptionsBinder
             MaxBatch = result.GetValue(maxBatch),
             IntraOpThreads = result.GetValue(threads),
         });
+
+    /// <summary>Decoder + encoder: the decoder resamples to the rate the encoder's metadata asks for.</summary>
+    public static AudioEmbedder Embedder(OnnxAudioEncoder encoder, ILoggerFactory loggers) =>
+        new(new FfmpegAudioDecoder(new AudioOptions { SampleRate = encoder.Info.SampleRate }, loggers.CreateLogger<FfmpegAudioDecoder>()), encoder);
 
     /// <summary>Opens the encoder, or reports why not (and returns null).</summary>
     public static OnnxAudioEncoder? Open(EncoderSettings settings, ILoggerFactory loggers)

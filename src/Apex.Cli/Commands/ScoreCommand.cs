@@ -1,12 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
-using Apex.Audio.Decoding;
 using Apex.Cli.Inputs;
-using Apex.Embedding;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
 using Apex.Training.Training;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Apex.Cli.Commands;
@@ -32,20 +29,8 @@ internal static class ScoreCommand
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            List<EmbedRequest> requests;
-            try
+            if (AudioInputs.ResolveOrReport(result.GetValue(audio) ?? [], result.GetValue(inputList), "score") is not { } requests)
             {
-                requests = AudioInputs.Resolve(result.GetValue(audio) ?? [], result.GetValue(inputList));
-            }
-            catch (InputListException ex)
-            {
-                CliConsole.Fail(ex.Message);
-                return ExitCodes.BadInput;
-            }
-
-            if (requests.Count == 0)
-            {
-                CliConsole.Fail("no audio to score.");
                 return ExitCodes.BadInput;
             }
 
@@ -76,7 +61,7 @@ internal static class ScoreCommand
 
             var mode = Enum.Parse<InputMode>(manifest.InputMode, ignoreCase: true);
             var version = manifest.Label is null ? manifest.Version : $"{manifest.Version} [{manifest.Label}]";
-            var embedder = new AudioEmbedder(new FfmpegAudioDecoder(new AudioOptions { SampleRate = onnx.Info.SampleRate }, loggers.CreateLogger<FfmpegAudioDecoder>()), onnx);
+            var embedder = EncoderOptionsBinder.Embedder(onnx, loggers);
             var json = result.GetValue(format) == "json";
             var table = new Table { Caption = new TableTitle(Markup.Escape($"model {version}")) }.AddColumn("file");
             foreach (var task in head.Architecture.Tasks)

@@ -42,6 +42,27 @@ internal static class AudioInputs
         return requests;
     }
 
+    /// <summary>Resolves the inputs or says why there are none usable (a bad list, or nothing at all); null then.</summary>
+    public static List<EmbedRequest>? ResolveOrReport(IEnumerable<string> paths, string? inputList, string verb)
+    {
+        try
+        {
+            var requests = Resolve(paths, inputList);
+            if (requests.Count > 0)
+            {
+                return requests;
+            }
+
+            CliConsole.Fail($"no audio to {verb}: give files, folders with audio files, or --input-list.");
+        }
+        catch (InputListException ex)
+        {
+            CliConsole.Fail(ex.Message);
+        }
+
+        return null;
+    }
+
     /// <summary>Reads one <c>{"path": …, "start_seconds"?: …, "end_seconds"?: …}</c> per line; blank lines are skipped.</summary>
     public static List<EmbedRequest> ReadList(string listPath)
     {

@@ -14,13 +14,13 @@ public sealed class TrackGrain(
     TimeProvider time) : Grain, ITrackGrain
 {
 
-    async Task<TrackView> ITrackGrain.RegisterAsync(TrackRegistration registration)
+    async Task<TrackRegistered> ITrackGrain.RegisterAsync(TrackRegistration registration)
     {
         ArgumentNullException.ThrowIfNull(registration);
         if (state.State.Registration is { } existing)
         {
             return existing == registration
-                ? View(await log.ReadTotalsAsync(this.GetPrimaryKeyString()))!
+                ? new TrackRegistered(View(await log.ReadTotalsAsync(this.GetPrimaryKeyString()))!, Created: false)
                 : throw new TrackConflictException($"Track '{this.GetPrimaryKeyString()}' is already registered with other details (platform '{existing.Platform}', created {existing.CreatedAt:O}).");
         }
 
@@ -30,7 +30,7 @@ public sealed class TrackGrain(
         state.State.Registration = registration;
         state.State.RegisteredAt = time.GetUtcNow();
         await state.WriteStateAsync();
-        return View()!;
+        return new TrackRegistered(View()!, Created: true);
     }
 
     async Task<TrackView?> ITrackGrain.GetAsync() =>

@@ -39,20 +39,18 @@ public static class TracksApi
             return TypedResults.ValidationProblem(errors, title: "The track registration is invalid.");
         }
 
-        var grain = grains.GetGrain<ITrackGrain>(request.TrackId!);
-        var existed = await grain.GetAsync() is not null;
-        TrackView view;
+        TrackRegistered registered;
         try
         {
-            view = await grain.RegisterAsync(new TrackRegistration(request.Platform!, request.CreatedAt!.Value, audio!, request.Instrumental));
+            registered = await grains.GetGrain<ITrackGrain>(request.TrackId!).RegisterAsync(new TrackRegistration(request.Platform!, request.CreatedAt!.Value, audio!, request.Instrumental));
         }
         catch (TrackConflictException ex)
         {
             return TypedResults.Problem(title: "The track is already registered with other details.", detail: ex.Message, statusCode: StatusCodes.Status409Conflict);
         }
 
-        var response = await ResponseAsync(view, grains, options.Value, time);
-        return existed ? TypedResults.Ok(response) : TypedResults.Created($"/tracks/{Uri.EscapeDataString(view.TrackId)}", response);
+        var response = await ResponseAsync(registered.Track, grains, options.Value, time);
+        return registered.Created ? TypedResults.Created($"/tracks/{Uri.EscapeDataString(response.TrackId)}", response) : TypedResults.Ok(response);
     }
 
     private static async Task<Results<Ok<TrackResponse>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time)
