@@ -90,4 +90,36 @@ public sealed class EventsTests : IAsyncLifetime
             }
         }
     }
+
+    [Fact]
+    public async Task Stopping_and_starting_a_silo_loses_nothing_and_counts_stay_exact()
+    {
+        await using var cluster = await SqliteCluster.StartAsync(_database, _serviceId);
+        await RegisterAsync(cluster, 20);
+        var traffic = Traffic(20, 2_000, seed: 3);
+        foreach (var batch in traffic.Take(3))
+        {
+            await cluster.Ingestor.IngestAsync(batch);
+        }
+
+        // A silo goes away mid-traffic (its activations with it) and a new one joins.
+        await cluster.Cluster.StopSiloAsync(cluster.Cluster.Silos[^1]);
+        foreach (var batch in traffic.Skip(3))
+        {
+            await cluster.Ingestor.IngestAsync(batch);
+        }
+
+        await cluster.Cluster.StartAdditionalSiloAsync();
+
+        var unique = traffic.SelectMany(b => b).DistinctBy(e => (e.TrackId, e.EventId)).Where(e => e.TrackId != "ghost").ToList();
+        var expected = new Dictionary<string, (long Streams, long Likes)>();
+        foreach (var g in unique.GroupBy(e => e.TrackId))
+        {
+            expected[g.Key] = (g.Where(e => e.Kind == EventKind.Stream).Sum(e => e.Count), g.Where(e => e.Kind == EventKind.Like).Sum(e => e.Count));
+            var view = await cluster.Client.GetGrain<ITrackGrain>(g.Key).GetAsync();
+            Assert.Equal(expected[g.Key], (view!.Streams, view.Likes));
+        }
+
+        await AssertPercentilesAsync(cluster, expected);
+    }
 }
