@@ -42,6 +42,8 @@ public sealed class SqliteIngestLogTests : IAsyncLifetime
         Assert.Equal(5L + 1, (await _log.ReadAfterAsync("a", 1)).Sum(e => e.Count));
         Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), await _log.ReadTotalsAsync("a"));
         Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), retry.Totals.Single());
+        var onlyDuplicates = await _log.AppendAsync([Stream("e3", "a")]);
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), onlyDuplicates.Totals.Single()); // re-sent so a retry can heal a lost hand-off
         Assert.Equal(["b"], (await _log.ReadPlatformTotalsAsync("udio")).Select(t => t.TrackId));
         await _log.RegisterTrackAsync("c", "suno", DateTimeOffset.UnixEpoch.AddDays(2));
         Assert.Equal(["a", "c"], (await _log.ListTracksAsync("suno", TrackSort.Streams, 10)).Select(t => t.TrackId));

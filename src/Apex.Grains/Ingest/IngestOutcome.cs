@@ -12,6 +12,6 @@ public enum IngestOutcome
 
 /// <summary>
 /// The outcome of every event of a batch, in batch order, the accepted events as logged, and the
-/// totals of the tracks they touched after the commit.
+/// totals after the commit of every known track the batch named (accepted or duplicate).
 /// </summary>
 public sealed record IngestResult(IReadOnlyList<IngestOutcome> Outcomes, IReadOnlyList<LoggedEvent> Accepted, IReadOnlyList<TrackTotals> Totals);

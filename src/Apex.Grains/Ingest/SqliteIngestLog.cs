@@ -291,6 +291,9 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
                 }
                 else
                 {
+                    // A duplicate's track is reported too: a client retrying after a failed hand-off
+                    // then brings the population the totals it missed.
+                    mine.Add(e.TrackId);
                     outcomes[i] = IngestOutcome.Duplicate;
                 }
             }
