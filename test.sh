@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source tools/prerequisites.sh
-apex_prerequisites
+apex_test_prerequisites
 
 dotnet build ApexCluster.sln -c Release --nologo -v quiet -tl:off -clp:NoSummary
 # --blame-hang-timeout: a stuck test fails the run with a dump instead of hanging CI.

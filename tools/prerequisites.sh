@@ -32,3 +32,9 @@ apex_prerequisites() {
   apex_require_dotnet
   apex_apt_install ffmpeg gcc libc6-dev patchelf binutils
 }
+
+# The tests also start throwaway PostgreSQL servers of their own (initdb + pg_ctl on a free port).
+apex_test_prerequisites() {
+  apex_prerequisites
+  apex_apt_install postgresql
+}

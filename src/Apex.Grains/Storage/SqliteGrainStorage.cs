@@ -22,7 +22,7 @@ public static class SqliteGrainStorage
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         // WAL lets readers and the single writer work at once; it is a property of the file, set once.
-        command.CommandText = "PRAGMA journal_mode=WAL;\n" + Script("sqlite-grain-storage.sql") + Script("sqlite-reminders.sql");
+        command.CommandText = "PRAGMA journal_mode=WAL;\n" + SqlScripts.Read("sqlite-grain-storage.sql") + SqlScripts.Read("sqlite-reminders.sql");
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -45,13 +45,5 @@ public static class SqliteGrainStorage
             options.Invariant = Invariant;
             options.ConnectionString = connectionString;
         });
-    }
-
-    private static string Script(string name)
-    {
-        using var stream = typeof(SqliteGrainStorage).Assembly.GetManifestResourceStream("Apex.Grains.Storage.Sql." + name)
-            ?? throw new InvalidOperationException($"The SQLite schema script {name} is not embedded in Apex.Grains.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 }

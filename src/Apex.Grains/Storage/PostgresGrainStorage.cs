@@ -1,0 +1,43 @@
+using Npgsql;
+
+namespace Apex.Grains.Storage;
+
+/// <summary>
+/// Orleans' ADO.NET grain storage and reminders on PostgreSQL (invariant Npgsql) with the project's
+/// own schema, <c>Storage/Sql/postgresql-schema.sql</c>, which <c>apex db init</c> applies.
+/// </summary>
+public static class PostgresGrainStorage
+{
+    public const string Invariant = "Npgsql";
+
+    /// <summary>Creates the tables and stored queries if missing; safe to run again.</summary>
+    public static async Task ApplySchemaAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(SqlScripts.Read("postgresql-schema.sql"), connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public static ISiloBuilder AddApexPostgresGrainStorage(this ISiloBuilder builder, string name, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddAdoNetGrainStorage(name, options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+
+    public static ISiloBuilder UseApexPostgresReminders(this ISiloBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = Invariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+}
