@@ -63,6 +63,7 @@ public sealed class ApiTests : IAsyncLifetime
 
     [Theory]
     [InlineData("{\"track_id\":\"x\"}", "platform")]
+    [InlineData("{\"track_id\":\"a/b\",\"platform\":\"suno\",\"created_at\":\"2026-01-01T00:00:00Z\",\"audio_path\":\"trumpet.ogg\"}", "track_id")]
     [InlineData("{not json", null)]
     [InlineData("", null)]
     public async Task Malformed_registrations_are_problem_details(string body, string? field)

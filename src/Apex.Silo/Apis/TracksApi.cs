@@ -72,14 +72,14 @@ public static class TracksApi
     {
         audio = null;
         var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.TrackId) || request.TrackId.Length > 200)
+        if (!IsName(request.TrackId, 200))
         {
-            errors["track_id"] = ["Required, at most 200 characters."];
+            errors["track_id"] = ["Required: 1 to 200 of A-Z a-z 0-9 . _ : - (it appears in URLs)."];
         }
 
-        if (string.IsNullOrWhiteSpace(request.Platform) || request.Platform.Length > 100)
+        if (!IsName(request.Platform, 100))
         {
-            errors["platform"] = ["Required, at most 100 characters."];
+            errors["platform"] = ["Required: 1 to 100 of A-Z a-z 0-9 . _ : - (it appears in URLs)."];
         }
 
         if (request.CreatedAt is null)
@@ -94,6 +94,9 @@ public static class TracksApi
 
         return errors;
     }
+
+    private static bool IsName(string? value, int maxLength) =>
+        !string.IsNullOrEmpty(value) && value.Length <= maxLength && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
 
     /// <summary>Resolves a path under the media root; never an arbitrary server path.</summary>
     private static string? MediaPath(string? path, ApexOptions options, out string? resolved)
