@@ -48,6 +48,42 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Contains("already registered", (await BodyAsync(conflict)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    private async Task<HttpResponseMessage> UploadAsync(string id, string platform, byte[]? file, string fileName = "song.ogg")
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(id), "track_id" },
+            { new StringContent(platform), "platform" },
+            { new StringContent("2026-11-01T00:00:00Z"), "created_at" },
+        };
+        if (file is not null)
+        {
+            form.Add(new ByteArrayContent(file), "file", fileName);
+        }
+
+        return await Http.PostAsync(new Uri("/tracks/upload", UriKind.Relative), form);
+    }
+
+    [Fact]
+    public async Task Audio_can_be_uploaded_and_a_bad_upload_stores_nothing()
+    {
+        var audio = await File.ReadAllBytesAsync(Path.Combine(_media, "trumpet.ogg"));
+
+        var created = await UploadAsync("up-1", "suno", audio);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("upload:up-1.ogg", (await BodyAsync(created)).GetProperty("audio_location").GetString());
+        Assert.Equal(audio, await File.ReadAllBytesAsync(Path.Combine(_data, "uploads", "up-1.ogg")));
+        Assert.Equal(HttpStatusCode.OK, (await UploadAsync("up-1", "suno", audio)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await UploadAsync("up-1", "udio", audio)).StatusCode);
+
+        var notAudio = await UploadAsync("up-2", "suno", [1, 2, 3], "notes.txt");
+        Assert.Equal(HttpStatusCode.BadRequest, notAudio.StatusCode);
+        Assert.True((await BodyAsync(notAudio)).GetProperty("errors").TryGetProperty("file", out _));
+        Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync("up-3", "suno", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync("bad/id", "suno", audio)).StatusCode);
+        Assert.Equal(["up-1.ogg"], Directory.GetFiles(Path.Combine(_data, "uploads")).Select(Path.GetFileName));
+    }
+
     [Theory]
     [InlineData("../../etc/passwd", "inside the media root")]
     [InlineData("/etc/passwd", "inside the media root")]

@@ -22,10 +22,21 @@ public static class TracksApi
         PopularityView Popularity,
         DateTimeOffset RegisteredAt);
 
+    /// <summary>Largest audio upload (15 minutes of 48 kHz stereo WAV is ≈ 173 MB).</summary>
+    public const long MaxUploadBytes = 256L * 1024 * 1024;
+
+    private static readonly string[] UploadExtensions = [".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".m4a", ".aac", ".webm", ".aif", ".aiff"];
+
     public static IEndpointRouteBuilder MapTracksApi(this IEndpointRouteBuilder app)
     {
         var tracks = app.MapGroup("/tracks").WithTags("tracks");
         tracks.MapPost("/", RegisterAsync).WithName("RegisterTrack").WithSummary("Register a track (audio as a path under the media root).").RequireAuthorization(Roles.Ingest);
+        tracks.MapPost("/upload", UploadAsync)
+            .WithName("UploadTrack")
+            .WithSummary("Register a track with its audio uploaded (multipart/form-data: track_id, platform, created_at, instrumental?, file).")
+            .RequireAuthorization(Roles.Ingest)
+            .DisableAntiforgery()
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxUploadBytes));
         tracks.MapGet("/{id}", GetAsync).WithName("GetTrack").WithSummary("A track's counts, live percentiles and popularity scores, and maturity.").RequireAuthorization(Roles.Reader);
         return app;
     }
@@ -34,22 +45,82 @@ public static class TracksApi
         RegisterTrackRequest request, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time)
     {
         var errors = Validate(request, options.Value, out var audio);
-        if (errors.Count > 0)
+        return errors.Count > 0
+            ? TypedResults.ValidationProblem(errors, title: "The track registration is invalid.")
+            : await RegisterValidAsync(request, audio!, grains, options.Value, time);
+    }
+
+    /// <summary>
+    /// Multipart registration: every field is checked before the file is written; the file goes to
+    /// <c>{DataDir}/uploads/{track_id}{ext}</c> (written whole, then renamed) and is removed again if
+    /// the registration conflicts with an existing one.
+    /// </summary>
+    private static async Task<Results<Created<TrackResponse>, Ok<TrackResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
+        HttpRequest http, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!http.HasFormContentType)
         {
-            return TypedResults.ValidationProblem(errors, title: "The track registration is invalid.");
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Send multipart/form-data with the fields track_id, platform, created_at and file."] });
         }
 
+        var form = await http.ReadFormAsync(cancellationToken);
+        var request = new RegisterTrackRequest(
+            form["track_id"], form["platform"],
+            DateTimeOffset.TryParse(form["created_at"], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : null,
+            null,
+            bool.TryParse(form["instrumental"], out var instrumental) ? instrumental : null);
+        var errors = Validate(request, options.Value, out _);
+        errors.Remove("audio_path");
+        var file = form.Files.GetFile("file");
+        var extension = Path.GetExtension(file?.FileName ?? "").ToLowerInvariant();
+        if (file is null || file.Length == 0)
+        {
+            errors["file"] = ["Required: the audio file (not empty)."];
+        }
+        else if (!UploadExtensions.Contains(extension))
+        {
+            errors["file"] = [$"Audio files only: {string.Join(" ", UploadExtensions)}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The track upload is invalid; nothing was stored.");
+        }
+
+        var folder = Directory.CreateDirectory(Path.Combine(options.Value.DataDir, "uploads")).FullName;
+        var name = request.TrackId + extension;
+        var path = Path.Combine(folder, name);
+        var existed = File.Exists(path);
+        var temp = path + ".uploading";
+        await using (var target = File.Create(temp))
+        {
+            await file!.CopyToAsync(target, cancellationToken);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        var result = await RegisterValidAsync(request, "upload:" + name, grains, options.Value, time);
+        if (result.Result is ProblemHttpResult && !existed)
+        {
+            File.Delete(path);
+        }
+
+        return result;
+    }
+
+    private static async Task<Results<Created<TrackResponse>, Ok<TrackResponse>, ValidationProblem, ProblemHttpResult>> RegisterValidAsync(
+        RegisterTrackRequest request, string audio, IGrainFactory grains, ApexOptions options, TimeProvider time)
+    {
         TrackRegistered registered;
         try
         {
-            registered = await grains.GetGrain<ITrackGrain>(request.TrackId!).RegisterAsync(new TrackRegistration(request.Platform!, request.CreatedAt!.Value, audio!, request.Instrumental));
+            registered = await grains.GetGrain<ITrackGrain>(request.TrackId!).RegisterAsync(new TrackRegistration(request.Platform!, request.CreatedAt!.Value, audio, request.Instrumental));
         }
         catch (TrackConflictException ex)
         {
             return TypedResults.Problem(title: "The track is already registered with other details.", detail: ex.Message, statusCode: StatusCodes.Status409Conflict);
         }
 
-        var response = await ResponseAsync(registered.Track, grains, options.Value, time);
+        var response = await ResponseAsync(registered.Track, grains, options, time);
         return registered.Created ? TypedResults.Created($"/tracks/{Uri.EscapeDataString(response.TrackId)}", response) : TypedResults.Ok(response);
     }
 

@@ -88,6 +88,8 @@ public static class SiloHostExtensions
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024);
+        // Uploads raise the body limit for their own route; the form reader must allow as much.
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = Apis.TracksApi.MaxUploadBytes);
         return builder;
     }
 }
