@@ -36,8 +36,8 @@ public sealed class PostgresTests(ThrowawayPostgres postgres) : IClassFixture<Th
         builder.Options.ClusterId = "pg-" + Guid.NewGuid().ToString("N");
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddApexPostgresGrainStorage(StorageNames.Tracks, postgres.ConnectionString)
-                .UseApexPostgresReminders(postgres.ConnectionString)
+            silo.AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Postgres(postgres.ConnectionString))
+                .UseApexReminders(AdoNetDatabase.Postgres(postgres.ConnectionString))
                 .Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             silo.Services.AddSingleton<IIngestLog>(_log);
         });

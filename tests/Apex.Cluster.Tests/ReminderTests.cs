@@ -62,7 +62,7 @@ public sealed class ReminderTests : IAsyncLifetime
         builder.Options.ServiceId = _serviceId;
         builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N");
         builder.ConfigureSilo((_, silo) => silo
-            .UseApexSqliteReminders(connectionString)
+            .UseApexReminders(AdoNetDatabase.Sqlite(connectionString))
             .Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1)));
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -37,7 +37,7 @@ internal sealed class SqliteCluster : IAsyncDisposable
         builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N");
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddApexSqliteGrainStorage(StorageNames.Tracks, connectionString);
+            silo.AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Sqlite(connectionString));
             silo.Services.AddSingleton<IIngestLog>(log);
         });
         var cluster = builder.Build();

@@ -3,7 +3,7 @@ using Npgsql;
 namespace Apex.Grains.Storage;
 
 /// <summary>
-/// Orleans' ADO.NET grain storage and reminders on PostgreSQL (invariant Npgsql) with the project's
+/// The PostgreSQL side of Orleans' ADO.NET grain storage and reminders (invariant Npgsql): the project's
 /// own schema, <c>Storage/Sql/postgresql-schema.sql</c>, which <c>apex db init</c> applies.
 /// </summary>
 public static class PostgresGrainStorage
@@ -19,25 +19,5 @@ public static class PostgresGrainStorage
         await using var command = new NpgsqlCommand(SqlScripts.Read("postgresql-schema.sql"), connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-    }
-
-    public static ISiloBuilder AddApexPostgresGrainStorage(this ISiloBuilder builder, string name, string connectionString)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddAdoNetGrainStorage(name, options =>
-        {
-            options.Invariant = Invariant;
-            options.ConnectionString = connectionString;
-        });
-    }
-
-    public static ISiloBuilder UseApexPostgresReminders(this ISiloBuilder builder, string connectionString)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.UseAdoNetReminderService(options =>
-        {
-            options.Invariant = Invariant;
-            options.ConnectionString = connectionString;
-        });
     }
 }

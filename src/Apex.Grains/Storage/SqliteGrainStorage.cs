@@ -25,25 +25,4 @@ public static class SqliteGrainStorage
         command.CommandText = "PRAGMA journal_mode=WAL;\n" + SqlScripts.Read("sqlite-grain-storage.sql") + SqlScripts.Read("sqlite-reminders.sql");
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    public static ISiloBuilder AddApexSqliteGrainStorage(this ISiloBuilder builder, string name, string connectionString)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddAdoNetGrainStorage(name, options =>
-        {
-            options.Invariant = Invariant;
-            options.ConnectionString = connectionString;
-        });
-    }
-
-    /// <summary>Durable reminders in the same SQLite file (the local profile's reminder table).</summary>
-    public static ISiloBuilder UseApexSqliteReminders(this ISiloBuilder builder, string connectionString)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.UseAdoNetReminderService(options =>
-        {
-            options.Invariant = Invariant;
-            options.ConnectionString = connectionString;
-        });
-    }
 }

@@ -77,8 +77,8 @@ public static class SiloHostExtensions
 
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering()
-            .AddApexSqliteGrainStorage(StorageNames.Tracks, grainDb)
-            .UseApexSqliteReminders(grainDb));
+            .AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Sqlite(grainDb))
+            .UseApexReminders(AdoNetDatabase.Sqlite(grainDb)));
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

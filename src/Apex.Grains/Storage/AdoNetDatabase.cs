@@ -1,0 +1,36 @@
+namespace Apex.Grains.Storage;
+
+/// <summary>A database for Orleans' ADO.NET providers: its invariant (which driver) and connection string.</summary>
+public sealed record AdoNetDatabase(string Invariant, string ConnectionString)
+{
+    public static AdoNetDatabase Sqlite(string connectionString) => new(SqliteGrainStorage.Invariant, connectionString);
+
+    public static AdoNetDatabase Postgres(string connectionString) => new(PostgresGrainStorage.Invariant, connectionString);
+}
+
+public static class AdoNetSiloBuilderExtensions
+{
+    /// <summary>Grain storage <paramref name="name"/> in <paramref name="database"/>, whose schema the project applies.</summary>
+    public static ISiloBuilder AddApexGrainStorage(this ISiloBuilder builder, string name, AdoNetDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(database);
+        return builder.AddAdoNetGrainStorage(name, options =>
+        {
+            options.Invariant = database.Invariant;
+            options.ConnectionString = database.ConnectionString;
+        });
+    }
+
+    /// <summary>Durable reminders in <paramref name="database"/>.</summary>
+    public static ISiloBuilder UseApexReminders(this ISiloBuilder builder, AdoNetDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(database);
+        return builder.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = database.Invariant;
+            options.ConnectionString = database.ConnectionString;
+        });
+    }
+}
