@@ -122,4 +122,20 @@ public sealed class EventsTests : IAsyncLifetime
 
         await AssertPercentilesAsync(cluster, expected);
     }
+
+    [Fact]
+    public async Task A_late_hand_off_with_older_totals_does_not_move_a_track_back()
+    {
+        await using var cluster = await SqliteCluster.StartAsync(_database, _serviceId, silos: 1);
+        var population = cluster.Client.GetGrain<IPopulationGrain>("late");
+        await population.UpdateAsync([new TrackTotals("x", "late", 1, 1, 0), new TrackTotals("y", "late", 1, 5, 0)]);
+
+        await population.UpdateAsync([new TrackTotals("x", "late", 9, 10, 0)]);
+        await population.UpdateAsync([new TrackTotals("x", "late", 4, 3, 0)]); // committed earlier, arrived later
+
+        // x holds 10 (not 3): above y's 5, so it ranks first of two.
+        Assert.Equal(1.0, (await population.RankAsync(10, 0)).StreamsPercentile);
+        Assert.Equal(0.5, (await population.RankAsync(5, 0)).StreamsPercentile);
+        Assert.Equal(2, (await population.RankAsync(10, 0)).TracksWithStreams);
+    }
 }

@@ -11,7 +11,7 @@ namespace Apex.Grains.Populations;
 /// </summary>
 public sealed class PopulationGrain(IIngestLog log) : Grain, IPopulationGrain
 {
-    private readonly Dictionary<string, (long Streams, long Likes)> _tracks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TrackTotals> _tracks = new(StringComparer.Ordinal);
     private readonly CountDistribution _streams = new();
     private readonly CountDistribution _likes = new();
 
@@ -53,10 +53,16 @@ public sealed class PopulationGrain(IIngestLog log) : Grain, IPopulationGrain
 
     private void Set(TrackTotals totals)
     {
+        // Hand-offs from concurrent commits can arrive out of order: a track's totals only move forward.
         var old = _tracks.GetValueOrDefault(totals.TrackId);
-        Replace(_streams, old.Streams, totals.Streams);
-        Replace(_likes, old.Likes, totals.Likes);
-        _tracks[totals.TrackId] = (totals.Streams, totals.Likes);
+        if (old is not null && old.LastSeq >= totals.LastSeq)
+        {
+            return;
+        }
+
+        Replace(_streams, old?.Streams ?? 0, totals.Streams);
+        Replace(_likes, old?.Likes ?? 0, totals.Likes);
+        _tracks[totals.TrackId] = totals;
     }
 
     private static void Replace(CountDistribution distribution, long from, long to)
