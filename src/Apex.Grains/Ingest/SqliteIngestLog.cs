@@ -39,7 +39,7 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
 
     public static async Task<SqliteIngestLog> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
     {
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        var connectionString = Storage.SqliteGrainStorage.ConnectionString(databasePath);
         await using (var connection = new SqliteConnection(connectionString))
         {
             await connection.OpenAsync(cancellationToken);

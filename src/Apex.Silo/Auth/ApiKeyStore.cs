@@ -20,7 +20,7 @@ public sealed class ApiKeyStore
     public static async Task<ApiKeyStore> OpenAsync(string dataDir, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDir);
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDir, "keys.db"), Pooling = true }.ToString();
+        var connectionString = Apex.Grains.Storage.SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "keys.db"));
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
