@@ -33,6 +33,10 @@ public sealed class ApexOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int BurstPerKey { get; set; } = 400;
 
+    /// <summary>Minutes between compactions of the ingest log to each track's dedup window.</summary>
+    [Range(1, 24 * 60)]
+    public int CompactionMinutes { get; set; } = 10;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Profile is not ("local" or "cluster"))

@@ -35,6 +35,7 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton<IIngestLog>(log);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventIngestor>();
+        builder.Services.AddHostedService<IngestCompaction>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestMetrics.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
