@@ -37,7 +37,13 @@ internal sealed class SiloProcess : IAsyncDisposable
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Apex.Silo.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={dataDir}", $"--Apex:MediaRoot={mediaRoot}", "--Logging:LogLevel:Default=Warning" }.Concat(extra))
+        // Orleans' own ports are free ones too, so that hosts of several tests (or a cluster of them) coexist.
+        string[] arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "Apex.Silo.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={dataDir}", $"--Apex:MediaRoot={mediaRoot}",
+            $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}", "--Logging:LogLevel:Default=Warning",
+        ];
+        foreach (var argument in arguments.Concat(extra))
         {
             start.ArgumentList.Add(argument);
         }
@@ -74,11 +80,49 @@ internal sealed class SiloProcess : IAsyncDisposable
         throw new TimeoutException("The host did not answer /health within 90 s.");
     }
 
+    /// <summary>Runs the host with settings it should refuse; returns its exit code and what it printed on stderr.</summary>
+    public static async Task<(int ExitCode, string Error)> RunToExitAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Apex.Silo.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await error);
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Stops the host as an orchestrator does (SIGTERM) and waits for it to leave; returns its exit code.</summary>
+    public async Task<int> StopAsync()
+    {
+        using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Kills the host at once, as a crash would.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()

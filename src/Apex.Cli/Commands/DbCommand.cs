@@ -15,8 +15,8 @@ internal static class DbCommand
         {
             try
             {
-                await PostgresGrainStorage.ApplySchemaAsync(result.GetValue(connection)!, cancellationToken);
-                CliConsole.Note("schema applied: OrleansQuery, OrleansStorage, OrleansRemindersTable and their stored queries.");
+                await PostgresSchema.ApplyAsync(result.GetValue(connection)!, cancellationToken);
+                CliConsole.Note("schema applied: Orleans storage, reminders and membership tables with their stored queries; the ingest log and API key tables.");
                 return ExitCodes.Ok;
             }
             catch (Exception ex) when (ex is NpgsqlException or ArgumentException)

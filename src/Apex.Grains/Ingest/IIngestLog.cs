@@ -16,8 +16,11 @@ public sealed record TrackListing(string TrackId, DateTimeOffset CreatedAt, long
 /// The durable log of engagement events and each track's running totals, updated in the same
 /// transaction: the source of truth that track and population grains load on activation.
 /// </summary>
-public interface IIngestLog
+public interface IIngestLog : IAsyncDisposable
 {
+    /// <summary>Where commit timings go; set by the host once its meter factory exists.</summary>
+    IngestMetrics? Metrics { get; set; }
+
     /// <summary>Makes a track known (events for unknown tracks are rejected). Idempotent.</summary>
     Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default);
 
@@ -32,4 +35,10 @@ public interface IIngestLog
     Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string trackId, long afterSeq, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Keeps the log bounded: drops each track's events older than its last <paramref name="window"/>
+    /// (the totals already hold them); the rows kept are the dedup window. Returns the rows dropped.
+    /// </summary>
+    Task<int> CompactAsync(long window = SqliteIngestLog.DedupWindow, CancellationToken cancellationToken = default);
 }

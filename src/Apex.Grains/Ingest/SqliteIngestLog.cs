@@ -17,7 +17,7 @@ namespace Apex.Grains.Ingest;
 /// accepted events. The dedup window per track is its last <see cref="DedupWindow"/> events (older rows
 /// are dropped by <see cref="CompactAsync"/>); a retry older than that would count twice.
 /// </summary>
-public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
+public sealed class SqliteIngestLog : IIngestLog
 {
     public const int DedupWindow = 100_000;
 
@@ -28,7 +28,6 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
     private readonly Task _loop;
     private SqliteConnection? _connection;
 
-    /// <summary>Where commit timings go; set by the host once its meter factory exists.</summary>
     public IngestMetrics? Metrics { get; set; }
 
     private SqliteIngestLog(string connectionString)
@@ -159,10 +158,6 @@ public sealed class SqliteIngestLog : IIngestLog, IAsyncDisposable
         return totals;
     }
 
-    /// <summary>
-    /// Keeps the log bounded: drops each track's events older than its last <paramref name="window"/>
-    /// (the totals already hold them); the rows kept are the dedup window. Returns the rows dropped.
-    /// </summary>
     public async Task<int> CompactAsync(long window = DedupWindow, CancellationToken cancellationToken = default)
     {
         await _writer.WaitAsync(cancellationToken);

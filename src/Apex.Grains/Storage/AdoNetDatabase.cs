@@ -5,7 +5,7 @@ public sealed record AdoNetDatabase(string Invariant, string ConnectionString)
 {
     public static AdoNetDatabase Sqlite(string connectionString) => new(SqliteGrainStorage.Invariant, connectionString);
 
-    public static AdoNetDatabase Postgres(string connectionString) => new(PostgresGrainStorage.Invariant, connectionString);
+    public static AdoNetDatabase Postgres(string connectionString) => new(PostgresSchema.Invariant, connectionString);
 }
 
 public static class AdoNetSiloBuilderExtensions

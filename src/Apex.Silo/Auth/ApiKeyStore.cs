@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Apex.Silo.Auth;
 
@@ -7,26 +9,47 @@ namespace Apex.Silo.Auth;
 public sealed record ApiKeyInfo(string Id, string Role, string Name, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// API keys in SQLite (<c>keys.db</c> in the data folder), stored as SHA-256 hashes only: a key is
+/// API keys in the profile's database (SQLite <c>keys.db</c> in the data folder, or the cluster's
+/// PostgreSQL, table <c>apex_keys</c>), stored as SHA-256 hashes only: a key is
 /// 32 random bytes, so a fast hash is enough (nothing to brute-force); the clear key is shown once.
 /// A key reads "apex_{id}_{secret}", so the id that names it in logs is not the secret.
 /// </summary>
 public sealed class ApiKeyStore
 {
+    private readonly DbProviderFactory _factory;
     private readonly string _connectionString;
 
-    private ApiKeyStore(string connectionString) => _connectionString = connectionString;
+    private ApiKeyStore(DbProviderFactory factory, string connectionString)
+    {
+        _factory = factory;
+        _connectionString = connectionString;
+    }
 
+    /// <summary>The local profile's store: <c>keys.db</c> in <paramref name="dataDir"/>, created when missing.</summary>
     public static async Task<ApiKeyStore> OpenAsync(string dataDir, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDir);
-        var connectionString = Apex.Grains.Storage.SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "keys.db"));
-        await using var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        var store = new ApiKeyStore(SqliteFactory.Instance, Apex.Grains.Storage.SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "keys.db")));
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "CREATE TABLE IF NOT EXISTS apex_keys (id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL)";
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return new ApiKeyStore(connectionString);
+        return store;
+    }
+
+    /// <summary>The cluster profile's store, shared by every silo: the <c>apex_keys</c> table that <c>apex db init</c> creates.</summary>
+    public static async Task<ApiKeyStore> OpenPostgresAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        var store = new ApiKeyStore(NpgsqlFactory.Instance, connectionString);
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT to_regclass('apex_keys') IS NOT NULL";
+        if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+        {
+            throw new InvalidOperationException("The database has no apex_keys table: run `apex db init --connection …` first.");
+        }
+
+        return store;
     }
 
     /// <summary>Creates a key and returns it in clear (the only time it exists in clear).</summary>
@@ -34,7 +57,11 @@ public sealed class ApiKeyStore
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var key = $"apex_{id}_{Base64Url(RandomNumberGenerator.GetBytes(32))}";
-        await AddAsync(key, id, role, name, cancellationToken);
+        if (!await AddAsync(key, id, role, name, cancellationToken))
+        {
+            throw new InvalidOperationException($"A key with id {id} exists already; try again.");
+        }
+
         return (key, new ApiKeyInfo(id, role, name, DateTimeOffset.UtcNow));
     }
 
@@ -46,17 +73,16 @@ public sealed class ApiKeyStore
             return false;
         }
 
-        await AddAsync(key, "bootstrap", Roles.Admin, "bootstrap admin", cancellationToken);
-        return true;
+        // Silos of a new cluster may bootstrap at once: the first insert wins, the others change nothing.
+        return await AddAsync(key, "bootstrap", Roles.Admin, "bootstrap admin", cancellationToken);
     }
 
     public async Task<ApiKeyInfo?> FindAsync(string key, CancellationToken cancellationToken = default)
     {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, role, name, created_at FROM apex_keys WHERE hash = $hash";
-        command.Parameters.AddWithValue("$hash", Hash(key));
+        command.CommandText = "SELECT id, role, name, created_at FROM apex_keys WHERE hash = @hash";
+        Add(command, "@hash", Hash(key));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new ApiKeyInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture))
@@ -65,14 +91,13 @@ public sealed class ApiKeyStore
 
     public async Task<long> CountAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM apex_keys";
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private async Task AddAsync(string key, string id, string role, string name, CancellationToken cancellationToken)
+    private async Task<bool> AddAsync(string key, string id, string role, string name, CancellationToken cancellationToken)
     {
         if (!Roles.IsKnown(role))
         {
@@ -84,16 +109,31 @@ public sealed class ApiKeyStore
             throw new ArgumentException("An API key must be at least 16 characters.", nameof(key));
         }
 
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO apex_keys (id, hash, role, name, created_at) VALUES ($id, $hash, $role, $name, $at)";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$hash", Hash(key));
-        command.Parameters.AddWithValue("$role", role);
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.CommandText = "INSERT INTO apex_keys (id, hash, role, name, created_at) VALUES (@id, @hash, @role, @name, @at) ON CONFLICT DO NOTHING";
+        Add(command, "@id", id);
+        Add(command, "@hash", Hash(key));
+        Add(command, "@role", role);
+        Add(command, "@name", name);
+        Add(command, "@at", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    private async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = _factory.CreateConnection()!;
+        connection.ConnectionString = _connectionString;
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     private static byte[] Hash(string key) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));

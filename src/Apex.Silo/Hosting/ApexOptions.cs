@@ -7,9 +7,37 @@ public sealed class ApexOptions : IValidatableObject
 {
     public const string Section = "Apex";
 
-    /// <summary>local: one silo, SQLite under <see cref="DataDir"/>. cluster: PostgreSQL (not available yet).</summary>
+    /// <summary>
+    /// local: one silo, localhost clustering, everything in SQLite under <see cref="DataDir"/>.
+    /// cluster: any number of silos sharing the PostgreSQL database <see cref="Postgres"/> (membership,
+    /// grain state, reminders, ingest log, API keys).
+    /// </summary>
     [Required]
     public string Profile { get; set; } = "local";
+
+    /// <summary>The cluster profile's PostgreSQL connection string (prepared by <c>apex db init</c>).</summary>
+    public string? Postgres { get; set; }
+
+    /// <summary>The cluster this silo joins (cluster profile): silos with the same id find each other.</summary>
+    [Required]
+    public string ClusterId { get; set; } = "apex";
+
+    /// <summary>The service whose grain state and reminders this is; keep it across deployments (cluster profile).</summary>
+    [Required]
+    public string ServiceId { get; set; } = "apex";
+
+    /// <summary>Silo-to-silo port.</summary>
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Orleans client gateway port.</summary>
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The IP address other silos reach this one at (cluster profile; e.g. the pod IP). Default: this host's first address.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    public bool IsCluster => Profile == "cluster";
 
     [Required]
     public string DataDir { get; set; } = "./data";
@@ -44,14 +72,41 @@ public sealed class ApexOptions : IValidatableObject
             yield return new ValidationResult($"Apex:Profile must be 'local' or 'cluster' (was '{Profile}').", [nameof(Profile)]);
         }
 
-        if (Profile == "cluster")
+        if (IsCluster && string.IsNullOrWhiteSpace(Postgres))
         {
-            yield return new ValidationResult("Apex:Profile 'cluster' (PostgreSQL) is not available in this build yet; use 'local'.", [nameof(Profile)]);
+            yield return new ValidationResult("Apex:Profile 'cluster' needs Apex:Postgres, the PostgreSQL connection string (environment variable Apex__Postgres).", [nameof(Postgres)]);
+        }
+
+        if (IsCluster && Postgres is { Length: > 0 } && !IsConnectionString(Postgres))
+        {
+            yield return new ValidationResult("Apex:Postgres is not a valid PostgreSQL connection string (expected e.g. \"Host=db;Username=apex;Password=…;Database=apex\").", [nameof(Postgres)]);
+        }
+
+        if (AdvertisedAddress is not null && !System.Net.IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            yield return new ValidationResult($"Apex:AdvertisedAddress must be an IP address (was '{AdvertisedAddress}').", [nameof(AdvertisedAddress)]);
+        }
+
+        if (SiloPort == GatewayPort)
+        {
+            yield return new ValidationResult($"Apex:SiloPort and Apex:GatewayPort must differ (both {SiloPort}).", [nameof(SiloPort), nameof(GatewayPort)]);
         }
 
         if (MediaRoot is not null && !Directory.Exists(MediaRoot))
         {
             yield return new ValidationResult($"Apex:MediaRoot '{MediaRoot}' is not a folder.", [nameof(MediaRoot)]);
+        }
+    }
+
+    private static bool IsConnectionString(string value)
+    {
+        try
+        {
+            return new Npgsql.NpgsqlConnectionStringBuilder(value).Host is { Length: > 0 };
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 }

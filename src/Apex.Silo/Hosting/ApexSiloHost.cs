@@ -10,7 +10,7 @@ public static class ApexSiloHost
         var builder = WebApplication.CreateBuilder(args);
         await builder.AddApexSiloAsync();
         var app = builder.Build();
-        app.Services.GetRequiredService<Apex.Grains.Ingest.SqliteIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
+        app.Services.GetRequiredService<Apex.Grains.Ingest.IIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -25,10 +25,14 @@ public static class ApexSiloHost
         app.MapEventsApi();
         app.MapKeysApi();
         app.MapPlatformsApi();
+        app.MapClusterApi();
         return app;
     }
 
-    /// <summary>Runs until stopped; a setting that fails validation ends it at once with its message and exit code 2.</summary>
+    /// <summary>
+    /// Runs until stopped; a setting that fails validation ends it at once with its message and exit code 2,
+    /// a cluster database that cannot be opened (unreachable, or no <c>apex db init</c> yet) with exit code 3.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
         WebApplication app;
@@ -40,6 +44,12 @@ public static class ApexSiloHost
         {
             await Console.Error.WriteLineAsync($"error: invalid settings: {string.Join("; ", ex.Failures)}");
             return 2;
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException)
+        {
+            // The cluster profile's database is unreachable or not prepared: say so, not a stack trace.
+            await Console.Error.WriteLineAsync($"error: cannot open the cluster database: {ex.Message}");
+            return 3;
         }
 
         await app.RunAsync();

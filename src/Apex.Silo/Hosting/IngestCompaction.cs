@@ -3,7 +3,7 @@ using Apex.Grains.Ingest;
 namespace Apex.Silo.Hosting;
 
 /// <summary>Keeps the ingest log bounded: compacts it to each track's dedup window on a timer.</summary>
-public sealed partial class IngestCompaction(SqliteIngestLog log, IOptions<ApexOptions> options, ILogger<IngestCompaction> logger) : BackgroundService
+public sealed partial class IngestCompaction(IIngestLog log, IOptions<ApexOptions> options, ILogger<IngestCompaction> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

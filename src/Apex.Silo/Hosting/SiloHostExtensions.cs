@@ -7,6 +7,8 @@ using OpenTelemetry.Metrics;
 using Apex.Grains;
 using Apex.Grains.Ingest;
 using Apex.Grains.Storage;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Apex.Silo.Hosting;
 
@@ -26,13 +28,29 @@ public static class SiloHostExtensions
             throw new OptionsValidationException(ApexOptions.Section, typeof(ApexOptions), errors.Select(e => e.ErrorMessage ?? "invalid setting"));
         }
 
+        var metadata = SiloMetadata(builder.Configuration);
         builder.Services.AddSingleton(Options.Create(options));
         var dataDir = Directory.CreateDirectory(options.DataDir).FullName;
-        var grainDb = SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "grains.db"));
-        await SqliteGrainStorage.ApplySchemaAsync(grainDb);
-        var log = await SqliteIngestLog.OpenAsync(Path.Combine(dataDir, "ingest.db"));
+        AdoNetDatabase database;
+        IIngestLog log;
+        ApiKeyStore keys;
+        if (options.IsCluster)
+        {
+            // The schema is `apex db init`'s job (a Kubernetes Job), not every silo's: a silo only checks it.
+            database = AdoNetDatabase.Postgres(options.Postgres!);
+            log = await PostgresIngestLog.OpenAsync(options.Postgres!);
+            keys = await ApiKeyStore.OpenPostgresAsync(options.Postgres!);
+        }
+        else
+        {
+            var grainDb = SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "grains.db"));
+            await SqliteGrainStorage.ApplySchemaAsync(grainDb);
+            database = AdoNetDatabase.Sqlite(grainDb);
+            log = await SqliteIngestLog.OpenAsync(Path.Combine(dataDir, "ingest.db"));
+            keys = await ApiKeyStore.OpenAsync(dataDir);
+        }
+
         builder.Services.AddSingleton(log);
-        builder.Services.AddSingleton<IIngestLog>(log);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddHostedService<IngestCompaction>();
@@ -42,7 +60,6 @@ public static class SiloHostExtensions
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
 
-        var keys = await ApiKeyStore.OpenAsync(dataDir);
         if (builder.Configuration["APEX_BOOTSTRAP_ADMIN_KEY"] is { Length: > 0 } bootstrap && await keys.BootstrapAsync(bootstrap))
         {
             await Console.Error.WriteLineAsync("Stored the bootstrap admin key from APEX_BOOTSTRAP_ADMIN_KEY (fresh data folder).");
@@ -76,10 +93,38 @@ public static class SiloHostExtensions
             };
         });
 
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering()
-            .AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Sqlite(grainDb))
-            .UseApexReminders(AdoNetDatabase.Sqlite(grainDb)));
+        builder.UseOrleans(silo =>
+        {
+            if (options.IsCluster)
+            {
+                silo.Configure<ClusterOptions>(cluster =>
+                    {
+                        cluster.ClusterId = options.ClusterId;
+                        cluster.ServiceId = options.ServiceId;
+                    })
+                    .UseAdoNetClustering(clustering =>
+                    {
+                        clustering.Invariant = database.Invariant;
+                        clustering.ConnectionString = database.ConnectionString;
+                    });
+                if (options.AdvertisedAddress is { } address)
+                {
+                    silo.ConfigureEndpoints(System.Net.IPAddress.Parse(address), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                }
+                else
+                {
+                    silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                }
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
+            }
+
+            silo.UseSiloMetadata(metadata)
+                .AddApexGrainStorage(StorageNames.Tracks, database)
+                .UseApexReminders(database);
+        });
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
@@ -92,5 +137,25 @@ public static class SiloHostExtensions
         // Uploads raise the body limit for their own route; the form reader must allow as much.
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = Apis.TracksApi.MaxUploadBytes);
         return builder;
+    }
+
+    /// <summary>
+    /// The silo's metadata (section Orleans:Metadata, e.g. ORLEANS__METADATA__gpu=true), published to the
+    /// cluster; <c>gpu</c> is always there, true or false, since placement of embedders reads it.
+    /// </summary>
+    public static Dictionary<string, string> SiloMetadata(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var metadata = configuration.GetSection("Orleans:Metadata").GetChildren()
+            .Where(c => c.Value is not null)
+            .ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+        var gpu = metadata.GetValueOrDefault("gpu", "false");
+        if (!bool.TryParse(gpu, out var hasGpu))
+        {
+            throw new OptionsValidationException("Orleans:Metadata", typeof(Dictionary<string, string>), [$"Orleans:Metadata:gpu must be true or false (was '{gpu}')."]);
+        }
+
+        metadata["gpu"] = hasGpu ? "true" : "false";
+        return metadata;
     }
 }

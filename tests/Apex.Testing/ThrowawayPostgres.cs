@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Apex.Cluster.Tests;
+namespace Apex.Testing;
 
 /// <summary>
 /// A PostgreSQL server of the test's own: initdb into a temporary folder, pg_ctl on a free loopback
@@ -42,6 +42,20 @@ public sealed class ThrowawayPostgres : IAsyncLifetime
         Npgsql.NpgsqlConnection.ClearAllPools();
         await RunPgAsync("pg_ctl", $"-D \"{_folder}/db\" -m immediate -w stop");
         Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>A new empty database on the server, for a test that must not see another's rows; returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = "t_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new Npgsql.NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
     }
 
     /// <summary>Stops and starts the server: what a full restart of the database looks like to the cluster.</summary>

@@ -1,0 +1,317 @@
+using System.Threading.Channels;
+using Apex.Grains.Events;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Apex.Grains.Ingest;
+
+/// <summary>
+/// The durable ingest log on PostgreSQL (cluster profile), shared by every silo. Each silo commits the
+/// batches that arrive while its previous transaction runs in one transaction (group commit). Silos
+/// write concurrently, so nothing is cached: a commit locks the rows of the tracks it touches (in key
+/// order, so two silos cannot deadlock on them), reads which event ids are already logged, numbers the
+/// new events after each track's last number and updates the totals, all before it commits. A lost
+/// race on the locks (deadlock or serialization failure) retries the whole group.
+/// The dedup window per track is its last <see cref="SqliteIngestLog.DedupWindow"/> events, as on SQLite.
+/// </summary>
+public sealed class PostgresIngestLog : IIngestLog
+{
+    private const int MaxAttempts = 5;
+
+    private readonly NpgsqlDataSource _source;
+    private readonly Channel<PendingBatch> _pending = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+
+    public IngestMetrics? Metrics { get; set; }
+
+    private PostgresIngestLog(NpgsqlDataSource source)
+    {
+        _source = source;
+        _loop = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Opens the log on a database that <c>apex db init</c> (<see cref="Storage.PostgresSchema"/>) prepared.</summary>
+    public static async Task<PostgresIngestLog> OpenAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        var source = NpgsqlDataSource.Create(connectionString);
+        try
+        {
+            await using var command = source.CreateCommand("SELECT to_regclass('apex_events') IS NOT NULL AND to_regclass('apex_tracks') IS NOT NULL");
+            if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+            {
+                throw new InvalidOperationException("The database has no ingest log tables: run `apex db init --connection …` first.");
+            }
+        }
+        catch
+        {
+            await source.DisposeAsync();
+            throw;
+        }
+
+        return new PostgresIngestLog(source);
+    }
+
+    public async Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("INSERT INTO apex_tracks (track_id, platform, created_at) VALUES ($1, $2, $3) ON CONFLICT (track_id) DO NOTHING");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = trackId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = createdAt.UtcDateTime });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var pending = new PendingBatch(batch, new TaskCompletionSource<IngestResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
+        return pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    public async Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default) =>
+        (await ReadTotalsWhereAsync("track_id = $1", trackId, cancellationToken)).SingleOrDefault();
+
+    public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default) =>
+        await ReadTotalsWhereAsync("platform = $1", platform, cancellationToken);
+
+    public async Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string trackId, long afterSeq, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT track_seq, kind, count FROM apex_events WHERE track_id = $1 AND track_seq > $2 ORDER BY track_seq");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = trackId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        var events = new List<LoggedEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new LoggedEvent(trackId, reader.GetInt64(0), (EventKind)reader.GetInt16(1), reader.GetInt64(2)));
+        }
+
+        return events;
+    }
+
+    public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
+    {
+        var order = sort switch
+        {
+            TrackSort.Streams => "streams DESC",
+            TrackSort.Likes => "likes DESC",
+            _ => "created_at DESC",
+        };
+        await using var command = _source.CreateCommand($"SELECT track_id, created_at, streams, likes FROM apex_tracks WHERE platform = $1 ORDER BY {order}, track_id LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var tracks = new List<TrackListing>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            tracks.Add(new TrackListing(reader.GetString(0), new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return tracks;
+    }
+
+    public async Task<int> CompactAsync(long window = SqliteIngestLog.DedupWindow, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("DELETE FROM apex_events e USING apex_tracks t WHERE e.track_id = t.track_id AND e.track_seq <= t.last_seq - $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = window });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _loop;
+        await _source.DisposeAsync();
+    }
+
+    private async Task<List<TrackTotals>> ReadTotalsWhereAsync(string where, string key, CancellationToken cancellationToken)
+    {
+        await using var command = _source.CreateCommand($"SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE {where}");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        var totals = new List<TrackTotals>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+
+        return totals;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var group = new List<PendingBatch>();
+        while (await _pending.Reader.WaitToReadAsync())
+        {
+            while (_pending.Reader.TryRead(out var next))
+            {
+                group.Add(next);
+            }
+
+            try
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var results = await CommitWithRetriesAsync(group);
+                Metrics?.RecordCommit(System.Diagnostics.Stopwatch.GetElapsedTime(started), group.Count);
+                for (var i = 0; i < group.Count; i++)
+                {
+                    group[i].Done.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                group.ForEach(p => p.Done.TrySetException(ex));
+            }
+            finally
+            {
+                group.Clear();
+            }
+        }
+    }
+
+    private async Task<IngestResult[]> CommitWithRetriesAsync(List<PendingBatch> group)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await CommitAsync(group);
+            }
+            catch (PostgresException ex) when (attempt < MaxAttempts && ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * attempt));
+            }
+        }
+    }
+
+    private async Task<IngestResult[]> CommitAsync(List<PendingBatch> group)
+    {
+        await using var connection = await _source.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        var trackIds = group.SelectMany(p => p.Events).Select(e => e.TrackId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var totals = new Dictionary<string, TrackTotals>(StringComparer.Ordinal);
+        await using (var locking = new NpgsqlCommand("SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = ANY($1) ORDER BY track_id COLLATE \"C\" FOR UPDATE", connection, transaction))
+        {
+            locking.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = trackIds });
+            await using var reader = await locking.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                totals[reader.GetString(0)] = new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+            }
+        }
+
+        var logged = new HashSet<(string Track, string Event)>();
+        var candidates = group.SelectMany(p => p.Events).Where(e => totals.ContainsKey(e.TrackId)).ToArray();
+        await using (var existing = new NpgsqlCommand("SELECT e.track_id, e.event_id FROM apex_events e JOIN unnest($1::text[], $2::text[]) AS c(track_id, event_id) ON e.track_id = c.track_id AND e.event_id = c.event_id", connection, transaction))
+        {
+            existing.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = candidates.Select(e => e.TrackId).ToArray() });
+            existing.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = candidates.Select(e => e.EventId).ToArray() });
+            await using var reader = await existing.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                logged.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var rows = new EventRows();
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        var results = new IngestResult[group.Count];
+        var touchedPerBatch = new List<HashSet<string>>(group.Count);
+        var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>(group.Count);
+        foreach (var pending in group)
+        {
+            var outcomes = new IngestOutcome[pending.Events.Count];
+            var accepted = new List<LoggedEvent>();
+            var mine = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < outcomes.Length; i++)
+            {
+                var e = pending.Events[i];
+                if (!totals.TryGetValue(e.TrackId, out var current))
+                {
+                    outcomes[i] = IngestOutcome.UnknownTrack;
+                    continue;
+                }
+
+                mine.Add(e.TrackId);
+                if (!logged.Add((e.TrackId, e.EventId)))
+                {
+                    outcomes[i] = IngestOutcome.Duplicate;
+                    continue;
+                }
+
+                var seq = current.LastSeq + 1;
+                totals[e.TrackId] = e.Kind == EventKind.Stream
+                    ? current with { LastSeq = seq, Streams = current.Streams + e.Count }
+                    : current with { LastSeq = seq, Likes = current.Likes + e.Count };
+                touched.Add(e.TrackId);
+                rows.Add(e, seq);
+                outcomes[i] = IngestOutcome.Accepted;
+                accepted.Add(new LoggedEvent(e.TrackId, seq, e.Kind, e.Count));
+            }
+
+            outcomesPerBatch.Add((outcomes, accepted));
+            touchedPerBatch.Add(mine);
+        }
+
+        if (rows.Count > 0)
+        {
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            var insert = new NpgsqlBatchCommand("INSERT INTO apex_events (track_id, event_id, track_seq, kind, count, ts) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::smallint[], $5::bigint[], $6::timestamptz[])");
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rows.Tracks.ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rows.Events.ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = rows.Seqs.ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = rows.Kinds.ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = rows.Counts.ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = rows.Times.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            batch.BatchCommands.Add(insert);
+
+            var changed = touched.Select(t => totals[t]).ToArray();
+            var advance = new NpgsqlBatchCommand("UPDATE apex_tracks t SET last_seq = u.last_seq, streams = u.streams, likes = u.likes FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(track_id, last_seq, streams, likes) WHERE t.track_id = u.track_id");
+            advance.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = changed.Select(t => t.TrackId).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.LastSeq).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.Streams).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.Likes).ToArray() });
+            batch.BatchCommands.Add(advance);
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        for (var b = 0; b < group.Count; b++)
+        {
+            results[b] = new IngestResult(outcomesPerBatch[b].Outcomes, outcomesPerBatch[b].Accepted, touchedPerBatch[b].Select(t => totals[t]).ToList());
+        }
+
+        return results;
+    }
+
+    /// <summary>The accepted events of a group, column by column, as the unnest insert takes them.</summary>
+    private sealed class EventRows
+    {
+        public List<string> Tracks { get; } = [];
+
+        public List<string> Events { get; } = [];
+
+        public List<long> Seqs { get; } = [];
+
+        public List<short> Kinds { get; } = [];
+
+        public List<long> Counts { get; } = [];
+
+        public List<DateTime> Times { get; } = [];
+
+        public int Count => Tracks.Count;
+
+        public void Add(EngagementEvent e, long seq)
+        {
+            Tracks.Add(e.TrackId);
+            Events.Add(e.EventId);
+            Seqs.Add(seq);
+            Kinds.Add((short)e.Kind);
+            Counts.Add(e.Count);
+            Times.Add(e.Timestamp.UtcDateTime);
+        }
+    }
+
+    private sealed record PendingBatch(IReadOnlyList<EngagementEvent> Events, TaskCompletionSource<IngestResult> Done);
+}

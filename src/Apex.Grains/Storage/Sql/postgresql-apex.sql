@@ -1,0 +1,37 @@
+-- ApexCluster's own tables on PostgreSQL (cluster profile): the ingest log with each track's running
+-- totals, and the API keys. Idempotent, applied by `apex db init` with the Orleans scripts beside it.
+
+CREATE TABLE IF NOT EXISTS apex_tracks
+(
+    track_id   text        NOT NULL PRIMARY KEY,
+    platform   text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    last_seq   bigint      NOT NULL DEFAULT 0,
+    streams    bigint      NOT NULL DEFAULT 0,
+    likes      bigint      NOT NULL DEFAULT 0
+);
+
+CREATE INDEX IF NOT EXISTS ix_apex_tracks_streams ON apex_tracks (platform, streams);
+CREATE INDEX IF NOT EXISTS ix_apex_tracks_likes ON apex_tracks (platform, likes);
+CREATE INDEX IF NOT EXISTS ix_apex_tracks_created ON apex_tracks (platform, created_at);
+
+-- One row per accepted event; the key is what deduplication looks up.
+CREATE TABLE IF NOT EXISTS apex_events
+(
+    track_id  text        NOT NULL,
+    event_id  text        NOT NULL,
+    track_seq bigint      NOT NULL,
+    kind      smallint    NOT NULL,
+    count     bigint      NOT NULL,
+    ts        timestamptz NOT NULL,
+    PRIMARY KEY (track_id, event_id)
+);
+
+CREATE TABLE IF NOT EXISTS apex_keys
+(
+    id         text  NOT NULL PRIMARY KEY,
+    hash       bytea NOT NULL UNIQUE,
+    role       text  NOT NULL,
+    name       text  NOT NULL,
+    created_at text  NOT NULL
+);

@@ -1,0 +1,96 @@
+using Apex.Grains.Events;
+using Apex.Grains.Ingest;
+
+namespace Apex.Cluster.Tests;
+
+/// <summary>What every ingest log promises, checked on each database (the subclasses).</summary>
+public abstract class IngestLogContract : IAsyncLifetime
+{
+    private IIngestLog _log = null!;
+
+    protected static EngagementEvent Stream(string id, string track, long count = 1) => new(id, track, EventKind.Stream, count, DateTimeOffset.UnixEpoch);
+
+    /// <summary>Opens the log on the test's database (the same one each time it is called).</summary>
+    protected abstract Task<IIngestLog> ReopenAsync();
+
+    protected abstract Task DeleteDatabaseAsync();
+
+    public async Task InitializeAsync()
+    {
+        _log = await ReopenAsync();
+        await _log.RegisterTrackAsync("a", "suno", DateTimeOffset.UnixEpoch);
+        await _log.RegisterTrackAsync("b", "udio", DateTimeOffset.UnixEpoch.AddDays(1));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _log.DisposeAsync();
+        await DeleteDatabaseAsync();
+    }
+
+    [Fact]
+    public async Task Each_event_is_accepted_once_per_track_and_unknown_tracks_are_rejected_per_event()
+    {
+        var result = await _log.AppendAsync([Stream("e1", "a"), Stream("e1", "b"), Stream("e1", "a"), Stream("e2", "zzz"), Stream("e2", "a", 5)]);
+
+        Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted, IngestOutcome.Duplicate, IngestOutcome.UnknownTrack, IngestOutcome.Accepted], result.Outcomes);
+        Assert.Equal([1L, 1L, 2L], result.Accepted.Select(e => e.TrackSeq));
+
+        var retry = await _log.AppendAsync([Stream("e2", "a", 5), Stream("e3", "a")]);
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
+        Assert.Equal([1L, 2L, 3L], (await _log.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
+        Assert.Equal(5L + 1, (await _log.ReadAfterAsync("a", 1)).Sum(e => e.Count));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), await _log.ReadTotalsAsync("a"));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), retry.Totals.Single());
+        var onlyDuplicates = await _log.AppendAsync([Stream("e3", "a")]);
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), onlyDuplicates.Totals.Single()); // re-sent so a retry can heal a lost hand-off
+        Assert.Equal(["b"], (await _log.ReadPlatformTotalsAsync("udio")).Select(t => t.TrackId));
+        await _log.RegisterTrackAsync("c", "suno", DateTimeOffset.UnixEpoch.AddDays(2));
+        Assert.Equal(["a", "c"], (await _log.ListTracksAsync("suno", TrackSort.Streams, 10)).Select(t => t.TrackId));
+        Assert.Equal(["c", "a"], (await _log.ListTracksAsync("suno", TrackSort.Newest, 10)).Select(t => t.TrackId));
+        Assert.Single(await _log.ListTracksAsync("suno", TrackSort.Likes, 1));
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_are_group_committed_without_losing_or_doubling_events()
+    {
+        var batches = Enumerable.Range(0, 40).Select(b => (IReadOnlyList<EngagementEvent>)Enumerable.Range(0, 250)
+            .Select(i => Stream($"e{(b * 250 + i) % 6_000}", i % 2 == 0 ? "a" : "b")).ToList()).ToList();
+
+        var results = await Task.WhenAll(batches.Select(batch => Task.Run(() => _log.AppendAsync(batch))));
+
+        // 10,000 events over 6,000 distinct (id) values split by track parity: each (track, id) once.
+        var accepted = results.Sum(r => r.Outcomes.Count(o => o == IngestOutcome.Accepted));
+        var distinct = batches.SelectMany(b => b).Select(e => (e.TrackId, e.EventId)).Distinct().Count();
+        Assert.Equal(distinct, accepted);
+        Assert.Equal(10_000 - distinct, results.Sum(r => r.Outcomes.Count(o => o == IngestOutcome.Duplicate)));
+        var logged = await _log.ReadAfterAsync("a", 0);
+        Assert.Equal(Enumerable.Range(1, logged.Count).Select(i => (long)i), logged.Select(e => e.TrackSeq));
+    }
+
+    [Fact]
+    public async Task Acknowledged_events_survive_reopening_and_keep_deduplicating()
+    {
+        await _log.AppendAsync([Stream("x1", "a"), Stream("x2", "a")]);
+        await _log.DisposeAsync();
+
+        _log = await ReopenAsync();
+        var again = await _log.AppendAsync([Stream("x2", "a"), Stream("x3", "a")]);
+
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], again.Outcomes);
+        Assert.Equal(3L, again.Accepted.Single().TrackSeq);
+    }
+
+    [Fact]
+    public async Task Compaction_keeps_the_dedup_window_and_the_totals()
+    {
+        await _log.AppendAsync(Enumerable.Range(1, 10).Select(i => Stream($"c{i}", "a")).ToList());
+
+        Assert.Equal(7, await _log.CompactAsync(window: 3));
+
+        Assert.Equal([8L, 9L, 10L], (await _log.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
+        Assert.Equal(10, (await _log.ReadTotalsAsync("a"))!.Streams);
+        var retry = await _log.AppendAsync([Stream("c10", "a"), Stream("c11", "a")]);
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
+    }
+}

@@ -1,0 +1,71 @@
+using Apex.Grains.Events;
+using Apex.Grains.Ingest;
+using Apex.Grains.Storage;
+using Apex.Testing;
+
+namespace Apex.Cluster.Tests;
+
+/// <summary>The ingest log contract on PostgreSQL, and what only a shared database adds: several silos writing at once.</summary>
+public sealed class PostgresIngestLogTests(ThrowawayPostgres postgres) : IngestLogContract, IClassFixture<ThrowawayPostgres>
+{
+    private string? _connectionString;
+
+    protected override async Task<IIngestLog> ReopenAsync()
+    {
+        if (_connectionString is null)
+        {
+            _connectionString = await postgres.CreateDatabaseAsync();
+            await PostgresSchema.ApplyAsync(_connectionString);
+        }
+
+        return await PostgresIngestLog.OpenAsync(_connectionString);
+    }
+
+    protected override Task DeleteDatabaseAsync() => Task.CompletedTask; // the server and its databases go with the fixture
+
+    [Fact]
+    public async Task Silos_writing_the_same_tracks_at_once_count_each_event_once_and_number_them_without_gaps()
+    {
+        // Three logs = three silos on one database, each sent overlapping batches (client retries land
+        // on whichever silo the load balancer picks), with duplicates inside and across batches.
+        var silos = new[] { await ReopenAsync(), await ReopenAsync(), await ReopenAsync() };
+        try
+        {
+            var batches = Enumerable.Range(0, 60).Select(b => (IReadOnlyList<EngagementEvent>)Enumerable.Range(0, 200)
+                .Select(i => Stream($"e{(b * 200 + i) % 5_000}", (i % 3) switch { 0 => "a", 1 => "b", _ => "nope" }, 1 + (i % 4)))
+                .ToList()).ToList();
+
+            var results = await Task.WhenAll(batches.Select((batch, i) => Task.Run(() => silos[i % 3].AppendAsync(batch))));
+
+            var expected = batches.SelectMany(b => b).Where(e => e.TrackId != "nope")
+                .GroupBy(e => (e.TrackId, e.EventId)).Select(g => g.First()).ToList();
+            Assert.Equal(expected.Count, results.Sum(r => r.Outcomes.Count(o => o == IngestOutcome.Accepted)));
+            Assert.Equal(batches.Sum(b => b.Count(e => e.TrackId == "nope")), results.Sum(r => r.Outcomes.Count(o => o == IngestOutcome.UnknownTrack)));
+            foreach (var track in new[] { "a", "b" })
+            {
+                var logged = await silos[0].ReadAfterAsync(track, 0);
+                Assert.Equal(Enumerable.Range(1, logged.Count).Select(i => (long)i), logged.Select(e => e.TrackSeq));
+                var totals = await silos[1].ReadTotalsAsync(track);
+                Assert.Equal(expected.Where(e => e.TrackId == track).Sum(e => e.Count), totals!.Streams);
+                Assert.Equal(logged.Count, totals.LastSeq);
+            }
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_database_without_the_schema_is_refused_with_the_command_that_fixes_it()
+    {
+        var empty = await postgres.CreateDatabaseAsync();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => PostgresIngestLog.OpenAsync(empty));
+
+        Assert.Contains("apex db init", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,165 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Apex.Grains.Storage;
+using Apex.Testing;
+using Npgsql;
+
+namespace Apex.Silo.Tests;
+
+/// <summary>
+/// The cluster profile as it runs in production: two host processes that find each other through
+/// Orleans' ADO.NET membership on PostgreSQL and share its grain state, ingest log and API keys.
+/// </summary>
+public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixture<ThrowawayPostgres>, IAsyncLifetime
+{
+    private readonly string _clusterId = "c" + Guid.NewGuid().ToString("N")[..10];
+    private readonly List<string> _folders = [];
+    private string _database = "";
+
+    public async Task InitializeAsync()
+    {
+        _database = await postgres.CreateDatabaseAsync();
+        await PostgresSchema.ApplyAsync(_database);
+    }
+
+    public Task DisposeAsync()
+    {
+        _folders.ForEach(f => Directory.Delete(f, recursive: true));
+        return Task.CompletedTask;
+    }
+
+    private Task<SiloProcess> StartSiloAsync(bool gpu)
+    {
+        var data = Directory.CreateTempSubdirectory("apex-cluster-data-").FullName;
+        _folders.Add(data);
+        return SiloProcess.StartAsync(data, data, "--Apex:Profile=cluster", $"--Apex:Postgres={_database}", $"--Apex:ClusterId={_clusterId}",
+            "--Apex:AdvertisedAddress=127.0.0.1", $"--Orleans:Metadata:gpu={gpu}");
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> BodyAsync(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    private async Task<List<(int Status, string Name)>> MembersAsync()
+    {
+        await using var connection = new NpgsqlConnection(_database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT Status, SiloName FROM OrleansMembershipTable WHERE DeploymentId = @c ORDER BY Port", connection);
+        command.Parameters.AddWithValue("c", _clusterId);
+        var members = new List<(int, string)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            members.Add((reader.GetInt32(0), reader.GetString(1)));
+        }
+
+        return members;
+    }
+
+    private Task WaitForActiveSilosAsync(int count) => WaitForSilosAsync(count, dead: 0);
+
+    /// <summary>Waits until the membership table holds this many active (3) and dead (6) silos.</summary>
+    private async Task WaitForSilosAsync(int active, int dead)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        List<(int Status, string Name)> members;
+        while ((members = await MembersAsync()).Count(m => m.Status == 3) != active || members.Count(m => m.Status == 6) != dead)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"expected {active} active and {dead} dead silos in the membership table, saw: {string.Join(", ", members)}");
+            await Task.Delay(250);
+        }
+    }
+
+    [Fact]
+    public async Task Two_silos_share_tracks_events_and_keys_and_a_full_restart_keeps_them()
+    {
+        const string track = """{"track_id":"c-1","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"song.ogg"}""";
+        string readerKey;
+        await using (var a = await StartSiloAsync(gpu: true))
+        await using (var b = await StartSiloAsync(gpu: false))
+        {
+            await WaitForActiveSilosAsync(2);
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "sorohan-solo-trumpet-06.ogg"), Path.Combine(_folders[0], "song.ogg"));
+            Assert.Equal(HttpStatusCode.Created, (await a.Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(track))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await b.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative))).StatusCode);
+
+            // The same batch sent to both silos (a retry through another instance): counted once.
+            const string batch = """{"events":[{"event_id":"1","track_id":"c-1","kind":"stream","count":4},{"event_id":"2","track_id":"c-1","kind":"like"}]}""";
+            var first = await BodyAsync(await b.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(batch)));
+            var retry = await BodyAsync(await a.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(batch)));
+            Assert.Equal((2, 0), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicate").GetInt32()));
+            Assert.Equal((0, 2), (retry.GetProperty("accepted").GetInt32(), retry.GetProperty("duplicate").GetInt32()));
+
+            var view = await BodyAsync(await a.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative)));
+            Assert.Equal((4, 1), (view.GetProperty("streams").GetInt64(), view.GetProperty("likes").GetInt64()));
+
+            // A key made through one silo opens the other: the key store is the cluster's.
+            var created = await a.Http.PostAsync(new Uri("/keys", UriKind.Relative), Json("""{"role":"reader","name":"dashboards"}"""));
+            readerKey = (await BodyAsync(created)).GetProperty("key").GetString()!;
+            using var reader = b.ClientWith(readerKey);
+            Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync(new Uri("/tracks/c-1", UriKind.Relative))).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsync(new Uri("/events", UriKind.Relative), Json(batch))).StatusCode);
+
+            // Silo A crashes: B declares it dead and goes on serving what A held.
+            await a.KillAsync();
+            await WaitForSilosAsync(active: 1, dead: 1);
+            var afterCrash = await BodyAsync(await b.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative)));
+            Assert.Equal((4, 1), (afterCrash.GetProperty("streams").GetInt64(), afterCrash.GetProperty("likes").GetInt64()));
+            const string more = """{"events":[{"event_id":"3","track_id":"c-1","kind":"stream","count":4},{"event_id":"4","track_id":"c-1","kind":"like"}]}""";
+            Assert.Equal(2, (await BodyAsync(await b.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(more)))).GetProperty("accepted").GetInt32());
+            Assert.Equal(0, await b.StopAsync());
+        }
+
+        // The last silo stopped as Kubernetes stops a pod, the database restarted: a new silo reads it all back.
+        await postgres.RestartAsync();
+        await using var again = await StartSiloAsync(gpu: false);
+        using var client = again.ClientWith(readerKey);
+        var restored = await BodyAsync(await client.GetAsync(new Uri("/tracks/c-1", UriKind.Relative)));
+        Assert.Equal((8, 2), (restored.GetProperty("streams").GetInt64(), restored.GetProperty("likes").GetInt64()));
+        Assert.Equal("song.ogg", restored.GetProperty("audio_location").GetString());
+    }
+
+    [Fact]
+    public async Task Each_silo_publishes_its_gpu_flag_and_the_others_see_it()
+    {
+        await using var gpu = await StartSiloAsync(gpu: true);
+        await using var cpu = await StartSiloAsync(gpu: false);
+        await WaitForActiveSilosAsync(2);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement view;
+        do
+        {
+            view = await BodyAsync(await cpu.Http.GetAsync(new Uri("/cluster/silos", UriKind.Relative)));
+            await Task.Delay(200);
+        }
+        while (view.GetProperty("silos").GetArrayLength() < 2 && DateTime.UtcNow < deadline);
+
+        Assert.Equal("cluster", view.GetProperty("profile").GetString());
+        Assert.Equal(_clusterId, view.GetProperty("cluster_id").GetString());
+        var silos = view.GetProperty("silos").EnumerateArray().Select(s => (Self: s.GetProperty("is_this_silo").GetBoolean(), Gpu: s.GetProperty("gpu").GetBoolean())).OrderBy(s => s.Self).ToList();
+        Assert.Equal([(false, true), (true, false)], silos);
+        using var anonymous = cpu.ClientWith(null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/cluster/silos", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_cluster_silo_without_a_prepared_database_says_what_to_run()
+    {
+        var empty = await postgres.CreateDatabaseAsync();
+        var data = Directory.CreateTempSubdirectory("apex-cluster-data-").FullName;
+        _folders.Add(data);
+
+        var (unprepared, error) = await SiloProcess.RunToExitAsync("--Apex:Profile=cluster", $"--Apex:Postgres={empty}", $"--Apex:DataDir={data}");
+        var (missing, missingError) = await SiloProcess.RunToExitAsync("--Apex:Profile=cluster", $"--Apex:DataDir={data}");
+        var (badGpu, badGpuError) = await SiloProcess.RunToExitAsync("--Apex:Profile=cluster", $"--Apex:Postgres={empty}", $"--Apex:DataDir={data}", "--Orleans:Metadata:gpu=maybe");
+
+        Assert.Equal(3, unprepared);
+        Assert.Contains("apex db init", error, StringComparison.Ordinal);
+        Assert.Equal(2, missing);
+        Assert.Contains("Apex:Postgres", missingError, StringComparison.Ordinal);
+        Assert.Equal(2, badGpu);
+        Assert.Contains("Orleans:Metadata:gpu must be true or false", badGpuError, StringComparison.Ordinal);
+    }
+}
