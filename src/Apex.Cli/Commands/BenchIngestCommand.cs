@@ -7,9 +7,13 @@ using System.Net.Sockets;
 using System.Text;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Silo.Auth;
 using Apex.Silo.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
+using Apex.Grains.Storage;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Apex.Cli.Commands;
 
@@ -30,9 +34,10 @@ internal static class BenchIngestCommand
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 8 };
         var seconds = new Option<int>("--latency-seconds") { DefaultValueFactory = _ => 10 };
         var output = new Option<string?>("--out") { Description = "Append the results as Markdown to this file." };
-        var command = new Command("ingest", "Time durable event ingestion through the HTTP API, against the log and SQLite alone.")
+        var postgres = new Option<string?>("--postgres") { Description = "Run the cluster profile on this PostgreSQL database (the schema is applied) instead of the local profile on SQLite." };
+        var command = new Command("ingest", "Time durable event ingestion through the HTTP API, against the log and the database alone.")
         {
-            url, key, tracks, batch, events, concurrency, seconds, output,
+            url, key, tracks, batch, events, concurrency, seconds, output, postgres,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -50,14 +55,22 @@ internal static class BenchIngestCommand
                 else
                 {
                     var port = FreePort();
-                    apiKey = "bench-admin-key-" + Guid.NewGuid().ToString("N");
-                    Environment.SetEnvironmentVariable("APEX_BOOTSTRAP_ADMIN_KEY", apiKey);
-                    host = await ApexSiloHost.BuildAsync(["--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000"]);
+                    List<string> settings = ["--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000", $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}"];
+                    if (result.GetValue(postgres) is { } database)
+                    {
+                        await PostgresSchema.ApplyAsync(database, cancellationToken);
+                        settings.AddRange(["--Apex:Profile=cluster", $"--Apex:Postgres={database}", $"--Apex:ClusterId=bench-{Guid.NewGuid():N}", "--Apex:AdvertisedAddress=127.0.0.1"]);
+                    }
+
+                    host = await ApexSiloHost.BuildAsync([.. settings]);
                     await host.StartAsync(cancellationToken);
+                    // A key of its own: a cluster database that already holds keys takes no bootstrap key.
+                    apiKey = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench ingest", cancellationToken)).Key;
                     address = new Uri($"http://127.0.0.1:{port}");
                 }
 
-                var report = await RunAsync(address, apiKey, result.GetValue(tracks), result.GetValue(batch), result.GetValue(events), result.GetValue(concurrency), result.GetValue(seconds), temp, host is not null, cancellationToken);
+                var target = new Target(address, apiKey, temp, host is not null, result.GetValue(postgres));
+                var report = await RunAsync(target, result.GetValue(tracks), result.GetValue(batch), result.GetValue(events), result.GetValue(concurrency), result.GetValue(seconds), cancellationToken);
                 Console.Write(report);
                 if (result.GetValue(output) is { } file)
                 {
@@ -81,8 +94,12 @@ internal static class BenchIngestCommand
         return command;
     }
 
-    private static async Task<string> RunAsync(Uri address, string key, int tracks, int batch, int events, int concurrency, int latencySeconds, string temp, bool selfHosted, CancellationToken cancellationToken)
+    /// <summary>The host under test, where temporary files go, and the cluster database when the profile is cluster.</summary>
+    private sealed record Target(Uri Address, string Key, string Temp, bool SelfHosted, string? Postgres);
+
+    private static async Task<string> RunAsync(Target target, int tracks, int batch, int events, int concurrency, int latencySeconds, CancellationToken cancellationToken)
     {
+        var (address, key, temp, selfHosted, postgres) = target;
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
         http.DefaultRequestHeaders.Add("X-Api-Key", key);
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -127,21 +144,33 @@ internal static class BenchIngestCommand
         var p50 = latencies[latencies.Count / 2];
         var p99 = latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * 0.99))];
 
-        var logRate = await LogCeilingAsync(Path.Combine(temp, "log.db"), batch, cancellationToken);
-        var sqliteRate = await SqliteCeilingAsync(Path.Combine(temp, "raw.db"), batch, cancellationToken);
+        IIngestLog ceilingLog = postgres is null ? await SqliteIngestLog.OpenAsync(Path.Combine(temp, "log.db"), cancellationToken) : await PostgresIngestLog.OpenAsync(postgres, cancellationToken);
+        double logRate;
+        await using (ceilingLog)
+        {
+            logRate = await LogCeilingAsync(ceilingLog, batch, cancellationToken);
+        }
+
+        var rawRate = postgres is null
+            ? await SqliteCeilingAsync(Path.Combine(temp, "raw.db"), batch, cancellationToken)
+            : await PostgresCeilingAsync(postgres, batch, cancellationToken);
+        var database = postgres is null ? "SQLite" : "PostgreSQL";
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
         md.AppendLine(inv, $"### apex bench ingest: batch {batch}, {tracks} tracks, {concurrency} concurrent senders, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         md.AppendLine();
-        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores; host {(selfHosted ? "in the same process as the load (local profile, SQLite, temporary data folder)" : address.ToString())}; every acknowledgement is after a synced commit (WAL, synchronous=FULL).");
+        var profile = postgres is null
+            ? "local profile, SQLite in a temporary data folder; every acknowledgement is after a synced commit (WAL, synchronous=FULL)"
+            : $"cluster profile, one silo, PostgreSQL {await ServerVersionAsync(postgres, cancellationToken)} on the same machine; every acknowledgement is after a committed transaction (synchronous_commit=on, fsync=on)";
+        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores; host {(selfHosted ? "in the same process as the load" : address.ToString())}; {profile}.");
         md.AppendLine();
         md.AppendLine("| path | events/s | ack latency p50 / p99 (ms) |");
         md.AppendLine("|---|---|---|");
         md.AppendLine(inv, $"| POST /events (HTTP + JSON + dedup + log + grains) | {throughput:0} | {p50:0.0} / {p99:0.0} at {throughput / 2:0} events/s |");
         md.AppendLine(inv, $"| ingest log alone (dedup + numbering + totals, group commit) | {logRate:0} | – |");
-        md.AppendLine(inv, $"| raw SQLite: {batch} INSERTs per synced commit (ceiling) | {sqliteRate:0} | – |");
+        md.AppendLine(inv, $"| raw {database}: {batch} rows per synced commit (ceiling) | {rawRate:0} | – |");
         md.AppendLine();
-        md.AppendLine(inv, $"Command: `apex bench ingest --batch {batch} --tracks {tracks} --events {events} --concurrency {concurrency}`");
+        md.AppendLine(inv, $"Command: `apex bench ingest --batch {batch} --tracks {tracks} --events {events} --concurrency {concurrency}{(postgres is null ? "" : " --postgres \"…\"")}`");
         md.AppendLine();
         return md.ToString();
     }
@@ -157,10 +186,10 @@ internal static class BenchIngestCommand
         return sb.Append("]}").ToString();
     }
 
-    private static async Task<double> LogCeilingAsync(string path, int batch, CancellationToken cancellationToken)
+    private static async Task<double> LogCeilingAsync(IIngestLog log, int batch, CancellationToken cancellationToken)
     {
-        await using var log = await SqliteIngestLog.OpenAsync(path, cancellationToken);
-        var ids = Enumerable.Range(0, 1_000).Select(i => $"t{i}").ToArray();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var ids = Enumerable.Range(0, 1_000).Select(i => $"log-{run}-{i}").ToArray();
         foreach (var id in ids)
         {
             await log.RegisterTrackAsync(id, "bench", DateTimeOffset.UnixEpoch, cancellationToken);
@@ -205,6 +234,45 @@ internal static class BenchIngestCommand
         }
 
         return Commits * batch / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The PostgreSQL ceiling: {batch} rows of the same shape as the ingest log's, one multi-row insert per committed transaction.</summary>
+    private static async Task<double> PostgresCeilingAsync(string connectionString, int batch, CancellationToken cancellationToken)
+    {
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        var table = "apex_bench_raw_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var create = source.CreateCommand($"CREATE TABLE {table} (track_id text NOT NULL, event_id text NOT NULL, n bigint NOT NULL, PRIMARY KEY (track_id, event_id))"))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            const int Commits = 200;
+            var tracks = Enumerable.Range(0, batch).Select(k => $"t{k % 1000}").ToArray();
+            var clock = Stopwatch.StartNew();
+            for (var c = 0; c < Commits; c++)
+            {
+                await using var insert = source.CreateCommand($"INSERT INTO {table} SELECT t, e, 1 FROM unnest($1::text[], $2::text[]) AS u(t, e)");
+                insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = tracks });
+                insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Enumerable.Range(0, batch).Select(k => $"{c}-{k}").ToArray() });
+                await insert.ExecuteNonQueryAsync(cancellationToken); // autocommit: one synced commit each
+            }
+
+            return Commits * batch / clock.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await using var drop = source.CreateCommand($"DROP TABLE {table}");
+            await drop.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<string> ServerVersionAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var command = source.CreateCommand("SHOW server_version");
+        return ((string)(await command.ExecuteScalarAsync(cancellationToken))!).Split(' ')[0];
     }
 
     private static int FreePort()
