@@ -13,6 +13,18 @@ public interface IPopulationGrain : IGrainWithStringKey
     /// <summary>Where a track with these counts stands in the platform now.</summary>
     [Alias("RankAsync")]
     Task<PopularityView> RankAsync(long streams, long likes);
+
+    /// <summary>Takes a scored track's predictions (the latest per track counts).</summary>
+    [Alias("RecordPredictionAsync")]
+    Task RecordPredictionAsync(Scoring.TrackPrediction prediction);
+
+    /// <summary>Predicted vs actual over the scored tracks created before <paramref name="matureBefore"/>.</summary>
+    [Alias("GetCalibrationAsync")]
+    Task<Scoring.Calibration> GetCalibrationAsync(DateTimeOffset matureBefore);
+
+    /// <summary>Scored tracks created after <paramref name="createdAfter"/>, the most under-rated by their counts so far first.</summary>
+    [Alias("GetEmergingAsync")]
+    Task<IReadOnlyList<Scoring.EmergingTrack>> GetEmergingAsync(DateTimeOffset createdAfter, int limit);
 }
 
 /// <summary>

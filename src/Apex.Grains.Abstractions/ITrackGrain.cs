@@ -14,4 +14,8 @@ public interface ITrackGrain : IGrainWithStringKey
     /// <summary>The track, or null when it was never registered.</summary>
     [Alias("GetAsync")]
     Task<TrackView?> GetAsync();
+
+    /// <summary>Tries to score a queued track now (instead of at its next retry); answers its scoring state.</summary>
+    [Alias("ScoreNowAsync")]
+    Task<Scoring.TrackScoring?> ScoreNowAsync();
 }

@@ -20,7 +20,8 @@ public sealed record TrackView(
     [property: Id(4)] bool? Instrumental,
     [property: Id(5)] long Streams,
     [property: Id(6)] long Likes,
-    [property: Id(7)] DateTimeOffset RegisteredAt);
+    [property: Id(7)] DateTimeOffset RegisteredAt,
+    [property: Id(8)] Scoring.TrackScoring? Scoring = null);
 
 /// <summary>The track after a registration, and whether this call created it (false for a repeat).</summary>
 [GenerateSerializer]

@@ -1,4 +1,7 @@
+using Apex.Core.Metrics;
 using Apex.Core.Popularity;
+using Apex.Grains.Scoring;
+using Microsoft.Extensions.DependencyInjection;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 
@@ -9,9 +12,10 @@ namespace Apex.Grains.Populations;
 /// on activation it loads every track's totals from the ingest log, which is durable, so it keeps no
 /// state of its own. Zero counts are not labels and stay out of the distributions.
 /// </summary>
-public sealed class PopulationGrain(IIngestLog log) : Grain, IPopulationGrain
+public sealed class PopulationGrain(IIngestLog log, IServiceProvider services) : Grain, IPopulationGrain
 {
     private readonly Dictionary<string, TrackTotals> _tracks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TrackPrediction> _predictions = new(StringComparer.Ordinal);
     private readonly CountDistribution _streams = new();
     private readonly CountDistribution _likes = new();
 
@@ -21,6 +25,73 @@ public sealed class PopulationGrain(IIngestLog log) : Grain, IPopulationGrain
         {
             Set(totals);
         }
+
+        if (services.GetService<IScoreStore>() is { } scores)
+        {
+            foreach (var prediction in await scores.LoadPredictionsAsync(this.GetPrimaryKeyString(), cancellationToken))
+            {
+                _predictions[prediction.TrackId] = prediction;
+            }
+        }
+    }
+
+    Task IPopulationGrain.RecordPredictionAsync(TrackPrediction prediction)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        _predictions[prediction.TrackId] = prediction;
+        return Task.CompletedTask;
+    }
+
+    Task<Calibration> IPopulationGrain.GetCalibrationAsync(DateTimeOffset matureBefore)
+    {
+        var mature = _predictions.Values.Where(p => p.CreatedAt < matureBefore).ToList();
+        var streams = Calibrate(mature.Select(p => (p.Streams, Actual(_streams, Totals(p.TrackId)?.Streams ?? 0))));
+        var likes = Calibrate(mature.Select(p => (p.Likes, Actual(_likes, Totals(p.TrackId)?.Likes ?? 0))));
+        var versions = mature.Select(p => p.ModelVersion).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return Task.FromResult(new Calibration(mature.Count, streams, likes, versions));
+    }
+
+    Task<IReadOnlyList<EmergingTrack>> IPopulationGrain.GetEmergingAsync(DateTimeOffset createdAfter, int limit)
+    {
+        IReadOnlyList<EmergingTrack> emerging = _predictions.Values
+            .Where(p => p.CreatedAt >= createdAfter)
+            .Select(p =>
+            {
+                var totals = Totals(p.TrackId);
+                var actualStreams = Actual(_streams, totals?.Streams ?? 0) ?? 0;
+                var actualLikes = Actual(_likes, totals?.Likes ?? 0) ?? 0;
+                return new EmergingTrack(p.TrackId, p.CreatedAt, p.Streams, actualStreams, p.Streams - actualStreams, p.Likes, actualLikes,
+                    totals?.Streams ?? 0, totals?.Likes ?? 0, p.ModelVersion, p.ModelLabel);
+            })
+            .OrderByDescending(e => e.Gap)
+            .ThenBy(e => e.TrackId, StringComparer.Ordinal)
+            .Take(limit)
+            .ToList();
+        return Task.FromResult(emerging);
+    }
+
+    private TrackTotals? Totals(string trackId) => _tracks.GetValueOrDefault(trackId);
+
+    /// <summary>The live popularity score of a count; null for zero, which is not a label.</summary>
+    private static double? Actual(CountDistribution distribution, long count) => Rank(distribution, count).Score;
+
+    private static CalibrationTask Calibrate(IEnumerable<(double Predicted, double? Actual)> pairs)
+    {
+        var labelled = pairs.Where(p => p.Actual is not null).Select(p => (p.Predicted, Actual: p.Actual!.Value)).OrderBy(p => p.Predicted).ToList();
+        if (labelled.Count == 0)
+        {
+            return new CalibrationTask(0, null, null, []);
+        }
+
+        var predicted = labelled.Select(p => p.Predicted).ToArray();
+        var actual = labelled.Select(p => p.Actual).ToArray();
+        var deciles = labelled
+            .Select((p, i) => (p, Decile: 1 + (i * 10 / labelled.Count)))
+            .GroupBy(x => x.Decile)
+            .Select(g => new CalibrationDecile(g.Key, g.Count(), g.Average(x => x.p.Predicted), g.Average(x => x.p.Actual)))
+            .ToList();
+        double? pearson = labelled.Count > 1 ? RegressionMetrics.Pearson(predicted, actual) : null;
+        return new CalibrationTask(labelled.Count, pearson is { } r && double.IsFinite(r) ? r : null, RegressionMetrics.MeanAbsoluteError(predicted, actual), deciles);
     }
 
     Task IPopulationGrain.UpdateAsync(IReadOnlyList<TrackTotals> totals)

@@ -1,18 +1,47 @@
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Grains.Scoring;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Apex.Grains.Tracks;
 
 /// <summary>
-/// A track: its registration (grain state) and its live counts. The counts are never written as grain
-/// state: the ingest log holds them, updated in the same transaction as the events, and a read takes
-/// them from there (one indexed row), so they are exact without any hand-off from the ingest path.
+/// A track: its registration and scores (grain state) and its live counts. The counts are never written
+/// as grain state: the ingest log holds them, updated in the same transaction as the events, and a read
+/// takes them from there (one indexed row), so they are exact without any hand-off from the ingest path.
+/// Scoring: a registered track is queued durably (its state says so, and a reminder wakes it after a
+/// restart); while queued, a timer asks an embedder, stores the embedding once and runs the silo's
+/// model host. An embedder that is busy or gone (its silo crashed) leaves the track queued for the next
+/// try; audio that cannot be decoded fails the track with the reason. Silos without the scoring
+/// services (some tests) leave tracks queued and say why.
 /// </summary>
-public sealed class TrackGrain(
+public sealed partial class TrackGrain(
     [PersistentState("track", StorageNames.Tracks)] IPersistentState<TrackState> state,
     IIngestLog log,
-    TimeProvider time) : Grain, ITrackGrain
+    TimeProvider time,
+    IServiceProvider services,
+    ILogger<TrackGrain> logger) : Grain, ITrackGrain, IRemindable
 {
+    private const string ScoringReminder = "scoring";
+
+    /// <summary>Between two tries while queued; the reminder is the backstop after a restart.</summary>
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
+
+    private IGrainTimer? _scoringTimer;
+    private bool _scoring;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued)
+        {
+            StartScoringTimer(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
 
     async Task<TrackRegistered> ITrackGrain.RegisterAsync(TrackRegistration registration)
     {
@@ -20,23 +49,205 @@ public sealed class TrackGrain(
         if (state.State.Registration is { } existing)
         {
             return existing == registration
-                ? new TrackRegistered(View(await log.ReadTotalsAsync(this.GetPrimaryKeyString()))!, Created: false)
-                : throw new TrackConflictException($"Track '{this.GetPrimaryKeyString()}' is already registered with other details (platform '{existing.Platform}', created {existing.CreatedAt:O}).");
+                ? new TrackRegistered(View(await log.ReadTotalsAsync(Id))!, Created: false)
+                : throw new TrackConflictException($"Track '{Id}' is already registered with other details (platform '{existing.Platform}', created {existing.CreatedAt:O}).");
         }
 
         // The log learns the track first: a crash between the two steps leaves a track that events can
         // reach and a retried registration completes.
-        await log.RegisterTrackAsync(this.GetPrimaryKeyString(), registration.Platform, registration.CreatedAt);
+        await log.RegisterTrackAsync(Id, registration.Platform, registration.CreatedAt);
         state.State.Registration = registration;
         state.State.RegisteredAt = time.GetUtcNow();
+        state.State.Scoring = ScoringStatus.Queued;
         await state.WriteStateAsync();
+        if (ScoringEnabled)
+        {
+            await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        }
+
+        StartScoringTimer(TimeSpan.Zero);
         return new TrackRegistered(View()!, Created: true);
     }
 
     async Task<TrackView?> ITrackGrain.GetAsync() =>
-        state.State.Registration is null ? null : View(await log.ReadTotalsAsync(this.GetPrimaryKeyString()));
+        state.State.Registration is null ? null : View(await log.ReadTotalsAsync(Id));
+
+    async Task<TrackScoring?> ITrackGrain.ScoreNowAsync()
+    {
+        if (state.State.Registration is null)
+        {
+            return null;
+        }
+
+        await ScoreOnceAsync(CancellationToken.None);
+        return Scoring();
+    }
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (state.State.Scoring != ScoringStatus.Queued)
+        {
+            await StopScoringAsync();
+            return;
+        }
+
+        StartScoringTimer(TimeSpan.Zero);
+    }
+
+    private bool ScoringEnabled => services.GetService<IModelHost>() is not null && services.GetService<IScoreStore>() is not null;
+
+    private void StartScoringTimer(TimeSpan dueTime)
+    {
+        _scoringTimer ??= this.RegisterGrainTimer(ScoreOnceAsync, new GrainTimerCreationOptions(dueTime, RetryInterval) { Interleave = true, KeepAlive = true });
+    }
+
+    private async Task StopScoringAsync()
+    {
+        _scoringTimer?.Dispose();
+        _scoringTimer = null;
+        if (ScoringEnabled && await this.GetReminder(ScoringReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private async Task ScoreOnceAsync(CancellationToken cancellationToken)
+    {
+        if (_scoring || state.State.Registration is not { } registration || state.State.Scoring != ScoringStatus.Queued)
+        {
+            return;
+        }
+
+        _scoring = true;
+        try
+        {
+            await TryScoreAsync(registration);
+            if (state.State.Scoring != ScoringStatus.Queued)
+            {
+                await StopScoringAsync();
+            }
+        }
+        finally
+        {
+            _scoring = false;
+        }
+    }
+
+    private async Task TryScoreAsync(TrackRegistration registration)
+    {
+        var models = services.GetService<IModelHost>();
+        var store = services.GetService<IScoreStore>();
+        if (models is null || store is null)
+        {
+            await QueueAsync("this silo has no model host or embedding store: scoring is off here");
+            return;
+        }
+
+        // An embedding stored by an earlier attempt (the model could not score it then) is not made again.
+        var outcome = await store.LoadAsync(Id);
+        var reference = ScoreStore.Reference(Id);
+        if (outcome is null)
+        {
+            outcome = await EmbedAsync(registration);
+            if (outcome is null)
+            {
+                return;
+            }
+
+            reference = await store.SaveAsync(Id, outcome);
+        }
+
+        if (models.Serving is null)
+        {
+            await QueueAsync("embedded; no model is serving yet");
+            return;
+        }
+
+        TrackScores scores;
+        try
+        {
+            scores = models.Predict(outcome, reference, time.GetUtcNow());
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The serving model does not fit this encoder (or none serves): stays queued until one does.
+            await QueueAsync($"the serving model cannot score this track: {ex.Message}");
+            return;
+        }
+
+        state.State.Scores = scores;
+        state.State.Scoring = ScoringStatus.Scored;
+        state.State.ScoringError = null;
+        await state.WriteStateAsync();
+
+        // Derived views: the prediction table (which the population reloads) and the live population.
+        if (scores.Of("streams") is { } streams && scores.Of("likes") is { } likes)
+        {
+            var prediction = new TrackPrediction(Id, registration.CreatedAt, scores.ModelVersion, scores.ModelLabel, streams, likes);
+            await store.SavePredictionAsync(registration.Platform, prediction);
+            await GrainFactory.GetGrain<IPopulationGrain>(registration.Platform).RecordPredictionAsync(prediction);
+        }
+    }
+
+    /// <summary>Asks an embedder; null when the track stays queued (or failed for good), with the reason in its state.</summary>
+    private async Task<EmbedOutcome?> EmbedAsync(TrackRegistration registration)
+    {
+        var keys = services.GetRequiredService<EmbedderDirectory>().EmbedderKeys();
+        if (keys.Count == 0)
+        {
+            await QueueAsync("no embedder available: no active silo has gpu=true, and none allows CPU embedders (Apex:Embedding:AllowCpu)");
+            return null;
+        }
+
+        // Spread tracks over embedders; each retry moves on to the next one.
+        var key = keys[(int)((uint)(StringComparer.Ordinal.GetHashCode(Id) + state.State.ScoringAttempts) % (uint)keys.Count)];
+        state.State.ScoringAttempts++;
+        EmbedOutcome outcome;
+        try
+        {
+            outcome = await GrainFactory.GetGrain<IEmbedderGrain>(key).EmbedAsync(new EmbedJob(Id, registration.AudioLocation));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The embedder's silo died or left mid-call, or cannot be placed: the work stays queued.
+            LogEmbedderFailed(logger, Id, key, ex);
+            await QueueAsync($"embedder {key} failed: {ex.GetType().Name}: {ex.Message}");
+            return null;
+        }
+
+        switch (outcome.Status)
+        {
+            case EmbedStatus.Busy:
+                await QueueAsync($"embedder {key} was busy");
+                return null;
+            case EmbedStatus.BadAudio:
+                state.State.Scoring = ScoringStatus.Failed;
+                state.State.ScoringError = outcome.Error;
+                await state.WriteStateAsync();
+                return null;
+            default:
+                return outcome;
+        }
+    }
+
+    /// <summary>Stays queued with the reason; the state is written only when the reason changes.</summary>
+    private async Task QueueAsync(string reason)
+    {
+        if (state.State.ScoringError != reason)
+        {
+            state.State.ScoringError = reason;
+            await state.WriteStateAsync();
+        }
+    }
+
+    private TrackScoring? Scoring() => state.State.Registration is null
+        ? null
+        : new TrackScoring(state.State.Scoring, state.State.ScoringError, state.State.ScoringAttempts, state.State.Scores);
 
     private TrackView? View(TrackTotals? totals = null) => state.State.Registration is { } r
-        ? new TrackView(this.GetPrimaryKeyString(), r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, totals?.Streams ?? 0, totals?.Likes ?? 0, state.State.RegisteredAt)
+        ? new TrackView(Id, r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, totals?.Streams ?? 0, totals?.Likes ?? 0, state.State.RegisteredAt, Scoring())
         : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scoring track {TrackId} on embedder {Embedder} failed; it stays queued")]
+    private static partial void LogEmbedderFailed(ILogger logger, string trackId, string embedder, Exception exception);
 }

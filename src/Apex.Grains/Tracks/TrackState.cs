@@ -1,3 +1,5 @@
+using Apex.Grains.Scoring;
+
 namespace Apex.Grains.Tracks;
 
 /// <summary>The persisted state of a <see cref="TrackGrain"/>.</summary>
@@ -10,4 +12,17 @@ public sealed class TrackState
 
     [Id(1)]
     public DateTimeOffset RegisteredAt { get; set; }
+
+    [Id(2)]
+    public ScoringStatus Scoring { get; set; }
+
+    /// <summary>Why the last attempt did not score the track (cleared once scored).</summary>
+    [Id(3)]
+    public string? ScoringError { get; set; }
+
+    [Id(4)]
+    public int ScoringAttempts { get; set; }
+
+    [Id(5)]
+    public TrackScores? Scores { get; set; }
 }

@@ -1,4 +1,7 @@
+using Apex.Grains;
 using Apex.Grains.Ingest;
+using Apex.Grains.Scoring;
+using Apex.Silo.Hosting;
 using Apex.Silo.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -16,7 +19,68 @@ public static class PlatformsApi
             .WithSummary("A platform's tracks, sorted by streams, likes or newest first.")
             .WithTags("platforms")
             .RequireAuthorization(Roles.Reader);
+        app.MapGet("/platforms/{platform}/emerging", EmergingAsync)
+            .WithName("EmergingTracks")
+            .WithSummary("Young scored tracks (created within the window, e.g. 14d or 36h), most under-rated by their counts so far first: predicted minus actual streams score.")
+            .WithTags("platforms")
+            .RequireAuthorization(Roles.Reader);
+        app.MapGet("/platforms/{platform}/calibration", CalibrationAsync)
+            .WithName("Calibration")
+            .WithSummary("Over the platform's mature scored tracks: Pearson, MAE and a decile table of predicted vs actual popularity, per task.")
+            .WithTags("platforms")
+            .RequireAuthorization(Roles.Reader);
         return app;
+    }
+
+    public sealed record EmergingResponse(string Platform, double WindowDays, IReadOnlyList<EmergingTrack> Tracks);
+
+    public sealed record CalibrationResponse(string Platform, int MaturityDays, int MatureScoredTracks, CalibrationTask Streams, CalibrationTask Likes, IReadOnlyList<string> ModelVersions);
+
+    private static async Task<Results<Ok<EmergingResponse>, ValidationProblem>> EmergingAsync(string platform, IGrainFactory grains, TimeProvider time, string window = "14d", int limit = 50)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var span = ParseWindow(window);
+        if (span is null)
+        {
+            errors["window"] = ["A duration such as 14d, 36h or 90m (at most 3650d)."];
+        }
+
+        if (limit is < 1 or > MaxLimit)
+        {
+            errors["limit"] = [$"Between 1 and {MaxLimit}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var tracks = await grains.GetGrain<IPopulationGrain>(platform).GetEmergingAsync(time.GetUtcNow() - span!.Value, limit);
+        return TypedResults.Ok(new EmergingResponse(platform, span!.Value.TotalDays, tracks));
+    }
+
+    private static async Task<Ok<CalibrationResponse>> CalibrationAsync(string platform, IGrainFactory grains, TimeProvider time, IOptions<ApexOptions> options)
+    {
+        var days = options.Value.MaturityDays;
+        var calibration = await grains.GetGrain<IPopulationGrain>(platform).GetCalibrationAsync(time.GetUtcNow() - TimeSpan.FromDays(days));
+        return TypedResults.Ok(new CalibrationResponse(platform, days, calibration.MatureScoredTracks, calibration.Streams, calibration.Likes, calibration.ModelVersions));
+    }
+
+    private static TimeSpan? ParseWindow(string window)
+    {
+        if (window.Length < 2 || !double.TryParse(window[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var amount) || amount <= 0)
+        {
+            return null;
+        }
+
+        TimeSpan? span = window[^1] switch
+        {
+            'd' => TimeSpan.FromDays(amount),
+            'h' => TimeSpan.FromHours(amount),
+            'm' => TimeSpan.FromMinutes(amount),
+            _ => null,
+        };
+        return span is { } s && s <= TimeSpan.FromDays(3650) ? s : null;
     }
 
     private static async Task<Results<Ok<IReadOnlyList<TrackListing>>, ValidationProblem>> ListAsync(string platform, IIngestLog log, CancellationToken cancellationToken, string sort = "streams", int limit = 50)

@@ -20,7 +20,30 @@ public static class TracksApi
         long Likes,
         bool Mature,
         PopularityView Popularity,
-        DateTimeOffset RegisteredAt);
+        DateTimeOffset RegisteredAt,
+        ScoringResponse? Scoring);
+
+    /// <summary>A predicted popularity score beside the live actual one (null until the track has that count) and their gap.</summary>
+    public sealed record PredictedVsActual(double Predicted, double? Actual, double? Gap);
+
+    /// <summary>
+    /// Scoring state and, once scored, the seven predicted scores (song level and per 30 s segment), the
+    /// popularity predictions beside the actual scores, and the model, encoder and embedding behind them.
+    /// A model labelled synthetic-demo was trained on synthetic data: its scores show the path, not music.
+    /// </summary>
+    public sealed record ScoringResponse(
+        string Status,
+        string? Error,
+        int Attempts,
+        string? ModelVersion,
+        string? ModelLabel,
+        IReadOnlyDictionary<string, float>? Predicted,
+        IReadOnlyList<IReadOnlyDictionary<string, float>>? Segments,
+        PredictedVsActual? Streams,
+        PredictedVsActual? Likes,
+        string? Encoder,
+        string? Embedding,
+        DateTimeOffset? ScoredAt);
 
     /// <summary>Largest audio upload (15 minutes of 48 kHz stereo WAV is ≈ 173 MB).</summary>
     public const long MaxUploadBytes = 256L * 1024 * 1024;
@@ -136,7 +159,29 @@ public static class TracksApi
     {
         var popularity = await grains.GetGrain<IPopulationGrain>(view.Platform).RankAsync(view.Streams, view.Likes);
         var mature = time.GetUtcNow() - view.CreatedAt > TimeSpan.FromDays(options.MaturityDays);
-        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt);
+        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt, Scoring(view.Scoring, popularity));
+    }
+
+    private static ScoringResponse? Scoring(Grains.Scoring.TrackScoring? scoring, PopularityView popularity)
+    {
+        if (scoring is null)
+        {
+            return null;
+        }
+
+        var status = scoring.Status.ToString().ToLowerInvariant();
+        if (scoring.Scores is not { } scores)
+        {
+            return new ScoringResponse(status, scoring.Error, scoring.Attempts, null, null, null, null, null, null, null, null, null);
+        }
+
+        IReadOnlyDictionary<string, float> Named(float[] values) => scores.Tasks.Zip(values).ToDictionary(p => p.First, p => p.Second);
+        static PredictedVsActual? Versus(float? predicted, double? actual) =>
+            predicted is { } p ? new PredictedVsActual(p, actual, actual is { } a ? p - a : null) : null;
+        return new ScoringResponse(
+            status, scoring.Error, scoring.Attempts, scores.ModelVersion, scores.ModelLabel, Named(scores.Song), scores.Segments.Select(Named).ToList(),
+            Versus(scores.Of("streams"), popularity.StreamsScore), Versus(scores.Of("likes"), popularity.LikesScore),
+            scores.Encoder, scores.EmbeddingRef, scores.ScoredAt);
     }
 
     private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, out string? audio)

@@ -37,6 +37,15 @@ public sealed class ApexOptions : IValidatableObject
     /// <summary>The IP address other silos reach this one at (cluster profile; e.g. the pod IP). Default: this host's first address.</summary>
     public string? AdvertisedAddress { get; set; }
 
+    /// <summary>The model registry folder (head checkpoints and the SERVING pointer); shared by all silos in the cluster profile. Default: {DataDir}/models.</summary>
+    public string? ModelsDir { get; set; }
+
+    /// <summary>
+    /// When nothing serves yet, train and serve a head on the synthetic dataset, labelled synthetic-demo
+    /// (default: on in the local profile, off in the cluster profile).
+    /// </summary>
+    public bool? SyntheticDemo { get; set; }
+
     public bool IsCluster => Profile == "cluster";
 
     [Required]

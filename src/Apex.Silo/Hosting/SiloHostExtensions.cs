@@ -6,7 +6,10 @@ using Microsoft.AspNetCore.Authentication;
 using OpenTelemetry.Metrics;
 using Apex.Grains;
 using Apex.Grains.Ingest;
+using Apex.Audio.Decoding;
+using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
+using Apex.Scoring;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
@@ -51,11 +54,31 @@ public static class SiloHostExtensions
         }
 
         builder.Services.AddSingleton(log);
+        var scoring = ScoringSettings(builder.Configuration, options, metadata);
+        foreach (var (key, value) in EmbedderDirectory.Metadata(scoring.Gpu, scoring.AllowCpu, scoring.Devices))
+        {
+            metadata[key] = value;
+        }
+
+        IScoreStore embeddings = options.IsCluster
+            ? ScoreStore.OpenPostgres(options.Postgres!)
+            : await ScoreStore.OpenSqliteAsync(Path.Combine(dataDir, "scores.db"));
+        builder.Services.AddSingleton(scoring);
+        builder.Services.AddSingleton(embeddings);
+        builder.Services.AddSingleton(new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")));
+        builder.Services.AddSingleton<IAudioDecoder>(sp => new FfmpegAudioDecoder(logger: sp.GetRequiredService<ILogger<FfmpegAudioDecoder>>()));
+        builder.Services.AddSingleton<OnnxEmbeddingBackend>();
+        builder.Services.AddSingleton<IEmbeddingBackend>(sp => sp.GetRequiredService<OnnxEmbeddingBackend>());
+        builder.Services.AddSingleton(new ModelRegistry(options.ModelsDir ?? Path.Combine(dataDir, "models")));
+        builder.Services.AddSingleton<ServingModelHost>();
+        builder.Services.AddSingleton<IModelHost>(sp => sp.GetRequiredService<ServingModelHost>());
+        builder.Services.AddSingleton<EmbedderDirectory>();
+        builder.Services.AddHostedService<ModelWatcher>();
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddHostedService<IngestCompaction>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
@@ -121,6 +144,7 @@ public static class SiloHostExtensions
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
             }
 
+            silo.AddPlacementDirector<GpuPlacement, GpuPlacementDirector>();
             silo.UseSiloMetadata(metadata)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
                 .UseApexReminders(database);
@@ -137,6 +161,44 @@ public static class SiloHostExtensions
         // Uploads raise the body limit for their own route; the form reader must allow as much.
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = Apis.TracksApi.MaxUploadBytes);
         return builder;
+    }
+
+    /// <summary>
+    /// Section Apex:Embedding. The local profile allows CPU embedders unless told otherwise; the gpu flag
+    /// comes from the silo metadata, so the embedders run on CUDA exactly where the cluster places them.
+    /// </summary>
+    private static ScoringOptions ScoringSettings(ConfigurationManager configuration, ApexOptions options, Dictionary<string, string> metadata)
+    {
+        var section = configuration.GetSection("Apex:Embedding");
+        var settings = section.Get<ScoringOptions>() ?? new ScoringOptions();
+        var problems = new List<string>();
+        if (settings.Encoder is { } encoder && !File.Exists(encoder))
+        {
+            problems.Add($"Apex:Embedding:Encoder '{encoder}' does not exist.");
+        }
+
+        if (settings.MaxBatch is < 1 or > 256 || settings.QueueCapacity < 1 || settings.DecodeConcurrency < 1 || settings.MaxWait < TimeSpan.Zero || settings.Devices.Any(d => d < 0))
+        {
+            problems.Add("Apex:Embedding: MaxBatch 1..256, QueueCapacity ≥ 1, DecodeConcurrency ≥ 1, MaxWait ≥ 0 and device indices ≥ 0.");
+        }
+
+        var allowCpu = !options.IsCluster;
+        if (section["AllowCpu"] is { } allow && !bool.TryParse(allow, out allowCpu))
+        {
+            problems.Add($"Apex:Embedding:AllowCpu must be true or false (was '{allow}').");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException("Apex:Embedding", typeof(ScoringOptions), problems);
+        }
+
+        return settings with
+        {
+            Gpu = metadata["gpu"] == "true",
+            AllowCpu = allowCpu,
+            Devices = settings.Devices.Count == 0 ? [0] : settings.Devices,
+        };
     }
 
     /// <summary>

@@ -35,3 +35,30 @@ CREATE TABLE IF NOT EXISTS apex_keys
     name       text  NOT NULL,
     created_at text  NOT NULL
 );
+
+-- Each track's segment embeddings, stored once: float32 little-endian, segments × layers × hidden.
+CREATE TABLE IF NOT EXISTS apex_embeddings
+(
+    track_id         text             NOT NULL PRIMARY KEY,
+    encoder          text             NOT NULL,
+    segments         integer          NOT NULL,
+    layers           integer          NOT NULL,
+    hidden           integer          NOT NULL,
+    duration_seconds double precision NOT NULL,
+    silo             text             NOT NULL,
+    data             bytea            NOT NULL
+);
+
+-- Each scored track's popularity predictions (0..100), reloaded by its platform's population grain.
+CREATE TABLE IF NOT EXISTS apex_predictions
+(
+    track_id      text             NOT NULL PRIMARY KEY,
+    platform      text             NOT NULL,
+    created_at    text             NOT NULL,
+    model_version text             NOT NULL,
+    model_label   text             NULL,
+    streams       double precision NOT NULL,
+    likes         double precision NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_apex_predictions_platform ON apex_predictions (platform);

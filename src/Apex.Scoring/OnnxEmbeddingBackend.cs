@@ -1,0 +1,283 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Apex.Audio.Decoding;
+using Apex.Embedding.Encoding;
+using Apex.Grains.Scoring;
+using Microsoft.Extensions.Logging;
+
+namespace Apex.Scoring;
+
+/// <summary>
+/// The silo's embedders: per device one ONNX Runtime session fed by a dynamic batcher. Tracks are
+/// decoded on a bounded pool (ffmpeg runs as its own process; the pool bounds how many at once), their
+/// segments join one queue, and a dedicated thread per device takes up to MaxBatch segments, waiting
+/// at most MaxWait for a batch to fill, runs them as one encoder call and hands each track its rows
+/// (Triton's dynamic batching, by hand: no library on the mirror does this for ONNX Runtime in .NET).
+/// </summary>
+public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposable
+{
+    public const string MeterName = "Apex.Embedding";
+
+    private readonly ScoringOptions _options;
+    private readonly MediaLocations _media;
+    private readonly IAudioDecoder _decoder;
+    private readonly ILoggerFactory _loggers;
+    private readonly SemaphoreSlim _decodes;
+    private readonly ConcurrentDictionary<int, Lazy<DeviceBatcher>> _devices = new();
+    private readonly Histogram<int> _batchSizes;
+    private readonly Counter<long> _segmentsEncoded;
+    private readonly Counter<long> _decodeFailures;
+
+    public OnnxEmbeddingBackend(ScoringOptions options, MediaLocations media, IAudioDecoder decoder, ILoggerFactory loggers, IMeterFactory? meters = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _media = media;
+        _decoder = decoder;
+        _loggers = loggers;
+        _decodes = new SemaphoreSlim(options.DecodeConcurrency);
+        var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
+        _batchSizes = meter.CreateHistogram<int>("apex.embedding.batch.size", "{segment}", "Segments per encoder run.");
+        _segmentsEncoded = meter.CreateCounter<long>("apex.embedding.segments", "{segment}", "Segments embedded.");
+        _decodeFailures = meter.CreateCounter<long>("apex.embedding.decode.failures", "{track}", "Tracks whose audio could not be decoded, by reason.");
+        meter.CreateObservableGauge("apex.embedding.queue.depth", () => _devices.Values.Where(d => d.IsValueCreated).Sum(d => d.Value.Admitted), "{track}", "Tracks admitted by this silo's embedders and not yet answered.");
+    }
+
+    public async Task<EmbedOutcome> EmbedAsync(int device, EmbedJob job, string silo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var batcher = Batcher(device);
+        if (!batcher.TryAdmit())
+        {
+            return EmbedOutcome.Busy(silo);
+        }
+
+        try
+        {
+            DecodedAudio audio;
+            await _decodes.WaitAsync(cancellationToken);
+            try
+            {
+                audio = await _decoder.DecodeAsync(_media.Resolve(job.AudioLocation), cancellationToken: cancellationToken);
+            }
+            catch (AudioDecodeException ex) when (ex.Kind is not (AudioErrorKind.FfmpegMissing or AudioErrorKind.TimedOut))
+            {
+                // FfmpegMissing and TimedOut are this silo's trouble, not the audio's: they stay exceptions (retried).
+                _decodeFailures.Add(1, new KeyValuePair<string, object?>("reason", ex.Kind.ToString()));
+                return new EmbedOutcome(EmbedStatus.BadAudio, $"{ex.Kind}: {ex.Message}", 0, 0, 0, null, batcher.EncoderName, silo, 0);
+            }
+            finally
+            {
+                _decodes.Release();
+            }
+
+            var values = await batcher.EncodeAsync(audio.Segments, cancellationToken);
+            _segmentsEncoded.Add(audio.Segments.Count);
+            return new EmbedOutcome(EmbedStatus.Embedded, null, audio.Segments.Count, batcher.Info.LayerCount, batcher.Info.HiddenSize, values, batcher.EncoderName, silo, audio.DurationSeconds);
+        }
+        finally
+        {
+            batcher.Release();
+        }
+    }
+
+    public EmbedderStats Stats(int device, string silo) => Batcher(device).Stats(device, silo);
+
+    /// <summary>The encoder a device runs (opening its session if it is not open yet).</summary>
+    public EncoderInfo EncoderInfo(int device) => Batcher(device).Info;
+
+    public void Dispose()
+    {
+        foreach (var device in _devices.Values.Where(d => d.IsValueCreated))
+        {
+            device.Value.Dispose();
+        }
+
+        _decodes.Dispose();
+    }
+
+    private DeviceBatcher Batcher(int device) =>
+        _devices.GetOrAdd(device, d => new Lazy<DeviceBatcher>(() => new DeviceBatcher(Open(d), _options, _batchSizes, _loggers.CreateLogger<DeviceBatcher>()))).Value;
+
+    private OnnxAudioEncoder Open(int device)
+    {
+        var path = _options.Encoder ?? Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert.onnx");
+        var options = new EncoderOptions
+        {
+            // CUDA on a GPU silo (falling back to CPU with a warning if it cannot load), CPU otherwise.
+            Device = _options.Gpu ? EncoderDevice.Cuda : EncoderDevice.Cpu,
+            DeviceIndex = device,
+            MaxBatch = _options.MaxBatch,
+            IntraOpThreads = _options.Threads,
+        };
+        return new OnnxAudioEncoder(path, options.Validate(), _loggers.CreateLogger<OnnxAudioEncoder>());
+    }
+
+    /// <summary>One device: its encoder session, the segment queue and the thread that batches it.</summary>
+    internal sealed partial class DeviceBatcher : IDisposable
+    {
+        private readonly OnnxAudioEncoder _encoder;
+        private readonly ScoringOptions _options;
+        private readonly Histogram<int> _batchSizes;
+        private readonly ILogger _logger;
+        private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly Thread _thread;
+        private int _admitted;
+        private long _runs;
+        private long _segments;
+        private long _tracks;
+        private long _refused;
+        private int _largest;
+
+        public DeviceBatcher(OnnxAudioEncoder encoder, ScoringOptions options, Histogram<int> batchSizes, ILogger logger)
+        {
+            _encoder = encoder;
+            _options = options;
+            _batchSizes = batchSizes;
+            _logger = logger;
+            _thread = new Thread(Run) { IsBackground = true, Name = "apex-embedder" };
+            _thread.Start();
+        }
+
+        public EncoderInfo Info => _encoder.Info;
+
+        public string EncoderName => $"{Path.GetFileNameWithoutExtension(_encoder.Info.ModelPath)} ({_encoder.Info.Source})";
+
+        public int Admitted => Volatile.Read(ref _admitted);
+
+        public bool TryAdmit()
+        {
+            if (Interlocked.Increment(ref _admitted) <= _options.QueueCapacity)
+            {
+                return true;
+            }
+
+            Interlocked.Decrement(ref _admitted);
+            Interlocked.Increment(ref _refused);
+            return false;
+        }
+
+        public void Release() => Interlocked.Decrement(ref _admitted);
+
+        /// <summary>Queues a track's segments and waits for all of them; answers segments × width floats in order.</summary>
+        public Task<float[]> EncodeAsync(IReadOnlyList<float[]> segments, CancellationToken cancellationToken)
+        {
+            var track = new TrackRows(segments.Count, _encoder.Info.SegmentWidth);
+            for (var i = 0; i < segments.Count; i++)
+            {
+                _queue.Writer.TryWrite(new Pending(track, i, segments[i]));
+            }
+
+            Interlocked.Increment(ref _tracks);
+            return track.Done.Task.WaitAsync(cancellationToken);
+        }
+
+        public EmbedderStats Stats(int device, string silo) => new(
+            silo, device, _encoder.Info.Provider, Interlocked.Read(ref _runs), Interlocked.Read(ref _segments), Interlocked.Read(ref _tracks),
+            Volatile.Read(ref _largest), Admitted, Interlocked.Read(ref _refused));
+
+        public void Dispose()
+        {
+            _queue.Writer.TryComplete();
+            _thread.Join(TimeSpan.FromSeconds(30));
+            _encoder.Dispose();
+        }
+
+        private void Run()
+        {
+            var max = _encoder.MaxBatch;
+            var batch = new List<Pending>(max);
+            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                var deadline = DateTime.UtcNow + _options.MaxWait;
+                while (batch.Count < max)
+                {
+                    if (_queue.Reader.TryRead(out var next))
+                    {
+                        batch.Add(next);
+                    }
+                    else if (batch.Count == 0 || DateTime.UtcNow >= deadline || !WaitForMore(deadline))
+                    {
+                        break;
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    RunBatch(batch);
+                    batch.Clear();
+                }
+            }
+        }
+
+        private bool WaitForMore(DateTime deadline)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            var wait = _queue.Reader.WaitToReadAsync().AsTask();
+            return wait.Wait(left) && wait.Result;
+        }
+
+        private void RunBatch(List<Pending> batch)
+        {
+            try
+            {
+                var output = _encoder.Encode(batch.Select(p => p.Samples).ToList());
+                var width = _encoder.Info.SegmentWidth;
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Track.Set(batch[i].Index, output.AsSpan(i * width, width));
+                }
+
+                Interlocked.Increment(ref _runs);
+                Interlocked.Add(ref _segments, batch.Count);
+                InterlockedMax(ref _largest, batch.Count);
+                _batchSizes.Record(batch.Count);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogRunFailed(_logger, batch.Count, ex);
+                foreach (var track in batch.Select(p => p.Track).Distinct())
+                {
+                    track.Done.TrySetException(ex);
+                }
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int current;
+            while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+            {
+            }
+        }
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "An encoder run of {Segments} segments failed; their tracks stay queued")]
+        private static partial void LogRunFailed(ILogger logger, int segments, Exception exception);
+    }
+
+    private sealed record Pending(TrackRows Track, int Index, float[] Samples);
+
+    /// <summary>A track's output rows, filled by whichever batches its segments land in.</summary>
+    private sealed class TrackRows(int segments, int width)
+    {
+        private readonly float[] _values = new float[segments * width];
+        private int _left = segments;
+
+        public TaskCompletionSource<float[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Set(int index, ReadOnlySpan<float> row)
+        {
+            row.CopyTo(_values.AsSpan(index * width, width));
+            if (Interlocked.Decrement(ref _left) == 0)
+            {
+                Done.TrySetResult(_values);
+            }
+        }
+    }
+}

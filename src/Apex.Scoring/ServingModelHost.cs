@@ -1,0 +1,59 @@
+using Apex.Grains.Scoring;
+using Microsoft.Extensions.Logging;
+
+namespace Apex.Scoring;
+
+/// <summary>
+/// The model host a silo registers: whichever checkpoint the registry serves, swapped in atomically
+/// when the registry changes (<see cref="RefreshAsync"/>): a prediction in flight finishes on the head
+/// it started with; a checkpoint that fails to load leaves the old one serving, and says so.
+/// </summary>
+public sealed partial class ServingModelHost(ModelRegistry registry, ILogger<ServingModelHost> logger) : IModelHost, IDisposable
+{
+    private ModelHost? _current;
+    private string? _currentDirectory;
+
+    /// <summary>Why the last refresh could not load the serving checkpoint (null when it could).</summary>
+    public string? LoadError { get; private set; }
+
+    public (string Version, string? Label)? Serving => Volatile.Read(ref _current)?.Serving;
+
+    public TrackScores Predict(EmbedOutcome embedding, string embeddingRef, DateTimeOffset now) =>
+        (Volatile.Read(ref _current) ?? throw new InvalidOperationException("No model is serving yet.")).Predict(embedding, embeddingRef, now);
+
+    /// <summary>Loads the registry's serving checkpoint if it is not the one loaded; true when it swapped.</summary>
+    public Task<bool> RefreshAsync()
+    {
+        var directory = registry.ServingDirectory();
+        if (directory is null || directory == _currentDirectory)
+        {
+            return Task.FromResult(false);
+        }
+
+        try
+        {
+            var next = new ModelHost(directory);
+            var previous = Interlocked.Exchange(ref _current, next);
+            _currentDirectory = directory;
+            LoadError = null;
+            LogServing(logger, next.Serving!.Value.Version, next.Serving.Value.Label ?? "-");
+            // The previous head may still be in a prediction on another thread: it is left to the GC, not disposed.
+            GC.KeepAlive(previous);
+            return Task.FromResult(true);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or InvalidOperationException or ArgumentException)
+        {
+            LoadError = $"{directory}: {ex.Message}";
+            LogLoadFailed(logger, directory, ex);
+            return Task.FromResult(false);
+        }
+    }
+
+    public void Dispose() => _current?.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {Version} (label {Label})")]
+    private static partial void LogServing(ILogger logger, string version, string label);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not load the serving model {Directory}; the previous one keeps serving")]
+    private static partial void LogLoadFailed(ILogger logger, string directory, Exception exception);
+}
