@@ -42,6 +42,8 @@ internal sealed class SiloProcess : IAsyncDisposable
         [
             Path.Combine(AppContext.BaseDirectory, "Apex.Silo.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={dataDir}", $"--Apex:MediaRoot={mediaRoot}",
             $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}", "--Logging:LogLevel:Default=Warning",
+            // Tests that need a serving model say so; training the demo head in every host would only cost CPU.
+            "--Apex:SyntheticDemo=false",
         ];
         foreach (var argument in arguments.Concat(extra))
         {

@@ -14,7 +14,7 @@ namespace Apex.Grains.Tracks;
 /// restart); while queued, a timer asks an embedder, stores the embedding once and runs the silo's
 /// model host. An embedder that is busy or gone (its silo crashed) leaves the track queued for the next
 /// try; audio that cannot be decoded fails the track with the reason. Silos without the scoring
-/// services (some tests) leave tracks queued and say why.
+/// services (some tests) leave tracks queued, untouched, and say why when asked to score now.
 /// </summary>
 public sealed partial class TrackGrain(
     [PersistentState("track", StorageNames.Tracks)] IPersistentState<TrackState> state,
@@ -35,7 +35,7 @@ public sealed partial class TrackGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued)
+        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
         {
             StartScoringTimer(TimeSpan.Zero);
         }
@@ -63,9 +63,9 @@ public sealed partial class TrackGrain(
         if (ScoringEnabled)
         {
             await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            StartScoringTimer(TimeSpan.Zero);
         }
 
-        StartScoringTimer(TimeSpan.Zero);
         return new TrackRegistered(View()!, Created: true);
     }
 

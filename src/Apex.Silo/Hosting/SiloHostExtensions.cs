@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Authentication;
 using OpenTelemetry.Metrics;
 using Apex.Grains;
 using Apex.Grains.Ingest;
-using Apex.Audio.Decoding;
 using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
 using Apex.Scoring;
@@ -63,17 +62,8 @@ public static class SiloHostExtensions
         IScoreStore embeddings = options.IsCluster
             ? ScoreStore.OpenPostgres(options.Postgres!)
             : await ScoreStore.OpenSqliteAsync(Path.Combine(dataDir, "scores.db"));
-        builder.Services.AddSingleton(scoring);
-        builder.Services.AddSingleton(embeddings);
-        builder.Services.AddSingleton(new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")));
-        builder.Services.AddSingleton<IAudioDecoder>(sp => new FfmpegAudioDecoder(logger: sp.GetRequiredService<ILogger<FfmpegAudioDecoder>>()));
-        builder.Services.AddSingleton<OnnxEmbeddingBackend>();
-        builder.Services.AddSingleton<IEmbeddingBackend>(sp => sp.GetRequiredService<OnnxEmbeddingBackend>());
-        builder.Services.AddSingleton(new ModelRegistry(options.ModelsDir ?? Path.Combine(dataDir, "models")));
-        builder.Services.AddSingleton<ServingModelHost>();
-        builder.Services.AddSingleton<IModelHost>(sp => sp.GetRequiredService<ServingModelHost>());
-        builder.Services.AddSingleton<EmbedderDirectory>();
-        builder.Services.AddHostedService<ModelWatcher>();
+        var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
+            options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddHostedService<IngestCompaction>();
@@ -144,8 +134,8 @@ public static class SiloHostExtensions
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
             }
 
-            silo.AddPlacementDirector<GpuPlacement, GpuPlacementDirector>();
-            silo.UseSiloMetadata(metadata)
+            silo.AddApexScoring(scoringSetup, embeddings)
+                .UseSiloMetadata(metadata)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
                 .UseApexReminders(database);
         });

@@ -1,19 +1,21 @@
-using Apex.Scoring;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Apex.Silo.Hosting;
+namespace Apex.Scoring;
 
 /// <summary>
 /// Keeps the silo's model host on the registry's serving version: on start (training the synthetic-demo
 /// head first where the profile asks for it and nothing serves), then every few seconds, so a version
 /// published or rolled back elsewhere is swapped in without a restart.
 /// </summary>
-public sealed partial class ModelWatcher(ServingModelHost host, ModelRegistry registry, OnnxEmbeddingBackend embedders, ScoringOptions scoring, IOptions<ApexOptions> options, ILogger<ModelWatcher> logger) : BackgroundService
+public sealed partial class ModelWatcher(ServingModelHost host, ModelRegistry registry, OnnxEmbeddingBackend embedders, ScoringSetup setup, ILogger<ModelWatcher> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Value.SyntheticDemo ?? !options.Value.IsCluster)
+        if (setup.SyntheticDemo)
         {
             try
             {
@@ -23,7 +25,7 @@ public sealed partial class ModelWatcher(ServingModelHost host, ModelRegistry re
                 }
 
                 // The head takes what this silo's encoder gives (4 × 768 for MERT-v1-95M, 4 × 32 for the bundled fixture).
-                var encoder = embedders.EncoderInfo(scoring.Devices[0]);
+                var encoder = embedders.EncoderInfo(setup.Options.Devices[0]);
                 await registry.EnsureServingAsync(encoder.LayerCount, encoder.HiddenSize, stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Apex.Cli.Tests;
+
+public sealed class ServeScoringTests : IDisposable
+{
+    private const string Admin = "serve-test-admin-key-0123456789";
+    private readonly string _data = Directory.CreateTempSubdirectory("apex-serve-scoring-").FullName;
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task A_registered_track_is_scored_by_the_synthetic_demo_head_exactly_as_apex_score_scores_it()
+    {
+        var port = FreePort();
+        // The local profile as run.sh starts it: no model yet, so the host trains and serves synthetic-demo.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "apex.dll"), "serve", "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}",
+            $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}", "--Logging:LogLevel:Default=Warning",
+        })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["APEX_BOOTSTRAP_ADMIN_KEY"] = Admin;
+        using var host = Process.Start(start)!;
+        host.OutputDataReceived += (_, _) => { };
+        host.ErrorDataReceived += (_, _) => { };
+        host.BeginOutputReadLine();
+        host.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            http.DefaultRequestHeaders.Add("X-Api-Key", Admin);
+            for (var i = 0; i < 120 && !await HealthyAsync(http); i++)
+            {
+                await Task.Delay(500);
+            }
+
+            const string Song = "macleod-vibe-ace.ogg";
+            var registered = await http.PostAsync(new Uri("/tracks", UriKind.Relative), new StringContent($$"""{"track_id":"vibe","platform":"suno","created_at":"2026-11-20T00:00:00Z","audio_path":"{{Song}}"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+            JsonElement scoring = default;
+            for (var i = 0; i < 240; i++)
+            {
+                scoring = JsonDocument.Parse(await http.GetStringAsync(new Uri("/tracks/vibe", UriKind.Relative))).RootElement.GetProperty("scoring");
+                if (scoring.GetProperty("status").GetString() != "queued")
+                {
+                    break;
+                }
+
+                await Task.Delay(500);
+            }
+
+            Assert.Equal("scored", scoring.GetProperty("status").GetString());
+            Assert.Equal("synthetic-demo", scoring.GetProperty("model_label").GetString());
+            var version = scoring.GetProperty("model_version").GetString()!;
+
+            var (exit, stdout, stderr) = await Apex.RunAsync("score", "--model", Path.Combine(_data, "models", version), "--format", "json", Apex.Sample(Song));
+
+            Assert.True(exit == 0, stderr);
+            var offline = JsonDocument.Parse(stdout).RootElement;
+            Assert.Equal(version, offline.GetProperty("model").GetString());
+            var expected = offline.GetProperty("scores").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            var served = scoring.GetProperty("predicted").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            Assert.Equal(expected.Keys.Order(), served.Keys.Order());
+            Assert.All(expected, e => Assert.Equal(e.Value, served[e.Key], 3));
+        }
+        finally
+        {
+            host.Kill(entireProcessTree: true);
+            await host.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<bool> HealthyAsync(HttpClient http)
+    {
+        try
+        {
+            return (await http.GetAsync(new Uri("/health", UriKind.Relative))).IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+}
