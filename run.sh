@@ -4,7 +4,10 @@
 #  2. starts the host (HTTP API + Orleans silo) on 127.0.0.1:${APEX_PORT:-5000};
 #  3. registers simulated tracks on the sample audio and replays a short synthetic stream of
 #     streams/likes events (with duplicates and retries), checking the counts;
-#  4. leaves the API running and prints its address and admin key. Ctrl+C stops it.
+#  4. the host scores every track by itself (decode, embed with dynamic batching, head); with no
+#     trained model yet it serves a head trained on synthetic data, labelled synthetic-demo;
+#     prints predicted vs actual (calibration over mature tracks, emerging hits) once they are scored;
+#  5. leaves the API running and prints its address and admin key. Ctrl+C stops it.
 set -euo pipefail
 cd "$(dirname "$0")"
 source tools/prerequisites.sh
@@ -34,11 +37,15 @@ apex simulate --url "http://127.0.0.1:$port" --key "$key" --tracks 40 --events 2
   --audio brahms-hungarian-dance-5.ogg,macleod-sugar-plum-fairy.ogg,macleod-vibe-ace.ogg,sorohan-solo-trumpet-06.ogg \
   --seed "$(date +%s)"
 
+# Scoring runs in the background: wait (at most two minutes) until no track is queued, then show predicted vs actual.
+apex report --url "http://127.0.0.1:$port" --key "$key" --platform suno --window 14d --limit 8 --wait 120
+
 cat <<INFO
 
 ApexCluster is running at http://127.0.0.1:$port (local profile, data in $data).
 Admin API key: $key   (send it as the X-Api-Key header; it is also in $data/admin.key)
 Try:  curl -H "X-Api-Key: $key" http://127.0.0.1:$port/platforms/suno/tracks?sort=streams\\&limit=5
+      apex report --url http://127.0.0.1:$port --key $key --platform udio
       curl http://127.0.0.1:$port/openapi/v1.json
 Press Ctrl+C to stop.
 INFO

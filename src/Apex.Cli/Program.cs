@@ -15,6 +15,7 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     ServeCommand.Create(),
     ServeCommand.CreateKeys(),
     SimulateCommand.Create(),
+    ReportCommand.Create(),
     DbCommand.Create(),
 };
 

@@ -77,6 +77,23 @@ public sealed class ServeScoringTests : IDisposable
             var served = scoring.GetProperty("predicted").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
             Assert.Equal(expected.Keys.Order(), served.Keys.Order());
             Assert.All(expected, e => Assert.Equal(e.Value, served[e.Key], 3));
+
+            // A mature track with streams: it enters the calibration, not the emerging list.
+            var old = await http.PostAsync(new Uri("/tracks", UriKind.Relative), new StringContent("""{"track_id":"old","platform":"suno","created_at":"2026-09-01T00:00:00Z","audio_path":"brahms-hungarian-dance-5.ogg"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, old.StatusCode);
+            var events = await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent("""{"events":[{"event_id":"1","track_id":"old","kind":"stream","count":5}]}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+            var (reportExit, reportJson, reportError) = await Apex.RunAsync("report", "--url", $"http://127.0.0.1:{port}", "--key", Admin, "--platform", "suno", "--wait", "60", "--format", "json");
+
+            Assert.True(reportExit == 0, reportError);
+            var report = JsonDocument.Parse(reportJson).RootElement;
+            var calibration = report.GetProperty("calibration");
+            Assert.Equal(1, calibration.GetProperty("mature_scored_tracks").GetInt32());
+            Assert.Equal(1, calibration.GetProperty("streams").GetProperty("tracks").GetInt32());
+            Assert.Equal([version], calibration.GetProperty("model_versions").EnumerateArray().Select(v => v.GetString()));
+            var emerging = report.GetProperty("emerging").GetProperty("tracks").EnumerateArray().ToList();
+            Assert.Equal(["vibe"], emerging.Select(e => e.GetProperty("track_id").GetString()));
+            Assert.Equal(served["streams"], emerging[0].GetProperty("predicted_streams").GetDouble(), 4);
         }
         finally
         {

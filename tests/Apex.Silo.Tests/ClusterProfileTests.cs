@@ -29,12 +29,22 @@ public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixt
         return Task.CompletedTask;
     }
 
-    private Task<SiloProcess> StartSiloAsync(bool gpu)
+    private async Task<SiloProcess> StartSiloAsync(bool gpu)
     {
         var data = Directory.CreateTempSubdirectory("apex-cluster-data-").FullName;
         _folders.Add(data);
-        return SiloProcess.StartAsync(data, data, "--Apex:Profile=cluster", $"--Apex:Postgres={_database}", $"--Apex:ClusterId={_clusterId}",
-            "--Apex:AdvertisedAddress=127.0.0.1", $"--Orleans:Metadata:gpu={gpu}");
+        return await SiloProcess.StartAsync(data, data, "--Apex:Profile=cluster", $"--Apex:Postgres={_database}", $"--Apex:ClusterId={_clusterId}",
+            "--Apex:AdvertisedAddress=127.0.0.1", $"--Orleans:Metadata:gpu={gpu}", $"--Apex:ModelsDir={await SiloProcess.ModelsAsync()}");
+    }
+
+    private async Task<(long Count, string? Silo)> EmbeddingRowAsync(string track)
+    {
+        await using var connection = new NpgsqlConnection(_database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) OVER (), silo FROM apex_embeddings e JOIN apex_predictions p USING (track_id) WHERE track_id = @t", connection);
+        command.Parameters.AddWithValue("t", track);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetString(1)) : (0, null);
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
@@ -93,6 +103,22 @@ public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixt
 
             var view = await BodyAsync(await a.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative)));
             Assert.Equal((4, 1), (view.GetProperty("streams").GetInt64(), view.GetProperty("likes").GetInt64()));
+
+            // Scored by the GPU silo's embedder (wherever the track grain lives), stored in PostgreSQL.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            JsonElement scoring;
+            while ((scoring = (await BodyAsync(await b.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative)))).GetProperty("scoring")).GetProperty("status").GetString() == "queued")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "not scored: " + scoring.GetProperty("error"));
+                await Task.Delay(250);
+            }
+
+            Assert.Equal("scored", scoring.GetProperty("status").GetString());
+            var silos = await BodyAsync(await a.Http.GetAsync(new Uri("/cluster/silos", UriKind.Relative)));
+            var gpuSilo = silos.GetProperty("silos").EnumerateArray().Single(s => s.GetProperty("is_this_silo").GetBoolean()).GetProperty("address").GetString();
+            var (rows, embeddedOn) = await EmbeddingRowAsync("c-1");
+            Assert.Equal(1, rows);
+            Assert.Equal(gpuSilo, embeddedOn);
 
             // A key made through one silo opens the other: the key store is the cluster's.
             var created = await a.Http.PostAsync(new Uri("/keys", UriKind.Relative), Json("""{"role":"reader","name":"dashboards"}"""));

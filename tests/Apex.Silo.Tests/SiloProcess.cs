@@ -100,6 +100,17 @@ internal sealed class SiloProcess : IAsyncDisposable
         return (process.ExitCode, await error);
     }
 
+    private static readonly Lazy<Task<string>> Models = new(async () =>
+    {
+        var folder = Directory.CreateTempSubdirectory("apex-silo-tests-models-").FullName;
+        using var encoder = new Apex.Embedding.Encoding.OnnxAudioEncoder(Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert.onnx"));
+        await new Apex.Scoring.ModelRegistry(folder).EnsureServingAsync(encoder.Info.LayerCount, encoder.Info.HiddenSize);
+        return folder;
+    });
+
+    /// <summary>A model registry serving a synthetic-demo head for the bundled encoder, trained once per test run.</summary>
+    public static Task<string> ModelsAsync() => Models.Value;
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -25,10 +25,10 @@ public static class ClusterApi
     private static async Task<Ok<ClusterView>> GetSilosAsync(IGrainFactory grains, ISiloMetadataCache metadata, ILocalSiloDetails local, IOptions<ApexOptions> options)
     {
         var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-        var silos = hosts.OrderBy(h => h.Key.ToString(), StringComparer.Ordinal).Select(h =>
+        var silos = hosts.OrderBy(h => h.Key.ToParsableString(), StringComparer.Ordinal).Select(h =>
         {
             var published = metadata.GetSiloMetadata(h.Key).Metadata;
-            return new SiloView(h.Key.ToString(), h.Value.ToString(), published.TryGetValue("gpu", out var gpu) && gpu == "true", h.Key.Equals(local.SiloAddress), published);
+            return new SiloView(h.Key.ToParsableString(), h.Value.ToString(), published.TryGetValue("gpu", out var gpu) && gpu == "true", h.Key.Equals(local.SiloAddress), published);
         }).ToList();
         return TypedResults.Ok(new ClusterView(options.Value.Profile, options.Value.IsCluster ? options.Value.ClusterId : "local", silos));
     }

@@ -1,0 +1,196 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Apex.Audio.Decoding;
+using Apex.Embedding.Encoding;
+using Apex.Grains.Scoring;
+using Apex.Scoring;
+using Apex.Silo.Auth;
+using Apex.Silo.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Apex.Cli.Commands;
+
+/// <summary>
+/// <c>apex bench scoring</c>: tracks/s and segments/s through the scoring path (decode on the bounded
+/// pool, dynamic batching into the encoder, the head) per max batch size, then the time from POST /tracks
+/// to scores through a running local host, p50/p99.
+/// </summary>
+internal static class BenchScoringCommand
+{
+    public static Command Create()
+    {
+        var encoder = new Option<string?>("--encoder") { Description = "Encoder (default: the bundled tiny fixture; tools/export-mert random-full for a full-size MERT-95M)." };
+        var tracks = new Option<int>("--tracks") { Description = "Tracks per run (the bundled recordings, cycled).", DefaultValueFactory = _ => 32 };
+        var batches = new Option<string>("--batches") { Description = "Max batch sizes to sweep, comma-separated.", DefaultValueFactory = _ => "1,4,8" };
+        var wait = new Option<int>("--max-wait-ms") { Description = "How long a partial batch waits for more segments.", DefaultValueFactory = _ => 20 };
+        var httpTracks = new Option<int>("--http-tracks") { Description = "Tracks registered through the HTTP API for the latency run (0: skip it).", DefaultValueFactory = _ => 32 };
+        var output = new Option<string?>("--out") { Description = "Append the results as Markdown to this file." };
+        var command = new Command("scoring", "Time the scoring path: decode + embed (dynamic batching) + head, and POST /tracks to scores.")
+        {
+            encoder, tracks, batches, wait, httpTracks, output,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var sizes = result.GetValue(batches)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
+            var path = result.GetValue(encoder) ?? BundledAssets.TinyEncoder;
+            if (!File.Exists(path) || result.GetValue(tracks) < 1 || sizes.Any(b => b < 1))
+            {
+                CliConsole.Fail("--encoder must exist, --tracks ≥ 1 and batch sizes ≥ 1.");
+                return ExitCodes.BadInput;
+            }
+
+            var temp = Directory.CreateTempSubdirectory("apex-bench-scoring-").FullName;
+            try
+            {
+                var report = await RunAsync(path, result.GetValue(tracks), sizes, TimeSpan.FromMilliseconds(result.GetValue(wait)), result.GetValue(httpTracks), temp, cancellationToken);
+                Console.Write(report);
+                if (result.GetValue(output) is { } file)
+                {
+                    await File.AppendAllTextAsync(file, report, cancellationToken);
+                }
+
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                SqliteConnection.ClearAllPools();
+                Directory.Delete(temp, recursive: true);
+            }
+        });
+        return command;
+    }
+
+    private sealed record PipelineRun(int MaxBatch, double Seconds, int Tracks, long Segments, long Runs, int Largest);
+
+    private static async Task<string> RunAsync(string encoderPath, int tracks, int[] batches, TimeSpan maxWait, int httpTracks, string temp, CancellationToken cancellationToken)
+    {
+        using var loggers = CliConsole.CreateLoggerFactory(verbose: false);
+        EncoderInfo info;
+        using (var probe = new OnnxAudioEncoder(encoderPath, new EncoderOptions { Device = EncoderDevice.Cpu }))
+        {
+            info = probe.Info;
+        }
+
+        CliConsole.Note($"training a synthetic-demo head for {info.LayerCount} × {info.HiddenSize} embeddings");
+        var models = Path.Combine(temp, "models");
+        var serving = await new ModelRegistry(models).EnsureServingAsync(info.LayerCount, info.HiddenSize, cancellationToken);
+        using var head = new ModelHost(serving);
+        var songs = Directory.GetFiles(BundledAssets.Samples, "*.ogg").Order(StringComparer.Ordinal).ToArray();
+
+        var runs = new List<PipelineRun>();
+        foreach (var batch in batches)
+        {
+            var options = new ScoringOptions { Encoder = encoderPath, AllowCpu = true, MaxBatch = batch, MaxWait = maxWait, QueueCapacity = tracks };
+            using var backend = new OnnxEmbeddingBackend(options, new MediaLocations(BundledAssets.Samples, temp), new FfmpegAudioDecoder(), loggers);
+            await backend.EmbedAsync(0, new EmbedJob("warm-up", Path.GetFileName(songs[0])), "bench", cancellationToken);
+            var before = backend.Stats(0, "bench");
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, tracks).Select(async i =>
+            {
+                var outcome = await backend.EmbedAsync(0, new EmbedJob($"t{i}", Path.GetFileName(songs[i % songs.Length])), "bench", cancellationToken);
+                _ = head.Predict(outcome, $"embeddings:t{i}", DateTimeOffset.UtcNow);
+            }));
+            var seconds = clock.Elapsed.TotalSeconds;
+            var after = backend.Stats(0, "bench");
+            runs.Add(new PipelineRun(batch, seconds, tracks, after.Segments - before.Segments, after.Runs - before.Runs, after.LargestBatch));
+            CliConsole.Note($"max batch {batch}: {tracks / seconds:0.00} tracks/s, {(after.Segments - before.Segments) / seconds:0.00} segments/s");
+        }
+
+        var latency = httpTracks > 0 ? await HttpLatencyAsync(encoderPath, models, runs.MaxBy(r => r.Segments / r.Seconds)!.MaxBatch, maxWait, httpTracks, songs, temp, cancellationToken) : null;
+
+        var inv = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine(inv, $"### apex bench scoring: {Path.GetFileName(encoderPath)} ({info.LayerCount} × {info.HiddenSize}, {info.Provider}), {tracks} tracks, max wait {maxWait.TotalMilliseconds:0} ms, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine();
+        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores. Tracks are the bundled recordings, cycled; each is decoded (ffmpeg), its 30 s segments batched with other tracks' segments into the encoder, and scored by a synthetic-demo head.");
+        md.AppendLine();
+        md.AppendLine("| max batch | tracks/s | segments/s | encoder runs | mean batch | largest batch |");
+        md.AppendLine("|---|---|---|---|---|---|");
+        foreach (var r in runs)
+        {
+            md.AppendLine(inv, $"| {r.MaxBatch} | {r.Tracks / r.Seconds:0.00} | {r.Segments / r.Seconds:0.00} | {r.Runs} | {(double)r.Segments / Math.Max(1, r.Runs):0.0} | {r.Largest} |");
+        }
+
+        if (latency is { } l)
+        {
+            md.AppendLine();
+            md.AppendLine(inv, $"POST /tracks → scored (server timestamps), {httpTracks} tracks registered at once through a local host (max batch {l.Batch}): p50 {l.P50:0.00} s, p99 {l.P99:0.00} s, all scored in {l.Total:0.0} s.");
+        }
+
+        md.AppendLine();
+        md.AppendLine(inv, $"Command: `apex bench scoring{(encoderPath == BundledAssets.TinyEncoder ? "" : " --encoder " + Path.GetFileName(encoderPath))} --tracks {tracks} --batches {string.Join(',', batches)} --max-wait-ms {maxWait.TotalMilliseconds:0} --http-tracks {httpTracks}`");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    private sealed record Latency(int Batch, double P50, double P99, double Total);
+
+    /// <summary>Registers tracks through a local host and reads each one's registered-to-scored time.</summary>
+    private static async Task<Latency> HttpLatencyAsync(string encoderPath, string models, int batch, TimeSpan maxWait, int tracks, string[] songs, string temp, CancellationToken cancellationToken)
+    {
+        var port = FreePort();
+        string[] settings =
+        [
+            "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", $"--Apex:ModelsDir={models}",
+            "--Logging:LogLevel:Default=Warning", $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}",
+            $"--Apex:Embedding:Encoder={encoderPath}", $"--Apex:Embedding:MaxBatch={batch}", $"--Apex:Embedding:MaxWait={maxWait}",
+            $"--Apex:Embedding:QueueCapacity={tracks}",
+        ];
+        await using var host = await ApexSiloHost.BuildAsync(settings);
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            var key = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench scoring", cancellationToken)).Key;
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(10) };
+            http.DefaultRequestHeaders.Add("X-Api-Key", key);
+            var clock = Stopwatch.StartNew();
+            var ids = Enumerable.Range(0, tracks).Select(i => $"http-{i}").ToList();
+            await Task.WhenAll(ids.Select(async (id, i) => (await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative),
+                new { track_id = id, platform = "bench", created_at = DateTimeOffset.UtcNow, audio_path = Path.GetFileName(songs[i % songs.Length]) }, cancellationToken)).EnsureSuccessStatusCode()));
+            var latencies = new List<double>();
+            foreach (var id in ids)
+            {
+                while (true)
+                {
+                    var track = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/tracks/{id}", UriKind.Relative), cancellationToken)).RootElement;
+                    var scoring = track.GetProperty("scoring");
+                    if (scoring.GetProperty("status").GetString() == "scored")
+                    {
+                        var registered = track.GetProperty("registered_at").GetDateTimeOffset();
+                        latencies.Add((scoring.GetProperty("scored_at").GetDateTimeOffset() - registered).TotalSeconds);
+                        break;
+                    }
+
+                    if (scoring.GetProperty("status").GetString() == "failed")
+                    {
+                        throw new InvalidOperationException($"{id} failed: {scoring.GetProperty("error").GetString()}");
+                    }
+
+                    await Task.Delay(100, cancellationToken);
+                }
+            }
+
+            var total = clock.Elapsed.TotalSeconds;
+            latencies.Sort();
+            return new Latency(batch, latencies[latencies.Count / 2], latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(latencies.Count * 0.99) - 1)], total);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
