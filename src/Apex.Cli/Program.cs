@@ -16,6 +16,8 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     ServeCommand.CreateKeys(),
     SimulateCommand.Create(),
     ReportCommand.Create(),
+    ArenaCommand.Create(),
+    ArenaCommand.CreateEval(),
     DbCommand.Create(),
 };
 

@@ -1,0 +1,219 @@
+using Apex.Core.Metrics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+
+namespace Apex.Arena;
+
+/// <summary>Accuracy and ROC-AUC of one predictor on one subset of battles.</summary>
+public sealed record PreferenceMetrics(int Battles, double Accuracy, double? Auc);
+
+/// <summary>A predictor's metrics overall and on instrumental and vocal battles.</summary>
+public sealed record PreferenceReport(PreferenceMetrics Overall, PreferenceMetrics Instrumental, PreferenceMetrics Vocal);
+
+/// <summary>The arena-eval result: battles used and left out, classifiers under stratified k-fold CV, rule baselines.</summary>
+public sealed record ArenaEvaluation(
+    int Battles,
+    IReadOnlyDictionary<string, int> Excluded,
+    int Folds,
+    int Seed,
+    IReadOnlyDictionary<string, PreferenceReport> Classifiers,
+    IReadOnlyDictionary<string, PreferenceReport> Baselines);
+
+/// <summary>
+/// The paper's preference experiment: battles with a binary verdict and scores for both tracks become
+/// the 31 features; five classifiers are scored by stratified, seeded k-fold CV (out-of-fold predictions
+/// pooled, then split by instrumental/vocal), beside two rule baselines. Classifiers (ML.NET where it has
+/// one): logistic regression (L-BFGS, L2 = 1/C with C = 0.1, balanced class weights), random forest
+/// (FastForest, 300 trees, 16 leaves ≈ depth 4), gradient-boosted trees (FastTree, 300 trees, learning
+/// rate 0.05, 16 leaves), AdaBoost (300 stumps, learning rate 0.05; by hand) and a linear SVM (ML.NET's
+/// LinearSvm; ML.NET has no kernel SVM, and on 31 mostly monotone features a linear margin is what
+/// the paper's grid search amounts to), its λ chosen by an inner 3-fold grid on each training fold.
+/// </summary>
+public static class PreferenceEvaluation
+{
+    public static readonly IReadOnlyList<string> ClassifierNames = ["logistic_regression", "random_forest", "gradient_boosting", "adaboost", "svm"];
+
+    private sealed class Row
+    {
+        [VectorType(PreferenceFeatures.Count)]
+        public float[] Features { get; set; } = [];
+
+        public bool Label { get; set; }
+
+        public float Weight { get; set; }
+    }
+
+    private sealed class Prediction
+    {
+        public float Score { get; set; }
+    }
+
+    private sealed record Example(Battle Battle, float[] Features, bool Label, bool Instrumental, TrackScoreRow A, TrackScoreRow B);
+
+    public static ArenaEvaluation Run(IReadOnlyList<Battle> battles, IReadOnlyDictionary<string, TrackScoreRow> scores, int folds = 10, int seed = 42)
+    {
+        ArgumentNullException.ThrowIfNull(battles);
+        ArgumentNullException.ThrowIfNull(scores);
+        var excluded = new Dictionary<string, int> { ["tie"] = 0, ["both_bad"] = 0, ["missing_scores"] = 0, ["missing_instrumental_flag"] = 0 };
+        var examples = new List<Example>();
+        foreach (var battle in battles)
+        {
+            if (battle.Winner is BattleWinner.Tie or BattleWinner.BothBad)
+            {
+                excluded[battle.Winner == BattleWinner.Tie ? "tie" : "both_bad"]++;
+            }
+            else if (battle.TrackA is null || battle.TrackB is null || !scores.TryGetValue(battle.TrackA, out var a) || !scores.TryGetValue(battle.TrackB, out var b))
+            {
+                excluded["missing_scores"]++;
+            }
+            else if (battle.Instrumental is not { } instrumental)
+            {
+                excluded["missing_instrumental_flag"]++;
+            }
+            else
+            {
+                examples.Add(new Example(battle, PreferenceFeatures.Of(a, b, instrumental), battle.Winner == BattleWinner.ModelA, instrumental, a, b));
+            }
+        }
+
+        if (examples.Count < folds * 2 || examples.All(e => e.Label) || examples.All(e => !e.Label))
+        {
+            throw new InvalidDataException($"{examples.Count} usable battles (both verdicts needed, at least {folds * 2}): too few for {folds}-fold cross-validation.");
+        }
+
+        var assignment = StratifiedFolds(examples.Select(e => e.Label).ToArray(), folds, seed);
+        var classifiers = ClassifierNames.ToDictionary(name => name, name => Report(examples, CrossValidate(examples, assignment, folds, seed, name)));
+        var baselines = new Dictionary<string, PreferenceReport>
+        {
+            ["all_scores"] = Report(examples, examples.Select(e => Sum(e.A) - Sum(e.B)).ToArray()),
+            ["likes"] = Report(examples, examples.Select(e => e.A.Likes - e.B.Likes).ToArray()),
+        };
+        return new ArenaEvaluation(examples.Count, excluded, folds, seed, classifiers, baselines);
+    }
+
+    /// <summary>Fold of each example: each class shuffled with the seed and dealt round-robin, so every fold keeps the class balance.</summary>
+    public static int[] StratifiedFolds(IReadOnlyList<bool> labels, int folds, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var assignment = new int[labels.Count];
+        var random = new Random(seed);
+        foreach (var label in new[] { false, true })
+        {
+            var members = Enumerable.Range(0, labels.Count).Where(i => labels[i] == label).ToArray();
+            random.Shuffle(members);
+            for (var k = 0; k < members.Length; k++)
+            {
+                assignment[members[k]] = k % folds;
+            }
+        }
+
+        return assignment;
+    }
+
+    private static double Sum(TrackScoreRow s) => s.Streams + s.Likes + s.Coherence + s.Musicality + s.Memorability + s.Clarity + s.Naturalness;
+
+    private static double[] CrossValidate(List<Example> examples, int[] assignment, int folds, int seed, string classifier)
+    {
+        var scores = new double[examples.Count];
+        for (var fold = 0; fold < folds; fold++)
+        {
+            var train = Enumerable.Range(0, examples.Count).Where(i => assignment[i] != fold).ToList();
+            var test = Enumerable.Range(0, examples.Count).Where(i => assignment[i] == fold).ToList();
+            var predict = Fit(train.Select(i => examples[i]).ToList(), classifier, seed + fold);
+            foreach (var i in test)
+            {
+                scores[i] = predict(examples[i].Features);
+            }
+        }
+
+        return scores;
+    }
+
+    /// <summary>Trains one classifier; answers a scoring function (higher: A preferred; above 0: predicted A).</summary>
+    private static Func<float[], double> Fit(List<Example> train, string classifier, int seed)
+    {
+        var positives = train.Count(e => e.Label);
+        var weights = train.Select(e => (float)(train.Count / (2.0 * (e.Label ? positives : train.Count - positives)))).ToArray();
+        if (classifier == "adaboost")
+        {
+            var model = AdaBoost.Train(train.Select(e => e.Features).ToList(), train.Select(e => e.Label).ToList(), weights.Select(w => (double)w).ToList());
+            return model.Score;
+        }
+
+        var ml = new MLContext(seed);
+        var data = ml.Data.LoadFromEnumerable(train.Select((e, i) => new Row { Features = e.Features, Label = e.Label, Weight = weights[i] }));
+        if (classifier == "svm")
+        {
+            var lambda = ChooseSvmLambda(ml, train, weights, seed);
+            return Score(ml, Svm(ml, lambda).Fit(data), threshold: 0);
+        }
+
+        IEstimator<ITransformer> pipeline = classifier switch
+        {
+            "logistic_regression" => ml.Transforms.NormalizeMeanVariance("Features").Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
+                new LbfgsLogisticRegressionBinaryTrainer.Options { L2Regularization = 10f, L1Regularization = 0, MaximumNumberOfIterations = 1000, ExampleWeightColumnName = "Weight" })),
+            "random_forest" => ml.BinaryClassification.Trainers.FastForest(
+                new FastForestBinaryTrainer.Options { NumberOfTrees = 300, NumberOfLeaves = 16, ExampleWeightColumnName = "Weight", NumberOfThreads = 1, Seed = seed }),
+            "gradient_boosting" => ml.BinaryClassification.Trainers.FastTree(
+                new FastTreeBinaryTrainer.Options { NumberOfTrees = 300, NumberOfLeaves = 16, LearningRate = 0.05, ExampleWeightColumnName = "Weight", NumberOfThreads = 1, Seed = seed }),
+            _ => throw new ArgumentException($"Unknown classifier '{classifier}'.", nameof(classifier)),
+        };
+        // FastForest's score is the mean leaf value (a fraction of positives): 0.5 is its boundary.
+        return Score(ml, pipeline.Fit(data), threshold: classifier == "random_forest" ? 0.5 : 0);
+    }
+
+    private static EstimatorChain<BinaryPredictionTransformer<LinearBinaryModelParameters>> Svm(MLContext ml, float lambda) =>
+        ml.Transforms.NormalizeMeanVariance("Features").Append(ml.BinaryClassification.Trainers.LinearSvm(
+            new LinearSvmTrainer.Options { Lambda = lambda, NumberOfIterations = 200, ExampleWeightColumnName = "Weight" }));
+
+    /// <summary>The grid search: λ with the best mean AUC over an inner stratified 3-fold split of the training fold.</summary>
+    private static float ChooseSvmLambda(MLContext ml, List<Example> train, float[] weights, int seed)
+    {
+        float[] grid = [1e-4f, 1e-3f, 1e-2f, 1e-1f];
+        var inner = StratifiedFolds(train.Select(e => e.Label).ToArray(), 3, seed);
+        return grid.MaxBy(lambda => Enumerable.Range(0, 3).Average(fold =>
+        {
+            var fit = Enumerable.Range(0, train.Count).Where(i => inner[i] != fold).ToList();
+            var held = Enumerable.Range(0, train.Count).Where(i => inner[i] == fold).ToList();
+            var data = ml.Data.LoadFromEnumerable(fit.Select(i => new Row { Features = train[i].Features, Label = train[i].Label, Weight = weights[i] }));
+            var predict = Score(ml, Svm(ml, lambda).Fit(data), threshold: 0);
+            return Auc(held.Select(i => predict(train[i].Features)).ToArray(), held.Select(i => train[i].Label).ToArray()) ?? 0.5;
+        }));
+    }
+
+    private static Func<float[], double> Score(MLContext ml, ITransformer model, double threshold)
+    {
+        var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(model);
+        var gate = new Lock();
+        return features =>
+        {
+            lock (gate)
+            {
+                return engine.Predict(new Row { Features = features }).Score - threshold;
+            }
+        };
+    }
+
+    /// <summary>ROC-AUC, or null where the subset holds one verdict only.</summary>
+    private static double? Auc(double[] scores, bool[] labels) =>
+        labels.Any(l => l) && labels.Any(l => !l) ? RocAuc.Compute(scores, labels) : null;
+
+    private static PreferenceReport Report(List<Example> examples, double[] scores)
+    {
+        PreferenceMetrics Metrics(Func<Example, bool> include)
+        {
+            var picked = Enumerable.Range(0, examples.Count).Where(i => include(examples[i])).ToList();
+            if (picked.Count == 0)
+            {
+                return new PreferenceMetrics(0, double.NaN, null);
+            }
+
+            var accuracy = picked.Count(i => (scores[i] > 0) == examples[i].Label) / (double)picked.Count;
+            return new PreferenceMetrics(picked.Count, accuracy, Auc(picked.Select(i => scores[i]).ToArray(), picked.Select(i => examples[i].Label).ToArray()));
+        }
+
+        return new PreferenceReport(Metrics(_ => true), Metrics(e => e.Instrumental), Metrics(e => !e.Instrumental));
+    }
+}
