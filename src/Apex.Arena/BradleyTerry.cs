@@ -148,27 +148,36 @@ public static class BradleyTerry
 /// <summary>Online Elo as arenas keep it beside Bradley-Terry: K = 4, base 1000, 400-point scale; both-bad skipped.</summary>
 public static class Elo
 {
-    public static Dictionary<string, double> Run(IEnumerable<Battle> battles, double k = 4, double initial = 1000)
+    public const double K = 4;
+
+    public static Dictionary<string, double> Run(IEnumerable<Battle> battles, double k = K, double initial = 1000)
     {
         ArgumentNullException.ThrowIfNull(battles);
         var ratings = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var battle in battles)
         {
-            var ra = ratings.GetValueOrDefault(battle.ModelA, initial);
-            var rb = ratings.GetValueOrDefault(battle.ModelB, initial);
-            if (battle.Winner == BattleWinner.BothBad)
-            {
-                ratings[battle.ModelA] = ra;
-                ratings[battle.ModelB] = rb;
-                continue;
-            }
-
-            var expectedA = 1 / (1 + Math.Pow(10, (rb - ra) / 400));
-            var scoreA = battle.Winner switch { BattleWinner.ModelA => 1.0, BattleWinner.ModelB => 0.0, _ => 0.5 };
-            ratings[battle.ModelA] = ra + (k * (scoreA - expectedA));
-            ratings[battle.ModelB] = rb - (k * (scoreA - expectedA));
+            Apply(ratings, battle.ModelA, battle.ModelB, battle.Winner, k, initial);
         }
 
         return ratings;
+    }
+
+    /// <summary>One battle's update, in place.</summary>
+    public static void Apply(Dictionary<string, double> ratings, string modelA, string modelB, BattleWinner winner, double k = K, double initial = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(ratings);
+        var ra = ratings.GetValueOrDefault(modelA, initial);
+        var rb = ratings.GetValueOrDefault(modelB, initial);
+        if (winner == BattleWinner.BothBad)
+        {
+            ratings[modelA] = ra;
+            ratings[modelB] = rb;
+            return;
+        }
+
+        var expectedA = 1 / (1 + Math.Pow(10, (rb - ra) / 400));
+        var scoreA = winner switch { BattleWinner.ModelA => 1.0, BattleWinner.ModelB => 0.0, _ => 0.5 };
+        ratings[modelA] = ra + (k * (scoreA - expectedA));
+        ratings[modelB] = rb - (k * (scoreA - expectedA));
     }
 }

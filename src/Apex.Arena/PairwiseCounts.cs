@@ -66,6 +66,24 @@ public sealed class PairwiseCounts
         Battles += (long)weight;
     }
 
+    /// <summary>A copy to fit on while this one keeps counting.</summary>
+    public PairwiseCounts Clone()
+    {
+        var copy = new PairwiseCounts { BattlesPerSystem = [.. BattlesPerSystem], Battles = Battles, BothBad = BothBad };
+        copy._systems.AddRange(_systems);
+        foreach (var (name, index) in _index)
+        {
+            copy._index[name] = index;
+        }
+
+        foreach (var (key, cell) in _cells)
+        {
+            copy._cells[key] = cell;
+        }
+
+        return copy;
+    }
+
     /// <summary>Wins per system (ties as halves), for reports.</summary>
     public (double Wins, double Ties) Record(int system)
     {

@@ -26,6 +26,7 @@ public static class ApexSiloHost
         app.MapKeysApi();
         app.MapPlatformsApi();
         app.MapClusterApi();
+        app.MapArenaApi();
         return app;
     }
 

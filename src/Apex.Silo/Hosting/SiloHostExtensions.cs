@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using OpenTelemetry.Metrics;
 using Apex.Grains;
 using Apex.Grains.Ingest;
+using Apex.Grains.Arena;
 using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
 using Apex.Scoring;
@@ -62,6 +63,10 @@ public static class SiloHostExtensions
         IScoreStore embeddings = options.IsCluster
             ? ScoreStore.OpenPostgres(options.Postgres!)
             : await ScoreStore.OpenSqliteAsync(Path.Combine(dataDir, "scores.db"));
+        var battles = options.IsCluster ? BattleLog.OpenPostgres(options.Postgres!) : await BattleLog.OpenSqliteAsync(Path.Combine(dataDir, "arena.db"));
+        builder.Services.AddSingleton(battles);
+        builder.Services.AddSingleton(ArenaSettings(builder.Configuration));
+        builder.Services.AddSingleton<Apis.PreferenceJudge>();
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
         builder.Services.AddSingleton<IngestMetrics>();
@@ -151,6 +156,18 @@ public static class SiloHostExtensions
         // Uploads raise the body limit for their own route; the form reader must allow as much.
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = Apis.TracksApi.MaxUploadBytes);
         return builder;
+    }
+
+    /// <summary>Section Apex:Arena: bootstrap size, refit triggers, the per-voter daily cap.</summary>
+    private static ArenaOptions ArenaSettings(ConfigurationManager configuration)
+    {
+        var settings = configuration.GetSection("Apex:Arena").Get<ArenaOptions>() ?? new ArenaOptions();
+        if (settings.Bootstrap is < 0 or > 100_000 || settings.RefitEvery < 1 || settings.DailyCapPerVoter < 1 || settings.RefitInterval <= TimeSpan.Zero)
+        {
+            throw new OptionsValidationException("Apex:Arena", typeof(ArenaOptions), ["Apex:Arena: Bootstrap 0..100000, RefitEvery ≥ 1, DailyCapPerVoter ≥ 1, RefitInterval > 0."]);
+        }
+
+        return settings;
     }
 
     /// <summary>

@@ -62,3 +62,21 @@ CREATE TABLE IF NOT EXISTS apex_predictions
 );
 
 CREATE INDEX IF NOT EXISTS ix_apex_predictions_platform ON apex_predictions (platform);
+
+-- Arena battles, one row per battle id, numbered in arrival order; voters only as hashes.
+CREATE TABLE IF NOT EXISTS apex_battles
+(
+    seq          bigserial NOT NULL PRIMARY KEY,
+    battle_id    text      NOT NULL UNIQUE,
+    model_a      text      NOT NULL,
+    model_b      text      NOT NULL,
+    winner       integer   NOT NULL,
+    instrumental integer   NULL,
+    track_a      text      NULL,
+    track_b      text      NULL,
+    voter_hash   text      NULL,
+    day          text      NOT NULL,
+    received_at  text      NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_apex_battles_voter ON apex_battles (voter_hash, day);

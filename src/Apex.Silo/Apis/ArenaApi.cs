@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Text;
+using Apex.Arena;
+using Apex.Grains;
+using Apex.Grains.Arena;
+using Apex.Silo.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Apex.Silo.Apis;
+
+/// <summary>POST /battles, GET /leaderboards/{scope}, POST /judge.</summary>
+public static class ArenaApi
+{
+    public const int MaxBattlesPerBatch = 10_000;
+    public const int MaxPairsPerJudge = 100_000;
+
+    public sealed record BattleRequest(string? BattleId, string? ModelA, string? ModelB, string? Winner, bool? Instrumental, string? TrackA, string? TrackB, string? Voter);
+
+    public sealed record BattlesRequest(IReadOnlyList<BattleRequest>? Battles);
+
+    public sealed record BattleRejection(int Index, string BattleId, string Reason);
+
+    public sealed record BattlesResponse(int Accepted, int Duplicate, int Rejected, IReadOnlyList<BattleRejection> Rejections);
+
+    public sealed record ScoreVector(double Streams, double Likes, double Coherence, double Musicality, double Memorability, double Clarity, double Naturalness);
+
+    public sealed record JudgePair(string? TrackA, string? TrackB, ScoreVector? ScoresA, ScoreVector? ScoresB, bool? Instrumental);
+
+    public sealed record JudgeRequest(IReadOnlyList<JudgePair>? Pairs);
+
+    public sealed record JudgeResponse(string ModelVersion, int TrainedOnBattles, IReadOnlyList<double?> PreferA, IReadOnlyList<string?> Errors);
+
+    private static readonly string[] Winners = ["model_a", "model_b", "tie", "both_bad"];
+
+    public static IEndpointRouteBuilder MapArenaApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/battles", RecordAsync)
+            .WithName("RecordBattles")
+            .WithSummary("Record a batch of pairwise battles (idempotent by battle_id; an optional voter is stored hashed and capped per day).")
+            .WithTags("arena")
+            .RequireAuthorization(Roles.Ingest);
+        app.MapGet("/leaderboards/{scope}", LeaderboardAsync)
+            .WithName("Leaderboard")
+            .WithSummary("Bradley-Terry ratings with 95 % bootstrap intervals, Elo, battle counts and the last refit time (scope: overall, instrumental, vocal).")
+            .WithTags("arena")
+            .RequireAuthorization(Roles.Reader);
+        app.MapPost("/judge", JudgeAsync)
+            .WithName("Judge")
+            .WithSummary("Probability that A is preferred, for pairs of scored track ids or raw score vectors, from the preference model trained on the recorded battles.")
+            .WithTags("arena")
+            .RequireAuthorization(Roles.Reader);
+        return app;
+    }
+
+    private static async Task<Results<Ok<BattlesResponse>, ValidationProblem>> RecordAsync(
+        BattlesRequest request, BattleLog log, IGrainFactory grains, ArenaOptions options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var battles = request.Battles ?? [];
+        var errors = new Dictionary<string, string[]>();
+        if (battles.Count is 0 or > MaxBattlesPerBatch)
+        {
+            errors["battles"] = [$"Send between 1 and {MaxBattlesPerBatch} battles."];
+        }
+
+        var incoming = new List<IncomingBattle>(battles.Count);
+        for (var i = 0; i < battles.Count && errors.Count < 20; i++)
+        {
+            var b = battles[i];
+            var winner = Array.IndexOf(Winners, b.Winner);
+            var problem =
+                string.IsNullOrWhiteSpace(b.BattleId) || b.BattleId.Length > 200 ? "battle_id is required (at most 200 characters)" :
+                string.IsNullOrWhiteSpace(b.ModelA) || string.IsNullOrWhiteSpace(b.ModelB) ? "model_a and model_b are required" :
+                b.ModelA == b.ModelB ? "model_a and model_b must be different systems" :
+                winner < 0 ? "winner must be model_a, model_b, tie or both_bad" :
+                null;
+            if (problem is not null)
+            {
+                errors[$"battles[{i}]"] = [problem];
+                continue;
+            }
+
+            incoming.Add(new IncomingBattle(b.BattleId!, b.ModelA!, b.ModelB!, winner, b.Instrumental, b.TrackA, b.TrackB, b.Voter is { Length: > 0 } v ? HashVoter(v) : null));
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The battle batch is invalid; nothing was recorded.");
+        }
+
+        var (outcomes, accepted) = await log.AppendAsync(incoming, options.DailyCapPerVoter, time.GetUtcNow(), cancellationToken);
+        if (accepted.Count > 0)
+        {
+            // Counting is derived from the log: a lost hand-off is recounted when the board reactivates.
+            await Task.WhenAll(Enum.GetNames<ArenaScope>().Select(scope => grains.GetGrain<ILeaderboardGrain>(scope.ToLowerInvariant()).AddAsync(accepted)));
+        }
+
+        var rejections = outcomes.Select((o, i) => (o, i)).Where(p => p.o == BattleOutcome.VoterCapReached)
+            .Select(p => new BattleRejection(p.i, incoming[p.i].BattleId, $"this voter reached the daily cap of {options.DailyCapPerVoter} battles")).ToList();
+        return TypedResults.Ok(new BattlesResponse(outcomes.Count(o => o == BattleOutcome.Accepted), outcomes.Count(o => o == BattleOutcome.Duplicate), rejections.Count, rejections));
+    }
+
+    private static async Task<Results<Ok<LeaderboardView>, ProblemHttpResult>> LeaderboardAsync(string scope, IGrainFactory grains)
+    {
+        if (!Enum.TryParse<ArenaScope>(scope, ignoreCase: true, out var parsed) || int.TryParse(scope, out _))
+        {
+            return TypedResults.Problem(title: "No such leaderboard.", detail: "Scopes are overall, instrumental and vocal.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        return TypedResults.Ok(await grains.GetGrain<ILeaderboardGrain>(parsed.ToString().ToLowerInvariant()).GetAsync());
+    }
+
+    private static async Task<Results<Ok<JudgeResponse>, ValidationProblem, ProblemHttpResult>> JudgeAsync(JudgeRequest request, PreferenceJudge judge, IGrainFactory grains)
+    {
+        var pairs = request.Pairs ?? [];
+        if (pairs.Count is 0 or > MaxPairsPerJudge)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["pairs"] = [$"Send between 1 and {MaxPairsPerJudge} pairs."] });
+        }
+
+        if (await judge.CurrentAsync() is not { } model)
+        {
+            return TypedResults.Problem(
+                title: "No preference model yet.",
+                detail: "The judge is trained on recorded battles whose two tracks are scored by this cluster; record battles with track_a and track_b first.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var trackIds = pairs.SelectMany(p => new[] { p.ScoresA is null ? p.TrackA : null, p.ScoresB is null ? p.TrackB : null }).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var tracks = new Dictionary<string, TrackScoreRow>(StringComparer.Ordinal);
+        foreach (var view in await Task.WhenAll(trackIds.Select(t => grains.GetGrain<ITrackGrain>(t).GetAsync())))
+        {
+            if (view?.Scoring?.Scores is { } scores && JudgeGrain.ScoreRow(view.TrackId, scores) is { } row)
+            {
+                tracks[view.TrackId] = row;
+            }
+        }
+
+        var probabilities = new double?[pairs.Count];
+        var problems = new string?[pairs.Count];
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var p = pairs[i];
+            var a = Side(p.ScoresA, p.TrackA, tracks);
+            var b = Side(p.ScoresB, p.TrackB, tracks);
+            if (a is null || b is null || p.Instrumental is null)
+            {
+                problems[i] = p.Instrumental is null ? "instrumental is required" : "each side needs scores_a/scores_b or the id of a scored track";
+                continue;
+            }
+
+            probabilities[i] = model.Probability(PreferenceFeatures.Of(a, b, p.Instrumental.Value));
+        }
+
+        return TypedResults.Ok(new JudgeResponse(model.Version, model.TrainedOn, probabilities, problems));
+    }
+
+    private static TrackScoreRow? Side(ScoreVector? scores, string? trackId, Dictionary<string, TrackScoreRow> tracks) =>
+        scores is { } s ? new TrackScoreRow(trackId ?? "", s.Streams, s.Likes, s.Coherence, s.Musicality, s.Memorability, s.Clarity, s.Naturalness)
+        : trackId is not null && tracks.TryGetValue(trackId, out var row) ? row
+        : null;
+
+    /// <summary>Voters are kept only as a salted hash: enough to cap them, not to name them.</summary>
+    private static string HashVoter(string voter) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("apex-arena-voter:" + voter)));
+}
+
+/// <summary>The silo's copy of the cluster's preference model, refreshed from the judge grain at most every few seconds.</summary>
+public sealed class PreferenceJudge(IGrainFactory grains, TimeProvider time)
+{
+    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(5);
+    private PreferenceModel? _model;
+    private DateTimeOffset _fetched = DateTimeOffset.MinValue;
+
+    public async Task<PreferenceModel?> CurrentAsync()
+    {
+        if (time.GetUtcNow() - _fetched > Refresh)
+        {
+            var model = await grains.GetGrain<IJudgeGrain>(0).GetModelAsync();
+            if (model is not null && model.Version != _model?.Version)
+            {
+                _model = new PreferenceModel(model.Version, model.TrainedOn, model.Mean, model.Scale, model.Weights, model.Bias);
+            }
+
+            _fetched = time.GetUtcNow();
+        }
+
+        return _model;
+    }
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Apex.Silo.Tests;
+
+public sealed class ArenaApiTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("apex-arena-api-").FullName;
+    private SiloProcess _silo = null!;
+
+    private HttpClient Http => _silo.Http;
+
+    public async Task InitializeAsync()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "samples"), "*.ogg"))
+        {
+            File.Copy(file, Path.Combine(_data, Path.GetFileName(file)));
+        }
+
+        _silo = await SiloProcess.StartAsync(_data, _data, "--Apex:Arena:DailyCapPerVoter=2", "--Apex:Arena:RefitInterval=00:00:01", "--Apex:Arena:Bootstrap=100",
+            $"--Apex:ModelsDir={await SiloProcess.ModelsAsync()}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _silo.DisposeAsync();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> BodyAsync(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    private static string Battles(IEnumerable<(string Id, string A, string B, string Winner, bool Instrumental, string? TrackA, string? TrackB, string? Voter)> battles) =>
+        JsonSerializer.Serialize(new
+        {
+            battles = battles.Select(b => new { battle_id = b.Id, model_a = b.A, model_b = b.B, winner = b.Winner, instrumental = b.Instrumental, track_a = b.TrackA, track_b = b.TrackB, voter = b.Voter }),
+        });
+
+    [Fact]
+    public async Task Battles_are_idempotent_capped_per_voter_and_refused_whole_when_malformed()
+    {
+        var batch = Battles([("b1", "x", "y", "model_a", true, null, null, null), ("b2", "x", "y", "tie", false, null, null, "v1"), ("b3", "y", "z", "both_bad", false, null, null, "v1")]);
+
+        var first = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(batch)));
+        var retry = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(batch)));
+        var capped = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b4", "x", "z", "model_b", true, null, null, "v1")]))));
+        var bad = await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b5", "x", "z", "model_a", true, null, null, null), ("b6", "x", "x", "model_a", true, null, null, null)])));
+
+        Assert.Equal((3, 0), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicate").GetInt32()));
+        Assert.Equal((0, 3), (retry.GetProperty("accepted").GetInt32(), retry.GetProperty("duplicate").GetInt32()));
+        Assert.Equal(1, capped.GetProperty("rejected").GetInt32());
+        Assert.Contains("daily cap", capped.GetProperty("rejections")[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+        var resent = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b5", "x", "z", "model_a", true, null, null, null)]))));
+        Assert.Equal(1, resent.GetProperty("accepted").GetInt32()); // nothing of the refused batch was recorded
+
+        var overall = await BodyAsync(await Http.GetAsync(new Uri("/leaderboards/overall", UriKind.Relative)));
+        Assert.Equal(3, overall.GetProperty("battles").GetInt64()); // b1, b2, b5: the both-bad b3 is not counted
+        Assert.Equal(["x", "y", "z"], overall.GetProperty("systems").EnumerateArray().Select(s => s.GetProperty("system").GetString()).Order());
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/leaderboards/everything", UriKind.Relative))).StatusCode);
+
+        using var anonymous = _silo.ClientWith(null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync(new Uri("/battles", UriKind.Relative), Json(batch))).StatusCode);
+        var reader = (await BodyAsync(await Http.PostAsync(new Uri("/keys", UriKind.Relative), Json("""{"role":"reader"}""")))).GetProperty("key").GetString();
+        using var readerClient = _silo.ClientWith(reader);
+        Assert.Equal(HttpStatusCode.Forbidden, (await readerClient.PostAsync(new Uri("/battles", UriKind.Relative), Json(batch))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await readerClient.GetAsync(new Uri("/leaderboards/vocal", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Leaderboards_refit_from_recorded_battles_and_rank_the_stronger_system_first()
+    {
+        var random = new Random(3);
+        var battles = Enumerable.Range(0, 400).Select(i =>
+        {
+            var (a, b) = i % 2 == 0 ? ("strong", "weak") : ("weak", "strong");
+            var strongWins = random.NextDouble() < 0.8;
+            var winner = (a == "strong") == strongWins ? "model_a" : "model_b";
+            return ($"lb-{i}", a, b, winner, i % 3 == 0, (string?)null, (string?)null, (string?)null);
+        }).ToList();
+
+        Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles(battles)))).StatusCode);
+        JsonElement board;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            board = await BodyAsync(await Http.GetAsync(new Uri("/leaderboards/overall", UriKind.Relative)));
+            await Task.Delay(200);
+        }
+        while (board.GetProperty("battles_at_refit").GetInt64() < 400 && DateTime.UtcNow < deadline);
+
+        var systems = board.GetProperty("systems").EnumerateArray().ToList();
+        Assert.Equal("strong", systems[0].GetProperty("system").GetString());
+        Assert.True(systems[0].GetProperty("ci_low").GetDouble() > systems[1].GetProperty("ci_high").GetDouble());
+        Assert.Equal(2, systems[1].GetProperty("rank_ub").GetInt32());
+        Assert.True(board.TryGetProperty("refitted_at", out var at) && at.ValueKind == JsonValueKind.String);
+        var instrumental = await BodyAsync(await Http.GetAsync(new Uri("/leaderboards/instrumental", UriKind.Relative)));
+        Assert.Equal(battles.Count(b => b.Item5), instrumental.GetProperty("battles").GetInt64());
+    }
+
+    [Fact]
+    public async Task The_judge_learns_from_battles_between_scored_tracks()
+    {
+        using var noModel = await Http.PostAsync(new Uri("/judge", UriKind.Relative), Json("""{"pairs":[{"scores_a":{"streams":1,"likes":1,"coherence":1,"musicality":1,"memorability":1,"clarity":1,"naturalness":1},"scores_b":{"streams":1,"likes":1,"coherence":1,"musicality":1,"memorability":1,"clarity":1,"naturalness":1},"instrumental":true}]}"""));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, noModel.StatusCode);
+
+        var songs = Directory.GetFiles(_data, "*.ogg").Select(Path.GetFileName).Order().ToList();
+        foreach (var (song, i) in songs.Select((s, i) => (s, i)))
+        {
+            var registered = await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json($$"""{"track_id":"t{{i}}","platform":"arena","created_at":"2026-11-01T00:00:00Z","audio_path":"{{song}}"}"""));
+            Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        }
+
+        var scoredBy = DateTime.UtcNow.AddSeconds(60);
+        for (var i = 0; i < songs.Count; i++)
+        {
+            while ((await BodyAsync(await Http.GetAsync(new Uri($"/tracks/t{i}", UriKind.Relative)))).GetProperty("scoring").GetProperty("status").GetString() != "scored")
+            {
+                Assert.True(DateTime.UtcNow < scoredBy, $"t{i} was not scored");
+                await Task.Delay(250);
+            }
+        }
+
+        var random = new Random(5);
+        var battles = Enumerable.Range(0, 80).Select(k =>
+        {
+            var a = random.Next(songs.Count);
+            var b = (a + 1 + random.Next(songs.Count - 1)) % songs.Count;
+            return ($"j-{k}", $"sys{a}", $"sys{b}", a < b ? "model_a" : "model_b", k % 2 == 0, (string?)$"t{a}", (string?)$"t{b}", (string?)null);
+        }).ToList();
+        Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles(battles)))).StatusCode);
+
+        // The judge trains once the tracks are scored and enough battles arrived (checked every second here).
+        var request = Json("""{"pairs":[{"track_a":"t0","track_b":"t1","instrumental":true},{"track_a":"t0","track_b":"nope","instrumental":true}]}""");
+        HttpResponseMessage judged;
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while ((judged = await Http.PostAsync(new Uri("/judge", UriKind.Relative), request)).StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the judge never trained");
+            await Task.Delay(500);
+            request = Json("""{"pairs":[{"track_a":"t0","track_b":"t1","instrumental":true},{"track_a":"t0","track_b":"nope","instrumental":true}]}""");
+        }
+
+        var body = await BodyAsync(judged);
+        Assert.StartsWith("pref-", body.GetProperty("model_version").GetString(), StringComparison.Ordinal);
+        Assert.Equal(80, body.GetProperty("trained_on_battles").GetInt32());
+        Assert.InRange(body.GetProperty("prefer_a")[0].GetDouble(), 0, 1);
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("prefer_a")[1].ValueKind);
+        Assert.Contains("scored track", body.GetProperty("errors")[1].GetString(), StringComparison.Ordinal);
+    }
+}
