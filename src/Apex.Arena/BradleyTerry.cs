@@ -37,14 +37,16 @@ public static class BradleyTerry
 
         var total = cells.Sum(c => c.WinA + c.WinB);
         var ridge = Ridge * Math.Max(1, total / systems);
+        WarmStart(systems, cells, theta);
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
             var gradient = new double[systems];
-            var hessian = Matrix<double>.Build.Dense(systems, systems);
+            // Column-major storage that MathNet wraps without copying; filled directly, not through its indexer.
+            var h = new double[systems * systems];
             for (var i = 0; i < systems; i++)
             {
                 gradient[i] = -ridge * theta[i];
-                hessian[i, i] = ridge;
+                h[(i * systems) + i] = ridge;
             }
 
             foreach (var (a, b, winA, winB) in cells)
@@ -60,14 +62,14 @@ public static class BradleyTerry
                 gradient[a] += g;
                 gradient[b] -= g;
                 var w = n * p * (1 - p);
-                hessian[a, a] += w;
-                hessian[b, b] += w;
-                hessian[a, b] -= w;
-                hessian[b, a] -= w;
+                h[(a * systems) + a] += w;
+                h[(b * systems) + b] += w;
+                h[(b * systems) + a] -= w;
+                h[(a * systems) + b] -= w;
             }
 
             // The negative Hessian is positive definite thanks to the ridge.
-            var step = hessian.Cholesky().Solve(Vector<double>.Build.Dense(gradient));
+            var step = Matrix<double>.Build.Dense(systems, systems, h).Cholesky().Solve(Vector<double>.Build.Dense(gradient));
             var largest = 0.0;
             for (var i = 0; i < systems; i++)
             {
@@ -75,7 +77,8 @@ public static class BradleyTerry
                 largest = Math.Max(largest, Math.Abs(step[i]));
             }
 
-            if (largest < 1e-10)
+            // 1e-8 in θ is 3e-6 rating points.
+            if (largest < 1e-8)
             {
                 break;
             }
@@ -83,6 +86,54 @@ public static class BradleyTerry
 
         var mean = theta.Average();
         return theta.Select(t => t - mean).ToArray();
+    }
+
+    /// <summary>
+    /// A few minorize-maximize sweeps (Hunter 2004), each O(cells): cheap, and they bring θ close enough
+    /// that Newton (O(n³) per step for its Cholesky) needs about half the steps it would from zero.
+    /// </summary>
+    private static void WarmStart(int systems, IReadOnlyList<(int A, int B, double WinA, double WinB)> cells, double[] theta)
+    {
+        var wins = new double[systems];
+        foreach (var (a, b, winA, winB) in cells)
+        {
+            wins[a] += winA;
+            wins[b] += winB;
+        }
+
+        var strength = theta.Select(Math.Exp).ToArray();
+        var denominator = new double[systems];
+        for (var sweep = 0; sweep < 8; sweep++)
+        {
+            Array.Clear(denominator);
+            foreach (var (a, b, winA, winB) in cells)
+            {
+                var games = winA + winB;
+                var share = games / (strength[a] + strength[b]);
+                denominator[a] += share;
+                denominator[b] += share;
+            }
+
+            for (var i = 0; i < systems; i++)
+            {
+                // A system without wins (or games) keeps its strength: Newton's ridge settles it.
+                if (wins[i] > 0 && denominator[i] > 0)
+                {
+                    strength[i] = wins[i] / denominator[i];
+                }
+            }
+
+            var logMean = strength.Average(Math.Log);
+            for (var i = 0; i < systems; i++)
+            {
+                strength[i] /= Math.Exp(logMean);
+            }
+        }
+
+        for (var i = 0; i < systems; i++)
+        {
+            theta[i] = Math.Log(strength[i]);
+        }
     }
 
     /// <summary>θ on the arena scale: 1000 + 400·log10 odds, mean 1000.</summary>
