@@ -18,4 +18,11 @@ public interface ITrackGrain : IGrainWithStringKey
     /// <summary>Tries to score a queued track now (instead of at its next retry); answers its scoring state.</summary>
     [Alias("ScoreNowAsync")]
     Task<Scoring.TrackScoring?> ScoreNowAsync();
+
+    /// <summary>
+    /// Re-scores a scored track from its stored embedding with model <paramref name="version"/>; false
+    /// while this track's silo does not serve that version yet (the caller retries).
+    /// </summary>
+    [Alias("RescoreAsync")]
+    Task<bool> RescoreAsync(string version);
 }

@@ -28,17 +28,71 @@ public sealed class ModelRegistry(string folder)
         return version.Length == 0 ? null : Path.Combine(Folder, version);
     }
 
-    /// <summary>Makes <paramref name="version"/> (a folder in the registry) the serving one.</summary>
+    public const string HistoryFile = "history.log";
+
+    /// <summary>The serving version's name, or null.</summary>
+    public string? ServingVersion() => ServingDirectory() is { } d ? Path.GetFileName(d) : null;
+
+    /// <summary>Makes <paramref name="version"/> (a folder in the registry) the serving one, and notes it in the history.</summary>
     public void Serve(string version)
     {
-        if (!File.Exists(Path.Combine(Folder, version, HeadCheckpoint.ManifestFile)))
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
+        if (version.Contains('/', StringComparison.Ordinal) || version.Contains("..", StringComparison.Ordinal) || !File.Exists(Path.Combine(Folder, version, HeadCheckpoint.ManifestFile)))
         {
-            throw new InvalidDataException($"{version} is not a checkpoint in {Folder}.");
+            throw new InvalidDataException($"{version} is not a checkpoint in the model registry.");
+        }
+
+        // A registry that served a version before it kept a history notes that version first, so it can be rolled back to.
+        if (History().Count == 0 && ServingVersion() is { } current && current != version)
+        {
+            File.AppendAllText(Path.Combine(Folder, HistoryFile), $"{DateTimeOffset.UtcNow:O} {current}\n");
         }
 
         var staging = Path.Combine(Folder, ServingFile + ".new");
         File.WriteAllText(staging, version);
         File.Move(staging, Path.Combine(Folder, ServingFile), overwrite: true);
+        File.AppendAllText(Path.Combine(Folder, HistoryFile), $"{DateTimeOffset.UtcNow:O} {version}\n");
+    }
+
+    /// <summary>Versions served so far, oldest first (a version served twice appears twice).</summary>
+    public IReadOnlyList<(DateTimeOffset At, string Version)> History()
+    {
+        var path = Path.Combine(Folder, HistoryFile);
+        return File.Exists(path)
+            ? File.ReadAllLines(path).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2)
+                .Select(p => (DateTimeOffset.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), p[1])).ToList()
+            : [];
+    }
+
+    /// <summary>Every checkpoint in the registry with its status: serving, retired (served before) or candidate (never served).</summary>
+    public IReadOnlyList<(CheckpointManifest Manifest, string Status)> Versions()
+    {
+        if (!Directory.Exists(Folder))
+        {
+            return [];
+        }
+
+        var serving = ServingVersion();
+        var served = History().Select(h => h.Version).ToHashSet(StringComparer.Ordinal);
+        return Directory.GetDirectories(Folder)
+            .Where(d => File.Exists(Path.Combine(d, HeadCheckpoint.ManifestFile)))
+            .Select(d => System.Text.Json.JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllText(Path.Combine(d, HeadCheckpoint.ManifestFile)))!)
+            .Select(m => (m, m.Version == serving ? "serving" : served.Contains(m.Version) ? "retired" : "candidate"))
+            .OrderByDescending(v => v.m.CreatedAt)
+            .ToList();
+    }
+
+    /// <summary>Serves the version served before the current one; answers it, or null when there is none.</summary>
+    public string? Rollback()
+    {
+        var serving = ServingVersion();
+        var previous = History().Select(h => h.Version).Where(v => v != serving).LastOrDefault();
+        if (previous is not null)
+        {
+            Serve(previous);
+        }
+
+        return previous;
     }
 
     /// <summary>

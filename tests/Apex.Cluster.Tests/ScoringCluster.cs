@@ -36,7 +36,9 @@ internal sealed class ScoringCluster : IAsyncDisposable
     public static string Samples => Path.Combine(AppContext.BaseDirectory, "samples");
 
     /// <summary>Starts silos whose gpu flags are <paramref name="gpu"/>, in order; the first silo is the primary.</summary>
-    public static async Task<ScoringCluster> StartAsync(string modelsFolder, ScoringOptions options, params bool[] gpu)
+    public static Task<ScoringCluster> StartAsync(string modelsFolder, ScoringOptions options, params bool[] gpu) => StartAsync(modelsFolder, options, gpu, null);
+
+    public static async Task<ScoringCluster> StartAsync(string modelsFolder, ScoringOptions options, bool[] gpu, Apex.Scoring.Training.TrainerOptions? trainer)
     {
         var folder = Directory.CreateTempSubdirectory("apex-scoring-").FullName;
         var scoring = new ScoringCluster(folder, gpu);
@@ -57,6 +59,10 @@ internal sealed class ScoringCluster : IAsyncDisposable
                 .AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Sqlite(connectionString))
                 .UseApexReminders(AdoNetDatabase.Sqlite(connectionString));
             silo.Services.AddSingleton<IIngestLog>(scoring.Log);
+            if (trainer is not null)
+            {
+                silo.Services.AddSingleton(trainer);
+            }
         });
         scoring.Cluster = builder.Build();
         await scoring.Cluster.DeployAsync();

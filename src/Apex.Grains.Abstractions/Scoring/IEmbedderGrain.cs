@@ -78,8 +78,9 @@ public static class EmbedderKey
     public static (string Kind, string Silo, int Device) Parse(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        // Grains placed the same way (training workers) append their own parts after the third.
         var parts = key.Split('|');
-        return parts.Length == 3 && int.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out var device)
+        return parts.Length >= 3 && int.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out var device)
             ? (parts[0], parts[1], device)
             : throw new ArgumentException($"Not an embedder key: '{key}'.", nameof(key));
     }

@@ -35,4 +35,7 @@ public interface IScoreStore
     Task SavePredictionAsync(string platform, TrackPrediction prediction, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<TrackPrediction>> LoadPredictionsAsync(string platform, CancellationToken cancellationToken = default);
+
+    /// <summary>The platforms that have scored tracks.</summary>
+    Task<IReadOnlyList<string>> PlatformsAsync(CancellationToken cancellationToken = default);
 }

@@ -134,6 +134,21 @@ public sealed class ScoreStore : IScoreStore
         return predictions;
     }
 
+    public async Task<IReadOnlyList<string>> PlatformsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT platform FROM apex_predictions ORDER BY platform";
+        var platforms = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            platforms.Add(reader.GetString(0));
+        }
+
+        return platforms;
+    }
+
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = _factory.CreateConnection()!;

@@ -83,6 +83,29 @@ public sealed partial class TrackGrain(
         return Scoring();
     }
 
+    async Task<bool> ITrackGrain.RescoreAsync(string version)
+    {
+        if (state.State.Registration is not { } registration || state.State.Scoring != ScoringStatus.Scored || state.State.Scores?.ModelVersion == version)
+        {
+            return true; // nothing to re-score (unscored tracks are scored with whatever serves when their turn comes)
+        }
+
+        var models = services.GetService<IModelHost>();
+        var store = services.GetService<IScoreStore>();
+        if (models?.Serving?.Version != version || store is null)
+        {
+            return false;
+        }
+
+        if (await store.LoadAsync(Id) is not { } embedding)
+        {
+            return true;
+        }
+
+        await SaveScoresAsync(registration, store, models.Predict(embedding, ScoreStore.Reference(Id), time.GetUtcNow()));
+        return true;
+    }
+
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
         if (state.State.Scoring != ScoringStatus.Queued)
@@ -175,6 +198,11 @@ public sealed partial class TrackGrain(
             return;
         }
 
+        await SaveScoresAsync(registration, store, scores);
+    }
+
+    private async Task SaveScoresAsync(TrackRegistration registration, IScoreStore store, TrackScores scores)
+    {
         state.State.Scores = scores;
         state.State.Scoring = ScoringStatus.Scored;
         state.State.ScoringError = null;

@@ -27,6 +27,7 @@ public static class ApexSiloHost
         app.MapPlatformsApi();
         app.MapClusterApi();
         app.MapArenaApi();
+        app.MapTrainingApi();
         return app;
     }
 

@@ -67,6 +67,10 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton(battles);
         builder.Services.AddSingleton(ArenaSettings(builder.Configuration));
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
+        var trainerSection = builder.Configuration.GetSection("Apex:Training");
+        var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
+        builder.Services.AddSingleton(trainerSection["MaturityDays"] is null ? trainer with { MaturityDays = options.MaturityDays } : trainer);
+        builder.Services.AddHostedService<Apis.TrainerStartup>();
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
         builder.Services.AddSingleton<IngestMetrics>();

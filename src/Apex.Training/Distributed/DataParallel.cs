@@ -104,6 +104,14 @@ public sealed class Replica : IDisposable
         return new ReplicaState(step, Flatten([.. Parameters]), Flatten(Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList()));
     }
 
+    /// <summary>Starts from another head's weights and statistics (fine-tuning the serving model).</summary>
+    public void LoadHead(ApexHead source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        using var _ = no_grad();
+        Head.load_state_dict(source.state_dict());
+    }
+
     public void Load(ReplicaState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -312,4 +320,47 @@ public sealed class DataParallelCoordinator : IDisposable
         using var _ = no_grad();
         Replica.Unflatten(running, _replica.Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList());
     }
+}
+
+/// <summary>
+/// A worker that holds only its shards: the samples of its ghost batches' shards, with their indices in
+/// the whole training set, so that it draws exactly the samples a single worker would.
+/// </summary>
+public sealed class ShardGradientWorker : IGradientWorker, IDisposable
+{
+    private readonly TrainingSet _shard;
+    private readonly Dictionary<int, int> _localOf;
+    private readonly int _totalSamples;
+    private readonly DataParallelOptions _options;
+    private readonly Replica _replica;
+
+    public ShardGradientWorker(TrainingSet shard, IReadOnlyList<int> globalIndices, int totalSamples, DataParallelOptions options, HeadArchitecture architecture)
+    {
+        ArgumentNullException.ThrowIfNull(shard);
+        ArgumentNullException.ThrowIfNull(globalIndices);
+        _shard = shard;
+        _localOf = globalIndices.Select((g, local) => (g, local)).ToDictionary(p => p.g, p => p.local);
+        _totalSamples = totalSamples;
+        _options = options;
+        _replica = new Replica(architecture, options.Training, shard.Tasks);
+    }
+
+    public Task<IReadOnlyList<GhostGradient>> ComputeAsync(ReplicaState state, IReadOnlyList<int> ghosts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(ghosts);
+        _replica.Load(state);
+        var gradients = new List<GhostGradient>(ghosts.Count);
+        foreach (var ghost in ghosts)
+        {
+            var samples = _options.GhostSamples(_totalSamples, state.Step, ghost).Select(g => _localOf.TryGetValue(g, out var local)
+                ? local
+                : throw new InvalidOperationException($"Sample {g} of ghost batch {ghost} is not in this worker's shards.")).ToArray();
+            gradients.Add(_replica.Compute(_shard, samples, state.Step, ghost, _options));
+        }
+
+        return Task.FromResult<IReadOnlyList<GhostGradient>>(gradients);
+    }
+
+    public void Dispose() => _replica.Dispose();
 }

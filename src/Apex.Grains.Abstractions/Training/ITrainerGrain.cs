@@ -1,0 +1,124 @@
+namespace Apex.Grains.Training;
+
+/// <summary>
+/// The cluster's trainer (key 0): checks label drift on a reminder, runs one data-parallel training
+/// run at a time, evaluates the candidate against the serving model on the same held-out tracks,
+/// promotes it only if it is better by the margin, and re-scores tracks with the new version.
+/// </summary>
+[Alias("Apex.Grains.Training.ITrainerGrain")]
+public interface ITrainerGrain : IGrainWithIntegerKey
+{
+    /// <summary>Starts a run now unless one is running; answers the run (new or running).</summary>
+    [Alias("StartAsync")]
+    Task<TrainingRunView> StartAsync(string reason);
+
+    [Alias("GetRunAsync")]
+    Task<TrainingRunView?> GetRunAsync(string id);
+
+    [Alias("ListRunsAsync")]
+    Task<IReadOnlyList<TrainingRunView>> ListRunsAsync();
+
+    /// <summary>Serves <paramref name="version"/> (a registry checkpoint) and re-scores the tracks with it in the background.</summary>
+    [Alias("PromoteAsync")]
+    Task<string> PromoteAsync(string version);
+
+    /// <summary>Serves the version served before the current one (null when there is none) and re-scores with it.</summary>
+    [Alias("RollbackAsync")]
+    Task<string?> RollbackAsync();
+
+    /// <summary>The drift now: new mature scored tracks since the last run and the share whose popularity moved.</summary>
+    [Alias("GetDriftAsync")]
+    Task<DriftView> GetDriftAsync();
+}
+
+public enum TrainingRunStatus
+{
+    Running,
+    Promoted,
+    NotPromoted,
+    Failed,
+}
+
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.ModelMetrics")]
+public sealed record ModelMetrics(
+    [property: Id(0)] string Version,
+    [property: Id(1)] double? StreamsPearson,
+    [property: Id(2)] double? LikesPearson,
+    [property: Id(3)] double? MeanPearson,
+    [property: Id(4)] int HeldOutTracks);
+
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.TrainingRunView")]
+public sealed record TrainingRunView(
+    [property: Id(0)] string Id,
+    [property: Id(1)] TrainingRunStatus Status,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] DateTimeOffset StartedAt,
+    [property: Id(4)] DateTimeOffset? FinishedAt,
+    [property: Id(5)] int Workers,
+    [property: Id(6)] long Steps,
+    [property: Id(7)] long StepsDone,
+    [property: Id(8)] int TrainingTracks,
+    [property: Id(9)] ModelMetrics? Candidate,
+    [property: Id(10)] ModelMetrics? Serving,
+    [property: Id(11)] string? Decision,
+    [property: Id(12)] string? Error,
+    [property: Id(13)] int Retries,
+    [property: Id(14)] int RescoreTotal,
+    [property: Id(15)] int Rescored);
+
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.DriftView")]
+public sealed record DriftView(
+    [property: Id(0)] int MatureScoredTracks,
+    [property: Id(1)] int NewMatureSinceLastRun,
+    [property: Id(2)] double MovedShare,
+    [property: Id(3)] bool Due,
+    [property: Id(4)] DateTimeOffset? LastRunAt);
+
+/// <summary>A data-parallel worker (key: an embedder-style placement key plus run and index).</summary>
+[Alias("Apex.Grains.Training.ITrainingWorkerGrain")]
+public interface ITrainingWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Takes the shards of this worker: samples (global index, song-mean features, labels).</summary>
+    [Alias("LoadAsync")]
+    Task LoadAsync(WorkerShard shard);
+
+    /// <summary>Gradients of the given ghost batches at this state.</summary>
+    [Alias("ComputeAsync")]
+    [ResponseTimeout("00:10:00")]
+    Task<IReadOnlyList<WorkerGhostGradient>> ComputeAsync(WorkerState state, IReadOnlyList<int> ghosts);
+}
+
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.WorkerShard")]
+public sealed record WorkerShard(
+    [property: Id(0)] int Layers,
+    [property: Id(1)] int Hidden,
+    [property: Id(2)] IReadOnlyList<string> Tasks,
+    [property: Id(3)] int TotalSamples,
+    [property: Id(4)] int[] GlobalIndices,
+    [property: Id(5)] float[] Features,
+    [property: Id(6)] float[] Labels,
+    [property: Id(7)] int GhostBatches,
+    [property: Id(8)] int GlobalBatch,
+    [property: Id(9)] int Seed,
+    [property: Id(10)] int[] Trunk,
+    [property: Id(11)] int BranchWidth,
+    [property: Id(12)] double TrunkDropout,
+    [property: Id(13)] double BranchDropout);
+
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.WorkerState")]
+public sealed record WorkerState([property: Id(0)] long Step, [property: Id(1)] float[] Parameters, [property: Id(2)] float[] Buffers);
+
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.WorkerGhostGradient")]
+public sealed record WorkerGhostGradient(
+    [property: Id(0)] int Ghost,
+    [property: Id(1)] float[] Gradient,
+    [property: Id(2)] float[] BatchStatistics,
+    [property: Id(3)] double Loss,
+    [property: Id(4)] int Samples,
+    [property: Id(5)] string Silo);

@@ -1,0 +1,80 @@
+using Apex.Grains.Training;
+using Apex.Scoring;
+using Apex.Silo.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Apex.Silo.Apis;
+
+/// <summary>Training runs, label drift and the model registry.</summary>
+public static class TrainingApi
+{
+    public sealed record StartRunRequest(string? Reason);
+
+    public sealed record ModelView(string Version, string? Label, string Status, DateTimeOffset CreatedAt, string DataSnapshot, string InputMode, string Loss);
+
+    public sealed record ModelsResponse(string? Serving, IReadOnlyList<ModelView> Models);
+
+    public sealed record PromotedResponse(string Serving, string Note);
+
+    public static IEndpointRouteBuilder MapTrainingApi(this IEndpointRouteBuilder app)
+    {
+        var training = app.MapGroup("/training").WithTags("training");
+        training.MapPost("/runs", StartAsync).WithName("StartTrainingRun").WithSummary("Start a training run now (one at a time; answers the running one if any).").RequireAuthorization(Roles.Admin);
+        training.MapGet("/runs", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ITrainerGrain>(0).ListRunsAsync()))
+            .WithName("ListTrainingRuns").WithSummary("Training runs, newest first.").RequireAuthorization(Roles.Reader);
+        training.MapGet("/runs/{id}", GetAsync).WithName("GetTrainingRun").WithSummary("A run: status, steps, workers, both models' metrics, the decision and re-scoring progress.").RequireAuthorization(Roles.Reader);
+        training.MapGet("/drift", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ITrainerGrain>(0).GetDriftAsync()))
+            .WithName("LabelDrift").WithSummary("New mature tracks since the last run and the share whose popularity moved.").RequireAuthorization(Roles.Reader);
+
+        var models = app.MapGroup("/models").WithTags("models");
+        models.MapGet("/", List).WithName("ListModels").WithSummary("The model registry: versions with their manifests and status (serving, retired, candidate).").RequireAuthorization(Roles.Reader);
+        models.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel").WithSummary("Serve this version on every silo and re-score the tracks with it.").RequireAuthorization(Roles.Admin);
+        models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel").WithSummary("Serve the version served before the current one and re-score with it.").RequireAuthorization(Roles.Admin);
+        return app;
+    }
+
+    private static async Task<Accepted<TrainingRunView>> StartAsync(StartRunRequest? request, IGrainFactory grains)
+    {
+        var run = await grains.GetGrain<ITrainerGrain>(0).StartAsync(request?.Reason is { Length: > 0 } reason ? reason : "requested through POST /training/runs");
+        return TypedResults.Accepted($"/training/runs/{run.Id}", run);
+    }
+
+    private static async Task<Results<Ok<TrainingRunView>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains) =>
+        await grains.GetGrain<ITrainerGrain>(0).GetRunAsync(id) is { } run
+            ? TypedResults.Ok(run)
+            : TypedResults.Problem(title: "Training run not found.", detail: $"No run '{id}'.", statusCode: StatusCodes.Status404NotFound);
+
+    private static Ok<ModelsResponse> List(ModelRegistry registry) =>
+        TypedResults.Ok(new ModelsResponse(registry.ServingVersion(), registry.Versions()
+            .Select(v => new ModelView(v.Manifest.Version, v.Manifest.Label, v.Status, v.Manifest.CreatedAt, v.Manifest.DataSnapshot, v.Manifest.InputMode, v.Manifest.Loss)).ToList()));
+
+    private static async Task<Results<Ok<PromotedResponse>, ProblemHttpResult>> PromoteAsync(string version, IGrainFactory grains)
+    {
+        try
+        {
+            var serving = await grains.GetGrain<ITrainerGrain>(0).PromoteAsync(version);
+            return TypedResults.Ok(new PromotedResponse(serving, "every silo swaps it in within seconds; tracks are re-scored in the background"));
+        }
+        catch (InvalidDataException ex)
+        {
+            return TypedResults.Problem(title: "No such model version.", detail: ex.Message, statusCode: StatusCodes.Status404NotFound);
+        }
+    }
+
+    private static async Task<Results<Ok<PromotedResponse>, ProblemHttpResult>> RollbackAsync(IGrainFactory grains) =>
+        await grains.GetGrain<ITrainerGrain>(0).RollbackAsync() is { } serving
+            ? TypedResults.Ok(new PromotedResponse(serving, "rolled back; tracks are re-scored in the background"))
+            : TypedResults.Problem(title: "Nothing to roll back to.", detail: "No other version has been served.", statusCode: StatusCodes.Status409Conflict);
+}
+
+/// <summary>Wakes the trainer once the silo runs, so that its drift reminder is registered.</summary>
+public sealed class TrainerStartup(IGrainFactory grains, IHostApplicationLifetime lifetime) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() => _ = grains.GetGrain<ITrainerGrain>(0).GetDriftAsync());
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,109 @@
+using Apex.Grains;
+using Apex.Grains.Events;
+using Apex.Grains.Scoring;
+using Apex.Grains.Training;
+using Apex.Scoring;
+using Apex.Scoring.Training;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Apex.Cluster.Tests;
+
+/// <summary>The trainer end to end on a two-silo cluster: drift, a data-parallel run over both silos, promotion, hot swap, re-scoring, rollback.</summary>
+public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel>, IDisposable
+{
+    private static readonly string[] Songs = ["brahms-hungarian-dance-5", "macleod-sugar-plum-fairy", "macleod-vibe-ace", "sorohan-solo-trumpet-06"];
+    private const int Tracks = 32;
+
+    private readonly string _models = Directory.CreateTempSubdirectory("apex-training-models-").FullName;
+
+    public void Dispose() => Directory.Delete(_models, recursive: true);
+
+    private async Task<ScoringCluster> StartAsync(double margin)
+    {
+        foreach (var directory in Directory.GetDirectories(model.Folder))
+        {
+            var target = Directory.CreateDirectory(Path.Combine(_models, Path.GetFileName(directory))).FullName;
+            foreach (var file in Directory.GetFiles(directory))
+            {
+                File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+        }
+
+        File.Copy(Path.Combine(model.Folder, ModelRegistry.ServingFile), Path.Combine(_models, ModelRegistry.ServingFile));
+        var trainer = new TrainerOptions { MinTrainingTracks = 8, MinNewMatureTracks = 8, Epochs = 60, GlobalBatch = 16, GhostBatches = 4, Workers = 2, PromotionMargin = margin, LearningRate = 3e-3 };
+        var cluster = await ScoringCluster.StartAsync(_models, new ScoringOptions { AllowCpu = true, MaxBatch = 8 }, [false, false], trainer);
+
+        // Mature tracks on the four recordings, popularity planted by recording (so audio predicts it) and
+        // in the opposite order to the serving head's predictions, which a fine-tuned head must learn.
+        var ids = Enumerable.Range(0, Tracks).Select(i => $"tr-{i}").ToList();
+        await Task.WhenAll(ids.Select((id, i) => cluster.Client.GetGrain<ITrackGrain>(id).RegisterAsync(
+            new TrackRegistration("suno", DateTimeOffset.UtcNow.AddDays(-30), Songs[i % 4] + ".ogg", null))));
+        var scored = await cluster.WaitScoredAsync(ids, TimeSpan.FromSeconds(120));
+        var rank = Enumerable.Range(0, 4).OrderByDescending(r => scored[r].Scoring!.Scores!.Of("streams")).ToList();
+        var ingestor = new Apex.Grains.Ingest.EventIngestor(cluster.Log, cluster.Client);
+        await ingestor.IngestAsync(ids.Select((id, i) => new EngagementEvent($"e-{id}", id, EventKind.Stream, (long)Math.Pow(10, 1 + rank.IndexOf(i % 4)) + i, DateTimeOffset.UtcNow)).ToList());
+        await ingestor.IngestAsync(ids.Select((id, i) => new EngagementEvent($"l-{id}", id, EventKind.Like, (long)Math.Pow(5, 1 + rank.IndexOf(i % 4)) + i, DateTimeOffset.UtcNow)).ToList());
+        return cluster;
+    }
+
+    private static async Task<TrainingRunView> FinishAsync(ITrainerGrain trainer, string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(240);
+        TrainingRunView run;
+        while ((run = (await trainer.GetRunAsync(id))!).Status == TrainingRunStatus.Running)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"run still running at step {run.StepsDone}/{run.Steps}");
+            await Task.Delay(500);
+        }
+
+        return run;
+    }
+
+    [Fact]
+    public async Task Drift_starts_a_run_whose_better_model_every_silo_serves_and_scores_with_then_rollback_restores_the_old_one()
+    {
+        await using var cluster = await StartAsync(margin: 0.05);
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>(0);
+        var original = new ModelRegistry(_models).ServingVersion()!;
+
+        var drift = await trainer.GetDriftAsync();
+        Assert.True(drift.Due, $"not due: {drift}");
+        Assert.Equal(Tracks, drift.NewMatureSinceLastRun);
+        var run = await FinishAsync(trainer, (await trainer.StartAsync("drift")).Id);
+
+        Assert.True(run.Status == TrainingRunStatus.Promoted, $"{run.Status}: {run.Decision} {run.Error}");
+        Assert.Equal(2, run.Workers);
+        Assert.True(run.Candidate!.MeanPearson > (run.Serving!.MeanPearson ?? 0) + 0.05, run.Decision);
+        var promoted = run.Candidate.Version;
+        Assert.Equal(promoted, new ModelRegistry(_models).ServingVersion());
+        Assert.Equal(Tracks, run.Rescored);
+        // Every silo serves it, and every track's scores carry it.
+        Assert.All(cluster.Cluster.Silos, s => Assert.Equal(promoted, s.ServiceProvider.GetRequiredService<IModelHost>().Serving!.Value.Version));
+        var views = await Task.WhenAll(Enumerable.Range(0, Tracks).Select(i => cluster.Client.GetGrain<ITrackGrain>($"tr-{i}").GetAsync()));
+        Assert.All(views, v => Assert.Equal(promoted, v!.Scoring!.Scores!.ModelVersion));
+        Assert.False((await trainer.GetDriftAsync()).Due); // nothing new since the run
+
+        Assert.Equal(original, await trainer.RollbackAsync());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await Task.WhenAll(Enumerable.Range(0, Tracks).Select(i => cluster.Client.GetGrain<ITrackGrain>($"tr-{i}").GetAsync()))).Any(v => v!.Scoring!.Scores!.ModelVersion != original))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "tracks were not re-scored with the rolled-back model");
+            await Task.Delay(500);
+        }
+    }
+
+    [Fact]
+    public async Task A_candidate_that_is_not_better_by_the_margin_is_not_promoted()
+    {
+        await using var cluster = await StartAsync(margin: 2.0); // no Pearson gain can reach 2
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>(0);
+        var original = new ModelRegistry(_models).ServingVersion();
+
+        var run = await FinishAsync(trainer, (await trainer.StartAsync("test")).Id);
+
+        Assert.Equal(TrainingRunStatus.NotPromoted, run.Status);
+        Assert.StartsWith("kept ", run.Decision, StringComparison.Ordinal);
+        Assert.NotNull(run.Candidate!.MeanPearson);
+        Assert.Equal(original, new ModelRegistry(_models).ServingVersion());
+    }
+}
