@@ -18,7 +18,7 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
 
     public void Dispose() => Directory.Delete(_models, recursive: true);
 
-    private async Task<ScoringCluster> StartAsync(double margin)
+    private async Task<ScoringCluster> StartAsync(double margin, int epochs = 60)
     {
         foreach (var directory in Directory.GetDirectories(model.Folder))
         {
@@ -30,7 +30,7 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
         }
 
         File.Copy(Path.Combine(model.Folder, ModelRegistry.ServingFile), Path.Combine(_models, ModelRegistry.ServingFile));
-        var trainer = new TrainerOptions { MinTrainingTracks = 8, MinNewMatureTracks = 8, Epochs = 60, GlobalBatch = 16, GhostBatches = 4, Workers = 2, PromotionMargin = margin, LearningRate = 3e-3 };
+        var trainer = new TrainerOptions { MinTrainingTracks = 8, MinNewMatureTracks = 8, Epochs = epochs, GlobalBatch = 16, GhostBatches = 4, Workers = 2, PromotionMargin = margin, LearningRate = 3e-3 };
         var cluster = await ScoringCluster.StartAsync(_models, new ScoringOptions { AllowCpu = true, MaxBatch = 8 }, [false, false], trainer);
 
         // Mature tracks on the four recordings, popularity planted by recording (so audio predicts it) and
@@ -105,5 +105,46 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
         Assert.StartsWith("kept ", run.Decision, StringComparison.Ordinal);
         Assert.NotNull(run.Candidate!.MeanPearson);
         Assert.Equal(original, new ModelRegistry(_models).ServingVersion());
+    }
+
+    [Fact]
+    public async Task A_run_whose_trainer_silo_dies_is_marked_failed_with_the_reason_not_left_running()
+    {
+        await using var cluster = await StartAsync(margin: 0.05, epochs: 100_000);
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>(0);
+        var run = await trainer.StartAsync("test");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await trainer.GetRunAsync(run.Id))!.StepsDone == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the run never stepped");
+            await Task.Delay(200);
+        }
+
+        var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(trainer);
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => s.SiloAddress.Equals(host)));
+
+        TrainingRunView after;
+        deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            try
+            {
+                after = (await trainer.GetRunAsync(run.Id))!;
+                if (after.Status != TrainingRunStatus.Running)
+                {
+                    break;
+                }
+            }
+            catch (Exception ex) when (ex is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
+            {
+                // the dead silo is still being declared dead
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the interrupted run was left running");
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(TrainingRunStatus.Failed, after.Status);
+        Assert.Contains("stopped during the run", after.Error, StringComparison.Ordinal);
     }
 }
