@@ -87,6 +87,17 @@ public sealed partial class TrainerGrain(
     private Task? _running;
     private IGrainTimer? _keepAlive;
 
+    public const string MeterName = "Apex.Training";
+
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(MeterName);
+    private static readonly System.Diagnostics.Metrics.Counter<long> Runs = Meter.CreateCounter<long>("apex.training.runs", "{run}", "Training runs finished, by outcome (promoted, not_promoted, failed).");
+
+    static TrainerGrain()
+    {
+        Meter.CreateObservableGauge("apex.training.rescore.done", () => RescoreProgress.Done, "{track}", "Tracks re-scored with the version being rolled out.");
+        Meter.CreateObservableGauge("apex.training.rescore.total", () => RescoreProgress.Total, "{track}", "Tracks to re-score with the version being rolled out.");
+    }
+
     /// <summary>The re-scoring in progress or last finished in this process: version, tracks, done (read by the metrics).</summary>
     public static (string Version, int Total, int Done) RescoreProgress { get; private set; }
 
@@ -180,6 +191,12 @@ public sealed partial class TrainerGrain(
         {
             _keepAlive?.Dispose();
             _keepAlive = null;
+            Runs.Add(1, new KeyValuePair<string, object?>("outcome", Run(id).Status switch
+            {
+                TrainingRunStatus.Promoted => "promoted",
+                TrainingRunStatus.NotPromoted => "not_promoted",
+                _ => "failed",
+            }));
         }
     }
 

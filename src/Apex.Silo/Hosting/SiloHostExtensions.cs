@@ -77,7 +77,7 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddHostedService<IngestCompaction>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
