@@ -33,8 +33,9 @@ apex_prerequisites() {
   apex_apt_install ffmpeg gcc libc6-dev patchelf binutils
 }
 
-# The tests also start throwaway PostgreSQL servers of their own (initdb + pg_ctl on a free port).
+# The tests also start throwaway PostgreSQL servers of their own (initdb + pg_ctl on a free port), and
+# check the metrics with Prometheus' own tools (promtool, and a Prometheus server run against a host).
 apex_test_prerequisites() {
   apex_prerequisites
-  apex_apt_install postgresql
+  apex_apt_install postgresql prometheus
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Apex.Grains.Scoring;
 using Microsoft.Extensions.Logging;
 
@@ -8,8 +9,26 @@ namespace Apex.Scoring;
 /// when the registry changes (<see cref="RefreshAsync"/>): a prediction in flight finishes on the head
 /// it started with; a checkpoint that fails to load leaves the old one serving, and says so.
 /// </summary>
-public sealed partial class ServingModelHost(ModelRegistry registry, ILogger<ServingModelHost> logger) : IModelHost, IDisposable
+public sealed partial class ServingModelHost : IModelHost, IDisposable
 {
+    public const string MeterName = "Apex.Scoring";
+
+    private readonly ModelRegistry registry;
+    private readonly ILogger<ServingModelHost> logger;
+    private readonly Counter<long> _predictions;
+
+    public ServingModelHost(ModelRegistry registry, ILogger<ServingModelHost> logger, IMeterFactory? meters = null)
+    {
+        this.registry = registry;
+        this.logger = logger;
+        var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
+        _predictions = meter.CreateCounter<long>("apex.scoring.predictions", "{track}", "Tracks scored by this silo's model host, by model version.");
+        // One series per silo: 1 with the serving version and label as attributes (versions are few).
+        meter.CreateObservableGauge("apex.model.serving", () => Serving is { } s
+            ? [new Measurement<int>(1, new KeyValuePair<string, object?>("version", s.Version), new KeyValuePair<string, object?>("label", s.Label ?? "none"))]
+            : Array.Empty<Measurement<int>>(), "{model}", "The model version this silo serves (value 1; version and label as attributes).");
+    }
+
     private ModelHost? _current;
     private string? _currentDirectory;
 
@@ -18,8 +37,12 @@ public sealed partial class ServingModelHost(ModelRegistry registry, ILogger<Ser
 
     public (string Version, string? Label)? Serving => Volatile.Read(ref _current)?.Serving;
 
-    public TrackScores Predict(EmbedOutcome embedding, string embeddingRef, DateTimeOffset now) =>
-        (Volatile.Read(ref _current) ?? throw new InvalidOperationException("No model is serving yet.")).Predict(embedding, embeddingRef, now);
+    public TrackScores Predict(EmbedOutcome embedding, string embeddingRef, DateTimeOffset now)
+    {
+        var scores = (Volatile.Read(ref _current) ?? throw new InvalidOperationException("No model is serving yet.")).Predict(embedding, embeddingRef, now);
+        _predictions.Add(1, new KeyValuePair<string, object?>("model", scores.ModelVersion));
+        return scores;
+    }
 
     /// <summary>Loads the registry's serving checkpoint if it is not the one loaded; true when it swapped.</summary>
     public Task<bool> RefreshAsync()

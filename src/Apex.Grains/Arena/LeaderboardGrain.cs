@@ -130,6 +130,7 @@ public sealed class LeaderboardGrain(BattleLog log, IServiceProvider services) :
             var entries = Leaderboard.Build(counts, elo, options.Bootstrap, options.Seed);
             var rows = entries.Select(e => new LeaderboardRow(e.System, e.Rating, e.CiLow, e.CiHigh, e.RankUb, e.Battles, e.Wins, e.Ties, e.Elo, e.Provisional)).ToList();
             var view = new LeaderboardView(scope, rows, counts.Battles, counts.Battles, DateTimeOffset.UtcNow, clock.Elapsed.TotalSeconds, options.Bootstrap);
+            ArenaMetrics.RefitDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("scope", scope));
             _board = view;
             return view;
         });

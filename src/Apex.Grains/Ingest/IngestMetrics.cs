@@ -11,6 +11,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _events;
     private readonly Histogram<double> _commit;
     private readonly Histogram<long> _group;
+    private readonly Histogram<double> _ack;
 
     public IngestMetrics(IMeterFactory meters)
     {
@@ -19,6 +20,8 @@ public sealed class IngestMetrics : IDisposable
         _events = _meter.CreateCounter<long>("apex.ingest.events", "{event}", "Events received, by outcome (accepted, duplicate, unknown_track).");
         _commit = _meter.CreateHistogram<double>("apex.ingest.commit.duration", "s", "Time to deduplicate, log and commit one group of batches.");
         _group = _meter.CreateHistogram<long>("apex.ingest.commit.batches", "{batch}", "Batches committed together (group commit).");
+        _ack = _meter.CreateHistogram<double>("apex.ingest.ack.duration", "s", "Time from receiving a batch of events to acknowledging it (durable).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5] });
     }
 
     public void Record(IngestResult result)
@@ -34,6 +37,8 @@ public sealed class IngestMetrics : IDisposable
             }));
         }
     }
+
+    public void RecordAck(TimeSpan duration) => _ack.Record(duration.TotalSeconds);
 
     public void RecordCommit(TimeSpan duration, int batches)
     {

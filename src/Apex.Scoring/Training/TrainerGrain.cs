@@ -90,12 +90,15 @@ public sealed partial class TrainerGrain(
     public const string MeterName = "Apex.Training";
 
     private static readonly System.Diagnostics.Metrics.Meter Meter = new(MeterName);
-    private static readonly System.Diagnostics.Metrics.Counter<long> Runs = Meter.CreateCounter<long>("apex.training.runs", "{run}", "Training runs finished, by outcome (promoted, not_promoted, failed).");
+    /// <summary>Runs finished in this process by outcome; every outcome is exported from the start (at 0), so dashboards never miss the series.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> RunsByOutcome = new() { ["promoted"] = 0, ["not_promoted"] = 0, ["failed"] = 0 };
 
     static TrainerGrain()
     {
+        Meter.CreateObservableCounter("apex.training.runs", () => RunsByOutcome.Select(r => new System.Diagnostics.Metrics.Measurement<long>(r.Value, new KeyValuePair<string, object?>("outcome", r.Key))),
+            "{run}", "Training runs finished, by outcome (promoted, not_promoted, failed).");
         Meter.CreateObservableGauge("apex.training.rescore.done", () => RescoreProgress.Done, "{track}", "Tracks re-scored with the version being rolled out.");
-        Meter.CreateObservableGauge("apex.training.rescore.total", () => RescoreProgress.Total, "{track}", "Tracks to re-score with the version being rolled out.");
+        Meter.CreateObservableGauge("apex.training.rescore.target", () => RescoreProgress.Total, "{track}", "Tracks to re-score with the version being rolled out.");
     }
 
     /// <summary>The re-scoring in progress or last finished in this process: version, tracks, done (read by the metrics).</summary>
@@ -191,12 +194,12 @@ public sealed partial class TrainerGrain(
         {
             _keepAlive?.Dispose();
             _keepAlive = null;
-            Runs.Add(1, new KeyValuePair<string, object?>("outcome", Run(id).Status switch
+            RunsByOutcome.AddOrUpdate(Run(id).Status switch
             {
                 TrainingRunStatus.Promoted => "promoted",
                 TrainingRunStatus.NotPromoted => "not_promoted",
                 _ => "failed",
-            }));
+            }, 1, (_, n) => n + 1);
         }
     }
 

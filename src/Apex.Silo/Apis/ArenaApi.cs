@@ -88,6 +88,16 @@ public static class ArenaApi
         }
 
         var (outcomes, accepted) = await log.AppendAsync(incoming, options.DailyCapPerVoter, time.GetUtcNow(), cancellationToken);
+        foreach (var group in outcomes.GroupBy(o => o))
+        {
+            ArenaMetrics.Battles.Add(group.Count(), new KeyValuePair<string, object?>("outcome", group.Key switch
+            {
+                BattleOutcome.Accepted => "accepted",
+                BattleOutcome.Duplicate => "duplicate",
+                _ => "voter_cap",
+            }));
+        }
+
         if (accepted.Count > 0)
         {
             // Counting is derived from the log: a lost hand-off is recounted when the board reactivates.
@@ -151,6 +161,7 @@ public static class ArenaApi
             probabilities[i] = model.Probability(PreferenceFeatures.Of(a, b, p.Instrumental.Value));
         }
 
+        ArenaMetrics.RecordJudged(probabilities.Count(p => p is not null));
         return TypedResults.Ok(new JudgeResponse(model.Version, model.TrainedOn, probabilities, problems));
     }
 

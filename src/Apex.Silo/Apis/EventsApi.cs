@@ -27,8 +27,9 @@ public static class EventsApi
         return app;
     }
 
-    private static async Task<Results<Ok<EventsResponse>, ValidationProblem>> IngestAsync(EventsRequest request, EventIngestor ingestor, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<EventsResponse>, ValidationProblem>> IngestAsync(EventsRequest request, EventIngestor ingestor, IngestMetrics metrics, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
+        var received = time.GetTimestamp();
         var errors = new Dictionary<string, string[]>();
         var events = request.Events ?? [];
         if (events.Count == 0 || events.Count > options.Value.MaxEventsPerBatch)
@@ -63,6 +64,7 @@ public static class EventsApi
         }
 
         var result = await ingestor.IngestAsync(batch, cancellationToken);
+        metrics.RecordAck(time.GetElapsedTime(received));
         var rejections = result.Outcomes
             .Select((o, i) => (o, i))
             .Where(p => p.o == IngestOutcome.UnknownTrack)

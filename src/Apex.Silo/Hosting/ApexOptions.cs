@@ -70,6 +70,10 @@ public sealed class ApexOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int BurstPerKey { get; set; } = 400;
 
+    /// <summary>Seconds between readings of the live calibration for the metrics.</summary>
+    [Range(1, 3600)]
+    public int CalibrationSeconds { get; set; } = 30;
+
     /// <summary>Minutes between compactions of the ingest log to each track's dedup window.</summary>
     [Range(1, 24 * 60)]
     public int CompactionMinutes { get; set; } = 10;

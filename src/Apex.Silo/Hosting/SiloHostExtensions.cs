@@ -71,13 +71,15 @@ public static class SiloHostExtensions
         var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
         builder.Services.AddSingleton(trainerSection["MaturityDays"] is null ? trainer with { MaturityDays = options.MaturityDays } : trainer);
         builder.Services.AddHostedService<Apis.TrainerStartup>();
+        builder.Services.AddHostedService<CalibrationMetrics>();
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddHostedService<IngestCompaction>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
+                ArenaMetrics.MeterName, CalibrationMetrics.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
