@@ -83,4 +83,19 @@ public sealed class AuthTests : IAsyncLifetime
         // Another key is not limited by this one's traffic.
         Assert.Equal(HttpStatusCode.NotFound, (await _silo.Http.GetAsync(new Uri("/tracks/x", UriKind.Relative))).StatusCode);
     }
+
+    [Fact]
+    public async Task The_orleans_dashboard_is_served_to_admins_only()
+    {
+        var reader = await CreateKeyAsync("reader");
+        using var anonymous = _silo.ClientWith(null);
+        using var readerClient = _silo.ClientWith(reader);
+
+        var admin = await _silo.Http.GetAsync(new Uri("/dashboard", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+        Assert.Contains("<html", await admin.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/dashboard", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await readerClient.GetAsync(new Uri("/dashboard", UriKind.Relative))).StatusCode);
+    }
 }

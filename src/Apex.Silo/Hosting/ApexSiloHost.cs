@@ -1,4 +1,5 @@
 using Apex.Silo.Apis;
+using Orleans.Dashboard;
 
 namespace Apex.Silo.Hosting;
 
@@ -28,6 +29,7 @@ public static class ApexSiloHost
         app.MapClusterApi();
         app.MapArenaApi();
         app.MapTrainingApi();
+        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(Auth.Roles.Admin);
         return app;
     }
 

@@ -11,6 +11,7 @@ using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
 using Apex.Scoring;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Apex.Silo.Hosting;
@@ -145,6 +146,8 @@ public static class SiloHostExtensions
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
             }
 
+            // Orleans' own dashboard (grains, silos, calls), served at /dashboard behind the admin role.
+            silo.AddDashboard();
             silo.AddApexScoring(scoringSetup, embeddings)
                 .UseSiloMetadata(metadata)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
