@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Apex.Grains.Events;
 using Npgsql;
 using NpgsqlTypes;
@@ -19,15 +18,14 @@ public sealed class PostgresIngestLog : IIngestLog
     private const int MaxAttempts = 5;
 
     private readonly NpgsqlDataSource _source;
-    private readonly Channel<PendingBatch> _pending = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _loop;
+    private readonly GroupCommitter _committer;
 
     public IngestMetrics? Metrics { get; set; }
 
     private PostgresIngestLog(NpgsqlDataSource source)
     {
         _source = source;
-        _loop = Task.Run(WriteLoopAsync);
+        _committer = new GroupCommitter(CommitWithRetriesAsync, (duration, batches) => Metrics?.RecordCommit(duration, batches));
     }
 
     /// <summary>Opens the log on a database that <c>apex db init</c> (<see cref="Storage.PostgresSchema"/>) prepared.</summary>
@@ -63,9 +61,7 @@ public sealed class PostgresIngestLog : IIngestLog
     public Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var pending = new PendingBatch(batch, new TaskCompletionSource<IngestResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
-        return pending.Done.Task.WaitAsync(cancellationToken);
+        return _committer.SubmitAsync(batch, this, cancellationToken);
     }
 
     public async Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default) =>
@@ -119,8 +115,7 @@ public sealed class PostgresIngestLog : IIngestLog
 
     public async ValueTask DisposeAsync()
     {
-        _pending.Writer.TryComplete();
-        await _loop;
+        await _committer.DisposeAsync();
         await _source.DisposeAsync();
     }
 
@@ -138,38 +133,7 @@ public sealed class PostgresIngestLog : IIngestLog
         return totals;
     }
 
-    private async Task WriteLoopAsync()
-    {
-        var group = new List<PendingBatch>();
-        while (await _pending.Reader.WaitToReadAsync())
-        {
-            while (_pending.Reader.TryRead(out var next))
-            {
-                group.Add(next);
-            }
-
-            try
-            {
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var results = await CommitWithRetriesAsync(group);
-                Metrics?.RecordCommit(System.Diagnostics.Stopwatch.GetElapsedTime(started), group.Count);
-                for (var i = 0; i < group.Count; i++)
-                {
-                    group[i].Done.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception ex)
-            {
-                group.ForEach(p => p.Done.TrySetException(ex));
-            }
-            finally
-            {
-                group.Clear();
-            }
-        }
-    }
-
-    private async Task<IngestResult[]> CommitWithRetriesAsync(List<PendingBatch> group)
+    private async Task<IngestResult[]> CommitWithRetriesAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -184,12 +148,12 @@ public sealed class PostgresIngestLog : IIngestLog
         }
     }
 
-    private async Task<IngestResult[]> CommitAsync(List<PendingBatch> group)
+    private async Task<IngestResult[]> CommitAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
     {
         await using var connection = await _source.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        var trackIds = group.SelectMany(p => p.Events).Select(e => e.TrackId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var trackIds = group.SelectMany(p => p).Select(e => e.TrackId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var totals = new Dictionary<string, TrackTotals>(StringComparer.Ordinal);
         await using (var locking = new NpgsqlCommand("SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = ANY($1) ORDER BY track_id COLLATE \"C\" FOR UPDATE", connection, transaction))
         {
@@ -202,7 +166,7 @@ public sealed class PostgresIngestLog : IIngestLog
         }
 
         var logged = new HashSet<(string Track, string Event)>();
-        var candidates = group.SelectMany(p => p.Events).Where(e => totals.ContainsKey(e.TrackId)).ToArray();
+        var candidates = group.SelectMany(p => p).Where(e => totals.ContainsKey(e.TrackId)).ToArray();
         await using (var existing = new NpgsqlCommand("SELECT e.track_id, e.event_id FROM apex_events e JOIN unnest($1::text[], $2::text[]) AS c(track_id, event_id) ON e.track_id = c.track_id AND e.event_id = c.event_id", connection, transaction))
         {
             existing.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = candidates.Select(e => e.TrackId).ToArray() });
@@ -219,14 +183,14 @@ public sealed class PostgresIngestLog : IIngestLog
         var results = new IngestResult[group.Count];
         var touchedPerBatch = new List<HashSet<string>>(group.Count);
         var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>(group.Count);
-        foreach (var pending in group)
+        foreach (var events in group)
         {
-            var outcomes = new IngestOutcome[pending.Events.Count];
+            var outcomes = new IngestOutcome[events.Count];
             var accepted = new List<LoggedEvent>();
             var mine = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < outcomes.Length; i++)
             {
-                var e = pending.Events[i];
+                var e = events[i];
                 if (!totals.TryGetValue(e.TrackId, out var current))
                 {
                     outcomes[i] = IngestOutcome.UnknownTrack;
@@ -313,5 +277,4 @@ public sealed class PostgresIngestLog : IIngestLog
         }
     }
 
-    private sealed record PendingBatch(IReadOnlyList<EngagementEvent> Events, TaskCompletionSource<IngestResult> Done);
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Apex.Grains.Events;
 using Microsoft.Data.Sqlite;
 
@@ -22,10 +21,9 @@ public sealed class SqliteIngestLog : IIngestLog
     public const int DedupWindow = 100_000;
 
     private readonly string _connectionString;
-    private readonly Channel<PendingBatch> _pending = Channel.CreateUnbounded<PendingBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writer = new(1, 1);
-    private readonly Task _loop;
+    private readonly GroupCommitter _committer;
     private SqliteConnection? _connection;
 
     public IngestMetrics? Metrics { get; set; }
@@ -33,7 +31,7 @@ public sealed class SqliteIngestLog : IIngestLog
     private SqliteIngestLog(string connectionString)
     {
         _connectionString = connectionString;
-        _loop = Task.Run(WriteLoopAsync);
+        _committer = new GroupCommitter(CommitExclusiveAsync, (duration, batches) => Metrics?.RecordCommit(duration, batches));
     }
 
     public static async Task<SqliteIngestLog> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
@@ -86,10 +84,7 @@ public sealed class SqliteIngestLog : IIngestLog
     public Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var pending = new PendingBatch(batch, new TaskCompletionSource<IngestResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
-
-        return pending.Done.Task.WaitAsync(cancellationToken);
+        return _committer.SubmitAsync(batch, this, cancellationToken);
     }
 
     /// <summary>A track's logged events after <paramref name="afterSeq"/>, in order.</summary>
@@ -177,8 +172,7 @@ public sealed class SqliteIngestLog : IIngestLog
 
     public async ValueTask DisposeAsync()
     {
-        _pending.Writer.TryComplete();
-        await _loop;
+        await _committer.DisposeAsync();
         if (_connection is not null)
         {
             await _connection.DisposeAsync();
@@ -202,41 +196,26 @@ public sealed class SqliteIngestLog : IIngestLog
         return _connection;
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>A group commit, holding the connection against registrations and compaction.</summary>
+    private async Task<IngestResult[]> CommitExclusiveAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
     {
-        var group = new List<PendingBatch>();
-        while (await _pending.Reader.WaitToReadAsync())
+        await _writer.WaitAsync();
+        try
         {
-            while (_pending.Reader.TryRead(out var next))
-            {
-                group.Add(next);
-            }
-
-            await _writer.WaitAsync();
-            try
-            {
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var results = await CommitAsync(group);
-                Metrics?.RecordCommit(System.Diagnostics.Stopwatch.GetElapsedTime(started), group.Count);
-                for (var i = 0; i < group.Count; i++)
-                {
-                    group[i].Done.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception ex)
-            {
-                _totals.Clear(); // the cache may hold numbers of the rolled-back transaction
-                group.ForEach(p => p.Done.TrySetException(ex));
-            }
-            finally
-            {
-                _writer.Release();
-                group.Clear();
-            }
+            return await CommitAsync(group);
+        }
+        catch
+        {
+            _totals.Clear(); // the cache may hold numbers of the rolled-back transaction
+            throw;
+        }
+        finally
+        {
+            _writer.Release();
         }
     }
 
-    private async Task<IngestResult[]> CommitAsync(List<PendingBatch> group)
+    private async Task<IngestResult[]> CommitAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
     {
         var connection = await ConnectionAsync(CancellationToken.None);
         await using var transaction = connection.BeginTransaction();
@@ -246,14 +225,14 @@ public sealed class SqliteIngestLog : IIngestLog
         var touched = new HashSet<string>(StringComparer.Ordinal);
         var touchedPerBatch = new List<HashSet<string>>();
         var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>();
-        foreach (var pending in group)
+        foreach (var events in group)
         {
-            var outcomes = new IngestOutcome[pending.Events.Count];
+            var outcomes = new IngestOutcome[events.Count];
             var accepted = new List<LoggedEvent>();
             var mine = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < outcomes.Length; i++)
             {
-                var e = pending.Events[i];
+                var e = events[i];
                 if (!_totals.TryGetValue(e.TrackId, out var totals))
                 {
                     known.Parameters["$track"].Value = e.TrackId;
@@ -325,5 +304,4 @@ public sealed class SqliteIngestLog : IIngestLog
         return command;
     }
 
-    private sealed record PendingBatch(IReadOnlyList<EngagementEvent> Events, TaskCompletionSource<IngestResult> Done);
 }

@@ -120,21 +120,9 @@ public sealed class ApiKeyStore
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    private async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = _factory.CreateConnection()!;
-        connection.ConnectionString = _connectionString;
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }
+    private Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => Apex.Grains.Storage.Db.OpenAsync(_factory, _connectionString, cancellationToken);
 
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-    }
+    private static void Add(DbCommand command, string name, object value) => Apex.Grains.Storage.Db.Add(command, name, value);
 
     private static byte[] Hash(string key) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
 
