@@ -134,8 +134,7 @@ public static class PreferenceEvaluation
     /// <summary>Trains one classifier; answers a scoring function (higher: A preferred; above 0: predicted A).</summary>
     private static Func<float[], double> Fit(List<Example> train, string classifier, int seed)
     {
-        var positives = train.Count(e => e.Label);
-        var weights = train.Select(e => (float)(train.Count / (2.0 * (e.Label ? positives : train.Count - positives)))).ToArray();
+        var weights = PreferenceModel.BalancedWeights(train.Select(e => e.Label).ToList());
         if (classifier == "adaboost")
         {
             var model = AdaBoost.Train(train.Select(e => e.Features).ToList(), train.Select(e => e.Label).ToList(), weights.Select(w => (double)w).ToList());
@@ -152,8 +151,7 @@ public static class PreferenceEvaluation
 
         IEstimator<ITransformer> pipeline = classifier switch
         {
-            "logistic_regression" => ml.Transforms.NormalizeMeanVariance("Features").Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
-                new LbfgsLogisticRegressionBinaryTrainer.Options { L2Regularization = 10f, L1Regularization = 0, MaximumNumberOfIterations = 1000, ExampleWeightColumnName = "Weight" })),
+            "logistic_regression" => ml.Transforms.NormalizeMeanVariance("Features").Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(PreferenceModel.LogisticRegressionOptions())),
             "random_forest" => ml.BinaryClassification.Trainers.FastForest(
                 new FastForestBinaryTrainer.Options { NumberOfTrees = 300, NumberOfLeaves = 16, ExampleWeightColumnName = "Weight", NumberOfThreads = 1, Seed = seed }),
             "gradient_boosting" => ml.BinaryClassification.Trainers.FastTree(

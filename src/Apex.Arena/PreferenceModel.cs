@@ -21,6 +21,18 @@ public sealed record PreferenceModel(string Version, int TrainedOn, double[] Mea
         public float Weight { get; set; }
     }
 
+    /// <summary>Balanced class weights (n / (2 · the class's count)), as scikit-learn's class_weight="balanced".</summary>
+    public static float[] BalancedWeights(IReadOnlyList<bool> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var positives = labels.Count(l => l);
+        return labels.Select(l => (float)(labels.Count / (2.0 * (l ? positives : labels.Count - positives)))).ToArray();
+    }
+
+    /// <summary>The paper's logistic regression: L2 with C = 0.1 (L2 = 1/C), up to 1,000 L-BFGS iterations, weighted rows.</summary>
+    public static LbfgsLogisticRegressionBinaryTrainer.Options LogisticRegressionOptions() =>
+        new() { L2Regularization = 10f, L1Regularization = 0, MaximumNumberOfIterations = 1000, ExampleWeightColumnName = "Weight" };
+
     /// <summary>P(A preferred) for one battle's features.</summary>
     public double Probability(ReadOnlySpan<float> features)
     {
@@ -52,16 +64,15 @@ public sealed record PreferenceModel(string Version, int TrainedOn, double[] Mea
             scale[j] = variance > 1e-12 ? Math.Sqrt(variance) : 1;
         }
 
-        var positives = preferredA.Count(p => p);
+        var weights = BalancedWeights(preferredA);
         var ml = new MLContext(seed);
         var rows = Enumerable.Range(0, n).Select(i => new Row
         {
             Features = features[i].Select((v, j) => (float)((v - mean[j]) / scale[j])).ToArray(),
             Label = preferredA[i],
-            Weight = (float)(n / (2.0 * (preferredA[i] ? positives : n - positives))),
+            Weight = weights[i],
         });
-        var trainer = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
-            new LbfgsLogisticRegressionBinaryTrainer.Options { L2Regularization = 10f, L1Regularization = 0, MaximumNumberOfIterations = 1000, ExampleWeightColumnName = "Weight" });
+        var trainer = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(LogisticRegressionOptions());
         var model = trainer.Fit(ml.Data.LoadFromEnumerable(rows)).Model.SubModel;
         return new PreferenceModel(version, n, mean, scale, model.Weights.Select(w => (double)w).ToArray(), model.Bias);
     }

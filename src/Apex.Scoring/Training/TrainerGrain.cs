@@ -351,14 +351,9 @@ public sealed partial class TrainerGrain(
 
     private async Task<DriftView> DriftAsync()
     {
-        var registry = services.GetService<ModelRegistry>();
-        var layers = 0;
-        if (registry?.ServingDirectory() is { } serving && File.Exists(Path.Combine(serving, HeadCheckpoint.ManifestFile)))
-        {
-            layers = 1;
-        }
-
-        var labels = layers == 0 ? [] : await LabelsAsync(Settings);
+        // No drift before a model serves: a run fine-tunes the serving model.
+        var serving = services.GetService<ModelRegistry>()?.ServingDirectory();
+        var labels = serving is not null && File.Exists(Path.Combine(serving, HeadCheckpoint.ManifestFile)) ? await LabelsAsync(Settings) : [];
         var known = labels.Where(l => state.State.LastLabels.ContainsKey(l.Key)).ToList();
         var moved = known.Count(l => Math.Abs(Nan0(l.Value[0]) - Nan0(state.State.LastLabels[l.Key][0])) > Settings.MovedPoints
             || Math.Abs(Nan0(l.Value[1]) - Nan0(state.State.LastLabels[l.Key][1])) > Settings.MovedPoints);

@@ -86,6 +86,7 @@ public sealed class Replica : IDisposable
 
         Parameters = [.. Head.parameters(), .. Loss.parameters().Where(p => p.requires_grad)];
         Norms = Head.modules().OfType<BatchNorm1d>().ToList();
+        RunningStatistics = Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList();
     }
 
     public ApexHead Head { get; }
@@ -96,12 +97,15 @@ public sealed class Replica : IDisposable
 
     public IReadOnlyList<BatchNorm1d> Norms { get; }
 
+    /// <summary>Every BatchNorm's running mean and variance, in the order <see cref="ReplicaState.Buffers"/> holds them.</summary>
+    public IReadOnlyList<Tensor> RunningStatistics { get; }
+
     public int ParameterCount => (int)Parameters.Sum(p => p.numel());
 
     public ReplicaState State(long step)
     {
         using var _ = no_grad();
-        return new ReplicaState(step, Flatten([.. Parameters]), Flatten(Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList()));
+        return new ReplicaState(step, Flatten([.. Parameters]), ReadStatistics());
     }
 
     /// <summary>Starts from another head's weights and statistics (fine-tuning the serving model).</summary>
@@ -117,7 +121,7 @@ public sealed class Replica : IDisposable
         ArgumentNullException.ThrowIfNull(state);
         using var _ = no_grad();
         Unflatten(state.Parameters, Parameters);
-        Unflatten(state.Buffers, Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList());
+        WriteStatistics(state.Buffers);
     }
 
     /// <summary>
@@ -130,7 +134,7 @@ public sealed class Replica : IDisposable
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
-        var saved = State(step).Buffers;
+        var saved = ReadStatistics();
         lock (TorchRandom)
         {
             using var scope = NewDisposeScope();
@@ -152,15 +156,28 @@ public sealed class Replica : IDisposable
             var loss = Loss.call(Head.call(x), y) * (batch.Count / (double)options.GlobalBatch);
             loss.backward();
             var gradient = Flatten(Parameters.Select(p => p.grad ?? zeros_like(p)).ToList());
-            var statistics = State(step).Buffers;
+            var statistics = ReadStatistics();
             foreach (var norm in Norms)
             {
                 norm.momentum = 0.1;
             }
 
-            Unflatten(saved, Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList());
+            WriteStatistics(saved);
             return new GhostGradient(ghost, gradient, statistics, loss.item<float>(), batch.Count);
         }
+    }
+
+    /// <summary>The running statistics alone (the parameters are not copied).</summary>
+    public float[] ReadStatistics()
+    {
+        using var _ = no_grad();
+        return Flatten(RunningStatistics);
+    }
+
+    public void WriteStatistics(float[] values)
+    {
+        using var _ = no_grad();
+        Unflatten(values, RunningStatistics);
     }
 
     public void Dispose()
@@ -308,7 +325,7 @@ public sealed class DataParallelCoordinator : IDisposable
     private void FoldStatistics(List<GhostGradient> ghosts)
     {
         const float Momentum = 0.1f;
-        var running = _replica.State(_step).Buffers;
+        var running = _replica.ReadStatistics();
         foreach (var g in ghosts)
         {
             for (var i = 0; i < running.Length; i++)
@@ -317,8 +334,7 @@ public sealed class DataParallelCoordinator : IDisposable
             }
         }
 
-        using var _ = no_grad();
-        Replica.Unflatten(running, _replica.Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList());
+        _replica.WriteStatistics(running);
     }
 }
 
