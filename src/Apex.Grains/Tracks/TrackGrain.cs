@@ -203,16 +203,22 @@ public sealed partial class TrackGrain(
 
     private async Task SaveScoresAsync(TrackRegistration registration, IScoreStore store, TrackScores scores)
     {
+        // The prediction row goes first: once a reader sees the track scored, the trainer's and the
+        // population's source (the prediction table) already holds it.
+        TrackPrediction? prediction = scores.Of("streams") is { } streams && scores.Of("likes") is { } likes
+            ? new TrackPrediction(Id, registration.CreatedAt, scores.ModelVersion, scores.ModelLabel, streams, likes)
+            : null;
+        if (prediction is not null)
+        {
+            await store.SavePredictionAsync(registration.Platform, prediction);
+        }
+
         state.State.Scores = scores;
         state.State.Scoring = ScoringStatus.Scored;
         state.State.ScoringError = null;
         await state.WriteStateAsync();
-
-        // Derived views: the prediction table (which the population reloads) and the live population.
-        if (scores.Of("streams") is { } streams && scores.Of("likes") is { } likes)
+        if (prediction is not null)
         {
-            var prediction = new TrackPrediction(Id, registration.CreatedAt, scores.ModelVersion, scores.ModelLabel, streams, likes);
-            await store.SavePredictionAsync(registration.Platform, prediction);
             await GrainFactory.GetGrain<IPopulationGrain>(registration.Platform).RecordPredictionAsync(prediction);
         }
     }
