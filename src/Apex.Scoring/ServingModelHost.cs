@@ -39,7 +39,11 @@ public sealed partial class ServingModelHost : IModelHost, IDisposable
 
     public TrackScores Predict(EmbedOutcome embedding, string embeddingRef, DateTimeOffset now)
     {
-        var scores = (Volatile.Read(ref _current) ?? throw new InvalidOperationException("No model is serving yet.")).Predict(embedding, embeddingRef, now);
+        var host = Volatile.Read(ref _current) ?? throw new InvalidOperationException("No model is serving yet.");
+        var scores = host.Predict(embedding, embeddingRef, now);
+        // A swap may retire this host mid-prediction; it must stay reachable (not finalized, its modules
+        // and weights not freed) until libtorch is done with it.
+        GC.KeepAlive(host);
         _predictions.Add(1, new KeyValuePair<string, object?>("model", scores.ModelVersion));
         return scores;
     }

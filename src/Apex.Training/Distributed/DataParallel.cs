@@ -1,5 +1,7 @@
 using Apex.Training.Data;
 using Apex.Training.Model;
+using Apex.Training.Torch;
+using TorchSharp;
 using Apex.Training.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -85,7 +87,7 @@ public sealed class Replica : IDisposable
         }
 
         Parameters = [.. Head.parameters(), .. Loss.parameters().Where(p => p.requires_grad)];
-        Norms = Head.modules().OfType<BatchNorm1d>().ToList();
+        Norms = Head.modules().OfType<HeldScalarBatchNorm1d>().ToList();
         RunningStatistics = Norms.SelectMany(n => new[] { n.running_mean!, n.running_var! }).ToList();
     }
 
@@ -95,7 +97,7 @@ public sealed class Replica : IDisposable
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    public IReadOnlyList<BatchNorm1d> Norms { get; }
+    public IReadOnlyList<HeldScalarBatchNorm1d> Norms { get; }
 
     /// <summary>Every BatchNorm's running mean and variance, in the order <see cref="ReplicaState.Buffers"/> holds them.</summary>
     public IReadOnlyList<Tensor> RunningStatistics { get; }
@@ -153,7 +155,8 @@ public sealed class Replica : IDisposable
             var batch = data.Batch(samples);
             var x = tensor(batch.Features, [batch.Count, data.Layers, data.Hidden]);
             var y = tensor(batch.Labels, [batch.Count, data.Tasks.Count]);
-            var loss = Loss.call(Head.call(x), y) * (batch.Count / (double)options.GlobalBatch);
+            using var share = (batch.Count / (double)options.GlobalBatch).ToScalar();
+            var loss = Loss.call(Head.call(x), y).mul(share);
             loss.backward();
             var gradient = Flatten(Parameters.Select(p => p.grad ?? zeros_like(p)).ToList());
             var statistics = ReadStatistics();
@@ -188,6 +191,7 @@ public sealed class Replica : IDisposable
 
     internal static float[] Flatten(IReadOnlyList<Tensor> tensors)
     {
+        using var scope = NewDisposeScope();
         var values = new float[tensors.Sum(t => t.numel())];
         var offset = 0;
         foreach (var t in tensors)
@@ -251,14 +255,14 @@ public sealed class DataParallelCoordinator : IDisposable
 {
     private readonly DataParallelOptions _options;
     private readonly Replica _replica;
-    private readonly TorchSharp.Modules.AdamW _optimizer;
+    private readonly HeldScalarAdamW _optimizer;
     private long _step;
 
     public DataParallelCoordinator(HeadArchitecture architecture, IReadOnlyList<ApexTask> tasks, DataParallelOptions options)
     {
         _options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
         _replica = new Replica(architecture, options.Training, tasks);
-        _optimizer = optim.AdamW(_replica.Parameters, lr: options.Training.LearningRate, weight_decay: options.Training.WeightDecay);
+        _optimizer = new HeldScalarAdamW(_replica.Parameters, options.Training.LearningRate, options.Training.WeightDecay);
     }
 
     public Replica Replica => _replica;
@@ -282,6 +286,25 @@ public sealed class DataParallelCoordinator : IDisposable
         }
 
         var reduceStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        Apply(ghosts);
+        var reduced = System.Diagnostics.Stopwatch.GetElapsedTime(reduceStarted);
+        _step++;
+        return new StepReport(_step, ghosts.Sum(g => g.Loss), System.Diagnostics.Stopwatch.GetElapsedTime(started), computed, reduced);
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _replica.Dispose();
+    }
+
+    /// <summary>
+    /// Sums the ghost gradients, steps and folds the statistics. Synchronous on purpose: its dispose
+    /// scope (which holds every tensor it makes until the step is done) is thread-bound and must not
+    /// cross an await.
+    /// </summary>
+    private void Apply(List<GhostGradient> ghosts)
+    {
         var sum = new double[_replica.ParameterCount];
         foreach (var g in ghosts)
         {
@@ -292,6 +315,7 @@ public sealed class DataParallelCoordinator : IDisposable
         }
 
         using (no_grad())
+        using (NewDisposeScope())
         {
             var offset = 0;
             foreach (var p in _replica.Parameters)
@@ -306,19 +330,12 @@ public sealed class DataParallelCoordinator : IDisposable
                 p.grad = tensor(values, p.shape);
                 offset += count;
             }
+
+            // The gradient wrappers made here go with the scope; the parameters keep their gradients.
+            _optimizer.step();
         }
 
-        _optimizer.step();
         FoldStatistics(ghosts);
-        var reduced = System.Diagnostics.Stopwatch.GetElapsedTime(reduceStarted);
-        _step++;
-        return new StepReport(_step, ghosts.Sum(g => g.Loss), System.Diagnostics.Stopwatch.GetElapsedTime(started), computed, reduced);
-    }
-
-    public void Dispose()
-    {
-        _optimizer.Dispose();
-        _replica.Dispose();
     }
 
     /// <summary>running ← (1 − m)·running + m·batch, ghost after ghost, as BatchNorm does batch after batch (m = 0.1).</summary>

@@ -1,3 +1,4 @@
+using Apex.Training.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -29,7 +30,7 @@ public sealed class ApexHead : Module<Tensor, Tensor>
         {
             var next = architecture.Trunk[i];
             blocks.Add(($"linear{i}", Linear(width, next)));
-            blocks.Add(($"norm{i}", BatchNorm1d(next)));
+            blocks.Add(($"norm{i}", new HeldScalarBatchNorm1d(next)));
             blocks.Add(($"gelu{i}", GELU()));
             blocks.Add(($"dropout{i}", Dropout(architecture.TrunkDropout)));
             width = next;
@@ -38,7 +39,7 @@ public sealed class ApexHead : Module<Tensor, Tensor>
         _trunk = Sequential(blocks);
         _branches = new ModuleList<Sequential>(architecture.Tasks.Select(_ => Sequential(
             ("linear", Linear(width, architecture.BranchWidth)),
-            ("norm", BatchNorm1d(architecture.BranchWidth)),
+            ("norm", new HeldScalarBatchNorm1d(architecture.BranchWidth)),
             ("gelu", GELU()),
             ("dropout", Dropout(architecture.BranchDropout)),
             ("out", Linear(architecture.BranchWidth, 1)))).ToArray());
@@ -57,6 +58,6 @@ public sealed class ApexHead : Module<Tensor, Tensor>
         var raw = cat(_branches.Select(b => b.call(shared)).ToArray(), dim: 1);
         var low = tensor(_low, device: input.device);
         var span = tensor(_span, device: input.device);
-        return (low + span * raw.sigmoid()).MoveToOuterDisposeScope();
+        return low.add(span * raw.sigmoid(), HeldScalars.One).MoveToOuterDisposeScope();
     }
 }

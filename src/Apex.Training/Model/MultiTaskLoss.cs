@@ -1,3 +1,4 @@
+using Apex.Training.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -50,10 +51,11 @@ public sealed class MultiTaskLoss : nn.Module<Tensor, Tensor, Tensor>
         var labelled = target.isnan().logical_not().to_type(ScalarType.Float32);
         // where(), not multiplication by the mask: 0 · NaN would still be NaN.
         var filled = where(labelled.to_type(ScalarType.Bool), target, zeros_like(target));
-        var squared = (predicted - filled).pow(2) * labelled;
+        var error = predicted - filled;
+        var squared = error * error * labelled;
         var counts = labelled.sum(dim: 0);
-        var mse = squared.sum(dim: 0) / counts.clamp_min(1);
-        var present = counts.gt(0).to_type(ScalarType.Float32);
+        var mse = squared.sum(dim: 0) / counts.clamp_min(HeldScalars.One);
+        var present = counts.gt(HeldScalars.Zero).to_type(ScalarType.Float32);
         return (mse.MoveToOuterDisposeScope(), present.MoveToOuterDisposeScope());
     }
 
@@ -63,7 +65,7 @@ public sealed class MultiTaskLoss : nn.Module<Tensor, Tensor, Tensor>
         var (mse, present) = MaskedMse(predicted, target);
         Tensor perTask = Strategy switch
         {
-            LossStrategy.Uncertainty => 0.5 * (-LogVariances).exp() * mse + 0.5 * LogVariances,
+            LossStrategy.Uncertainty => ((-LogVariances).exp().mul(HeldScalars.Half) * mse).add(LogVariances.mul(HeldScalars.Half), HeldScalars.One),
             _ => tensor(_weights, device: predicted.device) * mse,
         };
         return (perTask * present).sum().MoveToOuterDisposeScope();
@@ -73,7 +75,7 @@ public sealed class MultiTaskLoss : nn.Module<Tensor, Tensor, Tensor>
     public float[] TaskWeights()
     {
         using var _ = no_grad();
-        using var weights = 0.5 * (-LogVariances).exp();
-        return weights.data<float>().ToArray();
+        using var scope = NewDisposeScope();
+        return (-LogVariances).exp().mul(HeldScalars.Half).data<float>().ToArray();
     }
 }

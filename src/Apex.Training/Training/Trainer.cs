@@ -1,5 +1,6 @@
 using Apex.Training.Data;
 using Apex.Training.Model;
+using Apex.Training.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,7 +30,7 @@ public static class Trainer
         head.to(device);
         loss.to(device);
         var parameters = head.parameters().Concat(loss.parameters().Where(p => p.requires_grad));
-        using var optimizer = optim.AdamW(parameters, lr: options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = new HeldScalarAdamW(parameters, options.LearningRate, options.WeightDecay);
         var scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max: options.Epochs);
 
         var order = new Random(options.Seed);
@@ -127,10 +128,13 @@ public static class Trainer
         (tensor(batch.Features, [batch.Count, layers, hidden], device: device), tensor(batch.Labels, [batch.Count, tasks], device: device));
 
     // The loss is part of the state: under uncertainty weighting its log-variances are learnt too.
-    private static Dictionary<string, Tensor> Snapshot(ApexHead head, MultiTaskLoss loss) =>
-        head.state_dict().Select(kv => ("head." + kv.Key, kv.Value))
+    private static Dictionary<string, Tensor> Snapshot(ApexHead head, MultiTaskLoss loss)
+    {
+        using var scope = NewDisposeScope();
+        return head.state_dict().Select(kv => ("head." + kv.Key, kv.Value))
             .Concat(loss.state_dict().Select(kv => ("loss." + kv.Key, kv.Value)))
-            .ToDictionary(kv => kv.Item1, kv => kv.Item2.detach().clone());
+            .ToDictionary(kv => kv.Item1, kv => kv.Item2.detach().clone().DetachFromDisposeScope());
+    }
 
     private static void Restore(ApexHead head, MultiTaskLoss loss, Dictionary<string, Tensor> state)
     {
