@@ -38,6 +38,6 @@ USER $APP_UID
 ENV ASPNETCORE_HTTP_PORTS=8080
 EXPOSE 8080 11111 30000
 VOLUME ["/data"]
-HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 CMD curl -fsS http://127.0.0.1:8080/health || exit 1
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 CMD curl -fsS http://127.0.0.1:8080/health/live || exit 1
 ENTRYPOINT ["dotnet", "/app/apex.dll"]
 CMD ["serve", "--urls", "http://0.0.0.0:8080", "--Apex:DataDir=/data", "--Apex:MediaRoot=/media"]

@@ -10,6 +10,10 @@ public interface IPopulationGrain : IGrainWithStringKey
     [Alias("UpdateAsync")]
     Task UpdateAsync(IReadOnlyList<TrackTotals> totals);
 
+    /// <summary>Drops what it holds and reloads every track's totals from the ingest log (repairs lost hand-offs).</summary>
+    [Alias("ReloadAsync")]
+    Task ReloadAsync();
+
     /// <summary>Where a track with these counts stands in the platform now.</summary>
     [Alias("RankAsync")]
     Task<PopularityView> RankAsync(long streams, long likes);

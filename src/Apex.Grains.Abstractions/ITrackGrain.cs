@@ -19,6 +19,10 @@ public interface ITrackGrain : IGrainWithStringKey
     [Alias("ScoreNowAsync")]
     Task<Scoring.TrackScoring?> ScoreNowAsync();
 
+    /// <summary>What a queued track waited for has arrived (an embedder, the database): try again now.</summary>
+    [Alias("WakeAsync")]
+    Task WakeAsync();
+
     /// <summary>
     /// Re-scores a scored track from its stored embedding with model <paramref name="version"/>; false
     /// while this track's silo does not serve that version yet (the caller retries).

@@ -35,6 +35,8 @@ public static class ScoringSiloBuilderExtensions
         services.AddSingleton<ServingModelHost>();
         services.AddSingleton<IModelHost>(sp => sp.GetRequiredService<ServingModelHost>());
         services.AddSingleton<EmbedderDirectory>();
+        services.AddSingleton<ScoringWaiters>();
+        services.AddHostedService<ScoringWakeups>();
         services.AddHostedService<ModelWatcher>();
         return silo;
     }

@@ -1,6 +1,7 @@
 using Apex.Grains;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Grains.Populations;
 using Apex.Grains.Storage;
 using Apex.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,7 +56,8 @@ public sealed class PostgresTests(ThrowawayPostgres postgres) : IClassFixture<Th
             Assert.False((await cluster.Client.GetGrain<ITrackGrain>("pg-1").RegisterAsync(Song)).Created);
             await Assert.ThrowsAsync<TrackConflictException>(() => cluster.Client.GetGrain<ITrackGrain>("pg-1").RegisterAsync(Song with { Platform = "udio" }));
             await cluster.Client.GetGrain<IAlarmGrain>("pg-alarm").SetAsync(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5));
-            var ingestor = new EventIngestor(_log, cluster.Client);
+            await using var handoff = new PopulationHandoff(cluster.Client);
+            var ingestor = new EventIngestor(_log, handoff);
             var sent = await ingestor.IngestAsync([Event("p1", EventKind.Stream, 3), Event("p2", EventKind.Like, 1), Event("p1", EventKind.Stream, 3)]);
             Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted, IngestOutcome.Duplicate], sent.Outcomes);
         }
@@ -66,7 +68,8 @@ public sealed class PostgresTests(ThrowawayPostgres postgres) : IClassFixture<Th
         _log = await PostgresIngestLog.OpenAsync(postgres.ConnectionString);
         await using var restarted = await StartAsync(silos: 1);
         Assert.Equal(stored with { Streams = 3, Likes = 1 }, await restarted.Client.GetGrain<ITrackGrain>("pg-1").GetAsync());
-        var retried = await new EventIngestor(_log, restarted.Client).IngestAsync([Event("p2", EventKind.Like, 1)]);
+        await using var handoff2 = new PopulationHandoff(restarted.Client);
+        var retried = await new EventIngestor(_log, handoff2).IngestAsync([Event("p2", EventKind.Like, 1)]);
         Assert.Equal([IngestOutcome.Duplicate], retried.Outcomes);
         var population = await restarted.Client.GetGrain<IPopulationGrain>("suno").RankAsync(3, 1);
         Assert.Equal((1L, 1L), (population.TracksWithStreams, population.TracksWithLikes)); // reloaded from the log

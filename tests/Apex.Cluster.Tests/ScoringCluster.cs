@@ -29,7 +29,7 @@ internal sealed class ScoringCluster : IAsyncDisposable
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
-    public SqliteIngestLog Log { get; private set; } = null!;
+    public IIngestLog Log { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
 
@@ -38,14 +38,28 @@ internal sealed class ScoringCluster : IAsyncDisposable
     /// <summary>Starts silos whose gpu flags are <paramref name="gpu"/>, in order; the first silo is the primary.</summary>
     public static Task<ScoringCluster> StartAsync(string modelsFolder, ScoringOptions options, params bool[] gpu) => StartAsync(modelsFolder, options, gpu, null);
 
-    public static async Task<ScoringCluster> StartAsync(string modelsFolder, ScoringOptions options, bool[] gpu, Apex.Scoring.Training.TrainerOptions? trainer)
+    /// <summary>Starts silos as <see cref="StartAsync(string, ScoringOptions, bool[])"/> does, with trainer settings, on SQLite files or (given <c>postgres</c>, a prepared database) on PostgreSQL.</summary>
+    public static async Task<ScoringCluster> StartAsync(string modelsFolder, ScoringOptions options, bool[] gpu, Apex.Scoring.Training.TrainerOptions? trainer, string? postgres = null)
     {
         var folder = Directory.CreateTempSubdirectory("apex-scoring-").FullName;
         var scoring = new ScoringCluster(folder, gpu);
-        var connectionString = SqliteGrainStorage.ConnectionString(Path.Combine(folder, "grains.db"));
-        await SqliteGrainStorage.ApplySchemaAsync(connectionString);
-        scoring.Log = await SqliteIngestLog.OpenAsync(Path.Combine(folder, "ingest.db"));
-        var store = await ScoreStore.OpenSqliteAsync(Path.Combine(folder, "scores.db"));
+        AdoNetDatabase database;
+        ScoreStore store;
+        if (postgres is null)
+        {
+            var connectionString = SqliteGrainStorage.ConnectionString(Path.Combine(folder, "grains.db"));
+            await SqliteGrainStorage.ApplySchemaAsync(connectionString);
+            database = AdoNetDatabase.Sqlite(connectionString);
+            scoring.Log = await SqliteIngestLog.OpenAsync(Path.Combine(folder, "ingest.db"));
+            store = await ScoreStore.OpenSqliteAsync(Path.Combine(folder, "scores.db"));
+        }
+        else
+        {
+            database = AdoNetDatabase.Postgres(postgres);
+            scoring.Log = await PostgresIngestLog.OpenAsync(postgres);
+            store = ScoreStore.OpenPostgres(postgres);
+        }
+
         var builder = new InProcessTestClusterBuilder((short)gpu.Length);
         builder.Options.ServiceId = "scoring-" + Guid.NewGuid().ToString("N")[..8];
         builder.Options.ClusterId = "scoring-" + Guid.NewGuid().ToString("N");
@@ -56,8 +70,8 @@ internal sealed class ScoringCluster : IAsyncDisposable
             metadata["gpu"] = isGpu ? "true" : "false";
             silo.UseSiloMetadata(metadata)
                 .AddApexScoring(new ScoringSetup(options with { Gpu = isGpu }, new MediaLocations(Samples, Path.Combine(folder, "uploads")), modelsFolder, SyntheticDemo: false), store)
-                .AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Sqlite(connectionString))
-                .UseApexReminders(AdoNetDatabase.Sqlite(connectionString));
+                .AddApexGrainStorage(StorageNames.Tracks, database)
+                .UseApexReminders(database);
             silo.Services.AddSingleton<IIngestLog>(scoring.Log);
             if (trainer is not null)
             {

@@ -1,5 +1,6 @@
 using Apex.Grains;
 using Apex.Grains.Ingest;
+using Apex.Grains.Populations;
 using Apex.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
@@ -16,12 +17,15 @@ internal sealed class SqliteCluster : IAsyncDisposable
     {
         Cluster = cluster;
         Log = log;
-        Ingestor = new EventIngestor(log, cluster.Client);
+        Handoff = new PopulationHandoff(cluster.Client);
+        Ingestor = new EventIngestor(log, Handoff);
     }
 
     public InProcessTestCluster Cluster { get; }
 
     public SqliteIngestLog Log { get; }
+
+    public PopulationHandoff Handoff { get; }
 
     public EventIngestor Ingestor { get; }
 
@@ -39,10 +43,19 @@ internal sealed class SqliteCluster : IAsyncDisposable
         {
             silo.AddApexGrainStorage(StorageNames.Tracks, AdoNetDatabase.Sqlite(connectionString));
             silo.Services.AddSingleton<IIngestLog>(log);
+            silo.Services.AddHostedService<PopulationReconciler>();
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new SqliteCluster(cluster, log);
+    }
+
+    /// <summary>The silo that hosts a grain's activation (activating it if needed).</summary>
+    public async Task<InProcessSiloHandle> HostOfAsync(IPopulationGrain grain)
+    {
+        await grain.RankAsync(1, 0);
+        var address = await Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+        return Cluster.Silos.Single(s => s.SiloAddress.Equals(address));
     }
 
     public static void DeleteFiles(string databasePath)
@@ -56,6 +69,7 @@ internal sealed class SqliteCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Handoff.DisposeAsync();
         await Cluster.DisposeAsync();
         await Log.DisposeAsync();
     }

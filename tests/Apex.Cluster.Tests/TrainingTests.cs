@@ -40,7 +40,8 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
             new TrackRegistration("suno", DateTimeOffset.UtcNow.AddDays(-30), Songs[i % 4] + ".ogg", null))));
         var scored = await cluster.WaitScoredAsync(ids, TimeSpan.FromSeconds(120));
         var rank = Enumerable.Range(0, 4).OrderByDescending(r => scored[r].Scoring!.Scores!.Of("streams")).ToList();
-        var ingestor = new Apex.Grains.Ingest.EventIngestor(cluster.Log, cluster.Client);
+        await using var handoff = new Apex.Grains.Populations.PopulationHandoff(cluster.Client);
+        var ingestor = new Apex.Grains.Ingest.EventIngestor(cluster.Log, handoff);
         await ingestor.IngestAsync(ids.Select((id, i) => new EngagementEvent($"e-{id}", id, EventKind.Stream, (long)Math.Pow(10, 1 + rank.IndexOf(i % 4)) + i, DateTimeOffset.UtcNow)).ToList());
         await ingestor.IngestAsync(ids.Select((id, i) => new EngagementEvent($"l-{id}", id, EventKind.Like, (long)Math.Pow(5, 1 + rank.IndexOf(i % 4)) + i, DateTimeOffset.UtcNow)).ToList());
         return cluster;

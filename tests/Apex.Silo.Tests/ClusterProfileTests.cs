@@ -147,6 +147,127 @@ public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixt
     }
 
     [Fact]
+    public async Task A_database_outage_answers_503_with_retry_after_keeps_the_silo_alive_and_recovers_by_itself()
+    {
+        const string track = """{"track_id":"o-1","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"song.ogg"}""";
+        const string before = """{"events":[{"event_id":"b1","track_id":"o-1","kind":"stream","count":2}]}""";
+        const string during = """{"events":[{"event_id":"d1","track_id":"o-1","kind":"stream","count":5},{"event_id":"d2","track_id":"o-1","kind":"like"}]}""";
+        await using var silo = await StartSiloAsync(gpu: false);
+        await WaitForActiveSilosAsync(1);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "sorohan-solo-trumpet-06.ogg"), Path.Combine(_folders[0], "song.ogg"));
+        Assert.Equal(HttpStatusCode.Created, (await silo.Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(track))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await silo.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(before))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
+
+        await postgres.StopAsync();
+        try
+        {
+            var refused = await silo.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(during));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter?.Delta);
+            var problem = await BodyAsync(refused);
+            Assert.Equal(503, problem.GetProperty("status").GetInt32());
+            Assert.DoesNotContain("Npgsql", problem.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", problem.ToString(), StringComparison.Ordinal);
+            var read = await silo.Http.GetAsync(new Uri("/tracks/o-1", UriKind.Relative));
+            Assert.True(read.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"a read during the outage answered {read.StatusCode}");
+            var ready = await silo.Http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Equal("unreachable", (await BodyAsync(ready)).GetProperty("checks").GetProperty("silo").GetProperty("data").GetProperty("database").GetString());
+            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode);
+        }
+        finally
+        {
+            await postgres.StartAsync();
+        }
+
+        // Back by itself: ready again, and the refused batch (never acknowledged) is accepted in full.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await silo.Http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not ready within 60 s of the database's return");
+            await Task.Delay(250);
+        }
+
+        var accepted = await BodyAsync(await silo.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(during)));
+        Assert.Equal(2, accepted.GetProperty("accepted").GetInt32());
+        var view = await BodyAsync(await silo.Http.GetAsync(new Uri("/tracks/o-1", UriKind.Relative)));
+        Assert.Equal((7, 1), (view.GetProperty("streams").GetInt64(), view.GetProperty("likes").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Killing_the_silo_of_the_population_grains_fails_no_batch_on_the_survivor_and_the_percentiles_end_exact()
+    {
+        await using var a = await StartSiloAsync(gpu: false);
+        await using var b = await StartSiloAsync(gpu: false);
+        await WaitForActiveSilosAsync(2);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "sorohan-solo-trumpet-06.ogg"), Path.Combine(_folders[0], "song.ogg"));
+        var tracks = Enumerable.Range(0, 6).Select(i => $"k-{i}").ToList();
+        foreach (var id in tracks)
+        {
+            var body = $$"""{"track_id":"{{id}}","platform":"killed","created_at":"2026-11-01T00:00:00Z","audio_path":"song.ogg"}""";
+            Assert.Equal(HttpStatusCode.Created, (await a.Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(body))).StatusCode);
+        }
+
+        var expected = tracks.ToDictionary(t => t, _ => 0L);
+        var sequence = 0;
+        async Task<HttpStatusCode> SendAsync(SiloProcess silo)
+        {
+            var batch = tracks.Select((t, i) => (Id: $"s-{sequence}-{i}", Track: t, Count: 1 + ((sequence + i) % 4))).ToList();
+            var json = "{\"events\":[" + string.Join(',', batch.Select(e => $$"""{"event_id":"{{e.Id}}","track_id":"{{e.Track}}","kind":"stream","count":{{e.Count}}}""")) + "]}";
+            var response = await silo.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(json));
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                batch.ForEach(e => expected[e.Track] += e.Count);
+                sequence++;
+            }
+
+            return response.StatusCode;
+        }
+
+        // Ingest through A first: the platform's population grain lives on A.
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(a));
+        await a.KillAsync();
+
+        // Until A is declared dead and after: every batch through B is acknowledged.
+        var statuses = new List<HttpStatusCode>();
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < until)
+        {
+            statuses.Add(await SendAsync(b));
+        }
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        await WaitForSilosAsync(active: 1, dead: 1);
+
+        // Counts exact, and the live percentiles those of the exact counts (within the hand-off bound).
+        var ranks = PopularityRanks(expected.Values.ToArray());
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var views = new List<JsonElement>();
+            foreach (var id in tracks)
+            {
+                views.Add(await BodyAsync(await b.Http.GetAsync(new Uri($"/tracks/{id}", UriKind.Relative))));
+            }
+
+            Assert.Equal(tracks.Select(t => expected[t]), views.Select(v => v.GetProperty("streams").GetInt64()));
+            var percentiles = views.Select(v => v.GetProperty("popularity").GetProperty("streams_percentile").GetDouble()).ToList();
+            if (percentiles.Zip(ranks).All(p => Math.Abs(p.First - p.Second) < 1e-9))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"percentiles {string.Join(", ", percentiles)} did not reach {string.Join(", ", ranks)}");
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>pandas' rank(pct=True): the average rank of ties over the count.</summary>
+    private static double[] PopularityRanks(long[] counts) =>
+        counts.Select(c => (counts.Count(o => o < c) + ((counts.Count(o => o == c) + 1) / 2.0)) / counts.Length).ToArray();
+
+    [Fact]
     public async Task Each_silo_publishes_its_gpu_flag_and_the_others_see_it()
     {
         await using var gpu = await StartSiloAsync(gpu: true);

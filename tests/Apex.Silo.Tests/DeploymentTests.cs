@@ -65,7 +65,7 @@ public sealed partial class DeploymentTests(ITestOutputHelper output)
         var exposed = Expose().Match(dockerfile).Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToHashSet();
         Assert.Contains("USER $APP_UID", dockerfile, StringComparison.Ordinal);
         Assert.Contains("ENV ASPNETCORE_HTTP_PORTS=8080", dockerfile, StringComparison.Ordinal);
-        Assert.Matches(@"HEALTHCHECK .*http://127\.0\.0\.1:8080/health", dockerfile);
+        Assert.Matches(@"HEALTHCHECK .*http://127\.0\.0\.1:8080/health/live", dockerfile);
         var settings = typeof(ApexOptions).GetProperties().Select(p => p.Name).ToHashSet();
         var embedding = typeof(ScoringOptions).GetProperties().Select(p => p.Name).ToHashSet();
         var config = await File.ReadAllTextAsync(Path.Combine(Root, "k8s", "base", "config.yaml"));
@@ -84,7 +84,7 @@ public sealed partial class DeploymentTests(ITestOutputHelper output)
             foreach (var silo in silos)
             {
                 Assert.Equal(exposed, silo.GetProperty("ports").EnumerateArray().Select(p => p.GetInt32()).ToHashSet());
-                Assert.Equal(["/health:http", "/health:http"], silo.GetProperty("probes").EnumerateArray().Select(p => p.GetString()));
+                Assert.Equal(["/health/ready:http", "/health/live:http"], silo.GetProperty("probes").EnumerateArray().Select(p => p.GetString()));
                 // Every Apex__ setting the manifests set is one the host reads.
                 var names = silo.GetProperty("env").EnumerateArray().Select(e => e.GetString()!)
                     .Concat(Regex.Matches(config, @"^\s+(Apex__\w+):", RegexOptions.Multiline).Select(m => m.Groups[1].Value));

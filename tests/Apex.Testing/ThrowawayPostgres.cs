@@ -13,6 +13,7 @@ public sealed class ThrowawayPostgres : IAsyncLifetime
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("apex-pg-").FullName;
     private string _bin = "";
+    private int _port;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -26,14 +27,14 @@ public sealed class ThrowawayPostgres : IAsyncLifetime
             throw new InvalidOperationException("PostgreSQL server binaries not found under /usr/lib/postgresql: install them (apt-get install postgresql), as ./test.sh does.");
         }
 
-        var port = FreePort();
+        var port = _port = FreePort();
         if (Environment.UserName == "root")
         {
             await RunAsync("chown", $"postgres \"{_folder}\"");
         }
 
         await RunPgAsync("initdb", $"-D \"{_folder}/db\" -A trust -U apex --no-sync");
-        await RunPgAsync("pg_ctl", $"-D \"{_folder}/db\" -l \"{_folder}/log\" -w -o \"-p {port} -k {_folder} -c listen_addresses=127.0.0.1\" start");
+        await StartAsync();
         ConnectionString = $"Host=127.0.0.1;Port={port};Username=apex;Database=postgres;Pooling=true";
     }
 
@@ -64,6 +65,17 @@ public sealed class ThrowawayPostgres : IAsyncLifetime
         Npgsql.NpgsqlConnection.ClearAllPools();
         await RunPgAsync("pg_ctl", $"-D \"{_folder}/db\" -m fast -w restart");
     }
+
+    /// <summary>Stops the server (fast shutdown: clients are disconnected): a database outage.</summary>
+    public async Task StopAsync()
+    {
+        await RunPgAsync("pg_ctl", $"-D \"{_folder}/db\" -m fast -w stop");
+        Npgsql.NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>Starts the server again on its port.</summary>
+    public Task StartAsync() =>
+        RunPgAsync("pg_ctl", $"-D \"{_folder}/db\" -l \"{_folder}/log\" -w -o \"-p {_port} -k {_folder} -c listen_addresses=127.0.0.1\" start");
 
     private Task RunPgAsync(string tool, string arguments) =>
         Environment.UserName == "root"

@@ -13,7 +13,7 @@ namespace Apex.Training.Tests;
 /// </summary>
 public sealed class DataParallelStressTests
 {
-    private const int Steps = 60;
+    private const int Steps = 40;
 
     [Fact]
     public async Task Many_steps_under_collections_and_load_complete_and_match_one_quiet_worker()

@@ -32,6 +32,12 @@ public interface IIngestLog : IAsyncDisposable
 
     Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default);
 
+    /// <summary>One cheap read that fails when the log's database cannot be reached (readiness, recovery).</summary>
+    Task PingAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every platform with a registered track.</summary>
+    Task<IReadOnlyList<string>> ListPlatformsAsync(CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string trackId, long afterSeq, CancellationToken cancellationToken = default);

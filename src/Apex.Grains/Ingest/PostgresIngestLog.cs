@@ -67,6 +67,25 @@ public sealed class PostgresIngestLog : IIngestLog
     public async Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default) =>
         (await ReadTotalsWhereAsync("track_id = $1", trackId, cancellationToken)).SingleOrDefault();
 
+    public async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT count(*) FROM (SELECT 1 FROM apex_tracks LIMIT 1) t");
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> ListPlatformsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT DISTINCT platform FROM apex_tracks ORDER BY platform");
+        var platforms = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            platforms.Add(reader.GetString(0));
+        }
+
+        return platforms;
+    }
+
     public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default) =>
         await ReadTotalsWhereAsync("platform = $1", platform, cancellationToken);
 

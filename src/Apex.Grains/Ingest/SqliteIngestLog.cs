@@ -109,6 +109,31 @@ public sealed class SqliteIngestLog : IIngestLog
     public async Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default) =>
         (await ReadTotalsWhereAsync("track_id = $key", trackId, cancellationToken)).SingleOrDefault();
 
+    public async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM (SELECT 1 FROM apex_tracks LIMIT 1)";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> ListPlatformsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT platform FROM apex_tracks ORDER BY platform";
+        var platforms = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            platforms.Add(reader.GetString(0));
+        }
+
+        return platforms;
+    }
+
     public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default) =>
         await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
 

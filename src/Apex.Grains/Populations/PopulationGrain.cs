@@ -10,21 +10,20 @@ namespace Apex.Grains.Populations;
 /// <summary>
 /// Keeps a platform's streams and likes distributions in memory (exact, O(log n) per update and read);
 /// on activation it loads every track's totals from the ingest log, which is durable, so it keeps no
-/// state of its own. Zero counts are not labels and stay out of the distributions.
+/// state of its own. Zero counts are not labels and stay out of the distributions. It lives where it
+/// is first called from (an ingesting silo), which saves that silo's hand-offs a network hop.
 /// </summary>
+[Orleans.Placement.PreferLocalPlacement]
 public sealed class PopulationGrain(IIngestLog log, IServiceProvider services) : Grain, IPopulationGrain
 {
     private readonly Dictionary<string, TrackTotals> _tracks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackPrediction> _predictions = new(StringComparer.Ordinal);
-    private readonly CountDistribution _streams = new();
-    private readonly CountDistribution _likes = new();
+    private CountDistribution _streams = new();
+    private CountDistribution _likes = new();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var totals in await log.ReadPlatformTotalsAsync(this.GetPrimaryKeyString(), cancellationToken))
-        {
-            Set(totals);
-        }
+        await LoadTotalsAsync(cancellationToken);
 
         if (services.GetService<IScoreStore>() is { } scores)
         {
@@ -32,6 +31,22 @@ public sealed class PopulationGrain(IIngestLog log, IServiceProvider services) :
             {
                 _predictions[prediction.TrackId] = prediction;
             }
+        }
+    }
+
+    async Task IPopulationGrain.ReloadAsync()
+    {
+        _tracks.Clear();
+        _streams = new CountDistribution();
+        _likes = new CountDistribution();
+        await LoadTotalsAsync(CancellationToken.None);
+    }
+
+    private async Task LoadTotalsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var totals in await log.ReadPlatformTotalsAsync(this.GetPrimaryKeyString(), cancellationToken))
+        {
+            Set(totals);
         }
     }
 

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+
 namespace Apex.Grains.Storage;
 
 /// <summary>A database for Orleans' ADO.NET providers: its invariant (which driver) and connection string.</summary>
@@ -10,11 +13,20 @@ public sealed record AdoNetDatabase(string Invariant, string ConnectionString)
 
 public static class AdoNetSiloBuilderExtensions
 {
-    /// <summary>Grain storage <paramref name="name"/> in <paramref name="database"/>, whose schema the project applies.</summary>
+    /// <summary>
+    /// Grain storage <paramref name="name"/> in <paramref name="database"/>, whose schema the project applies.
+    /// Database drivers' exceptions also cross silos as themselves (Orleans refuses exception types of
+    /// namespaces it does not know), so a caller on another silo can tell a database outage from a bug.
+    /// </summary>
     public static ISiloBuilder AddApexGrainStorage(this ISiloBuilder builder, string name, AdoNetDatabase database)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(database);
+        builder.Services.Configure<ExceptionSerializationOptions>(o =>
+        {
+            o.SupportedNamespacePrefixes.Add("Npgsql");
+            o.SupportedNamespacePrefixes.Add("Microsoft.Data.Sqlite");
+        });
         return builder.AddAdoNetGrainStorage(name, options =>
         {
             options.Invariant = database.Invariant;

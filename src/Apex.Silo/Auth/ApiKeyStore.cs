@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Caching.Memory;
 using Npgsql;
 
 namespace Apex.Silo.Auth;
@@ -13,11 +14,18 @@ public sealed record ApiKeyInfo(string Id, string Role, string Name, DateTimeOff
 /// PostgreSQL, table <c>apex_keys</c>), stored as SHA-256 hashes only: a key is
 /// 32 random bytes, so a fast hash is enough (nothing to brute-force); the clear key is shown once.
 /// A key reads "apex_{id}_{secret}", so the id that names it in logs is not the secret.
+/// Found keys are cached for <see cref="Fresh"/> (a key removed from the database stops working on every
+/// silo within that time), and while the database cannot be reached a cached key keeps working for up
+/// to <see cref="StaleIfUnreachable"/>, so a database blip does not fail every request.
 /// </summary>
-public sealed class ApiKeyStore
+public sealed class ApiKeyStore : IDisposable
 {
+    public static readonly TimeSpan Fresh = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan StaleIfUnreachable = TimeSpan.FromSeconds(60);
+
     private readonly DbProviderFactory _factory;
     private readonly string _connectionString;
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 10_000 });
 
     private ApiKeyStore(DbProviderFactory factory, string connectionString)
     {
@@ -78,6 +86,40 @@ public sealed class ApiKeyStore
     }
 
     public async Task<ApiKeyInfo?> FindAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var hash = Convert.ToHexString(Hash(key));
+        var cached = _cache.Get<(ApiKeyInfo Info, DateTime FetchedAt)?>(hash);
+        if (cached is { } hit && DateTime.UtcNow - hit.FetchedAt < Fresh)
+        {
+            return hit.Info;
+        }
+
+        ApiKeyInfo? found;
+        try
+        {
+            found = await LookUpAsync(key, cancellationToken);
+        }
+        catch (DbException) when (cached is { } stale)
+        {
+            return stale.Info;
+        }
+
+        if (found is null)
+        {
+            _cache.Remove(hash);
+        }
+        else
+        {
+            _cache.Set<(ApiKeyInfo, DateTime)?>(hash, (found, DateTime.UtcNow), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = StaleIfUnreachable });
+        }
+
+        return found;
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    private async Task<ApiKeyInfo?> LookUpAsync(string key, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();

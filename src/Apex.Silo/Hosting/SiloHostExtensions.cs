@@ -76,11 +76,13 @@ public static class SiloHostExtensions
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
         builder.Services.AddSingleton<IngestMetrics>();
+        builder.Services.AddSingleton<Apex.Grains.Populations.PopulationHandoff>();
         builder.Services.AddSingleton<EventIngestor>();
+        builder.Services.AddHostedService<Apex.Grains.Populations.PopulationReconciler>();
         builder.Services.AddHostedService<IngestCompaction>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
-                ArenaMetrics.MeterName, CalibrationMetrics.MeterName, "Microsoft.Orleans")
+                ArenaMetrics.MeterName, CalibrationMetrics.MeterName, Apex.Grains.Scoring.ScoringWaiters.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
@@ -155,6 +157,8 @@ public static class SiloHostExtensions
         });
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
+        builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("silo", tags: [Apis.HealthApi.ReadyTag]);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {

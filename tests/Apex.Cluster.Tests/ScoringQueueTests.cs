@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Apex.Grains;
+using Apex.Grains.Scoring;
+using Apex.Grains.Storage;
+using Apex.Scoring;
+using Apex.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Apex.Cluster.Tests;
+
+/// <summary>
+/// Queued tracks on the cluster profile (PostgreSQL) while nothing can score them: they back off, do
+/// no database I/O while they wait, and are woken when an embedder silo joins.
+/// </summary>
+public sealed class ScoringQueueTests(ServedModel model, ThrowawayPostgres postgres, ITestOutputHelper output) : IClassFixture<ServedModel>, IClassFixture<ThrowawayPostgres>
+{
+    private const int Tracks = 60;
+
+    /// <summary>At most this many database commands in the whole cluster per 20 s while only queued tracks wait, whatever their number (membership and reminders make some; a retry per track every 2 s made 600 here).</summary>
+    private const int QueryBound = 60;
+
+    [Fact]
+    public async Task Queued_tracks_without_an_embedder_cost_a_bounded_number_of_queries_and_wake_when_one_joins()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await PostgresSchema.ApplyAsync(database);
+        await using var cluster = await ScoringCluster.StartAsync(model.Folder, new ScoringOptions { AllowCpu = false }, [false, false], trainer: null, postgres: database);
+        var songs = new[] { "brahms-hungarian-dance-5", "macleod-sugar-plum-fairy", "macleod-vibe-ace", "sorohan-solo-trumpet-06" };
+        var ids = Enumerable.Range(0, Tracks).Select(i => $"q-{i}").ToList();
+        foreach (var chunk in ids.Select((id, i) => (id, i)).Chunk(10))
+        {
+            await Task.WhenAll(chunk.Select(t => cluster.Client.GetGrain<ITrackGrain>(t.id).RegisterAsync(
+                new TrackRegistration("suno", DateTimeOffset.UtcNow.AddDays(-1), songs[t.i % songs.Length] + ".ogg", null))));
+        }
+
+        // Let every track make its first tries (and learn that no embedder exists), then count.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var commands = 0;
+        using (var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStarted = _ => Interlocked.Increment(ref commands),
+        })
+        {
+            ActivitySource.AddActivityListener(listener);
+            await Task.Delay(TimeSpan.FromSeconds(20));
+        }
+
+        output.WriteLine($"{commands} database commands in 20 s with {Tracks} queued tracks");
+        Assert.True(commands <= QueryBound, $"{commands} database commands in 20 s with {Tracks} queued tracks (bound {QueryBound}).");
+        var waiting = cluster.Cluster.Silos.Sum(s => s.ServiceProvider.GetRequiredService<ScoringWaiters>().Counts()[ScoringWait.Embedder]);
+        Assert.Equal(Tracks, waiting);
+        var queued = await Task.WhenAll(ids.Take(3).Select(id => cluster.Client.GetGrain<ITrackGrain>(id).GetAsync()));
+        Assert.All(queued, v => Assert.Contains("no embedder available", v!.Scoring!.Error, StringComparison.Ordinal));
+
+        // A GPU silo joins: the waiting tracks are woken at once, not at their next backoff.
+        var joined = Stopwatch.StartNew();
+        await cluster.StartSiloAsync(gpu: true);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (cluster.Cluster.Silos.Sum(s => s.ServiceProvider.GetRequiredService<ScoringWaiters>().WaitingFor(ScoringWait.Embedder).Count) > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "queued tracks were not woken when an embedder silo joined");
+            await Task.Delay(200);
+        }
+
+        output.WriteLine($"every waiting track woken {joined.Elapsed.TotalSeconds:0.0} s after the embedder silo started joining");
+
+        // And they get scored (the embedder takes what its queue holds; the rest back off and retry).
+        deadline = DateTime.UtcNow.AddSeconds(90);
+        int scored;
+        while ((scored = await CountScoredAsync(cluster, ids)) < 8)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {scored} tracks scored within 90 s of an embedder silo joining");
+            await Task.Delay(500);
+        }
+
+        output.WriteLine($"{scored} tracks scored {joined.Elapsed.TotalSeconds:0.0} s after the join");
+    }
+
+    /// <summary>Reads the tracks a few at a time (each read is a query; the test server allows 100 connections).</summary>
+    private static async Task<int> CountScoredAsync(ScoringCluster cluster, List<string> ids)
+    {
+        var scored = 0;
+        foreach (var chunk in ids.Chunk(10))
+        {
+            scored += (await Task.WhenAll(chunk.Select(id => cluster.Client.GetGrain<ITrackGrain>(id).GetAsync()))).Count(v => v!.Scoring!.Status == ScoringStatus.Scored);
+        }
+
+        return scored;
+    }
+}
