@@ -1,23 +1,82 @@
 namespace Apex.Scoring;
 
-/// <summary>Turns a registered audio location into a file: "upload:{name}" under the uploads folder, else a path under the media root.</summary>
+/// <summary>
+/// Turns a registered audio location into a file: "upload:{name}" under the uploads folder, else a path
+/// under the media root. Symbolic links are followed before the check, so a link inside the root that
+/// points outside it is refused exactly like a path that does: nothing outside the root is ever read.
+/// </summary>
 public sealed record MediaLocations(string? MediaRoot, string UploadsFolder)
 {
     public const string UploadPrefix = "upload:";
+
+    private const int MaxLinks = 40;
 
     public string Resolve(string location)
     {
         ArgumentNullException.ThrowIfNull(location);
         if (location.StartsWith(UploadPrefix, StringComparison.Ordinal))
         {
-            return Path.Combine(UploadsFolder, Path.GetFileName(location[UploadPrefix.Length..]));
+            return Inside(UploadsFolder, Path.GetFileName(location[UploadPrefix.Length..]))
+                ?? throw new InvalidOperationException($"The upload '{location}' is outside the uploads folder.");
         }
 
-        // Registration checked the path against the media root; a root changed since is checked again here.
-        var root = Path.GetFullPath(MediaRoot ?? throw new InvalidOperationException("This silo has no media root (Apex:MediaRoot) to read registered audio paths from.")) + Path.DirectorySeparatorChar;
-        var full = Path.GetFullPath(Path.Combine(root, location));
-        return full.StartsWith(root, StringComparison.Ordinal)
-            ? full
-            : throw new InvalidOperationException($"The audio path '{location}' is outside the media root.");
+        // Registration checked the path against the media root; a root or link changed since is checked again here.
+        var root = MediaRoot ?? throw new InvalidOperationException("This silo has no media root (Apex:MediaRoot) to read registered audio paths from.");
+        return Inside(root, location) ?? throw new InvalidOperationException($"The audio path '{location}' is outside the media root.");
+    }
+
+    /// <summary>The real path of <paramref name="relative"/> under <paramref name="root"/> when, links followed, it stays inside the root; else null.</summary>
+    public static string? Inside(string root, string relative)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(relative);
+        if (relative.Length == 0 || Path.IsPathRooted(relative))
+        {
+            return null;
+        }
+
+        var realRoot = RealPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        string real;
+        try
+        {
+            real = RealPath(Path.Combine(root, relative));
+        }
+        catch (IOException)
+        {
+            return null; // a link loop
+        }
+
+        return real.StartsWith(realRoot, StringComparison.Ordinal) ? real : null;
+    }
+
+    /// <summary>
+    /// The absolute path with every symbolic link on the way followed, as realpath(3) gives it (parts that
+    /// do not exist are kept as they are). By hand because .NET follows a link only at the last part
+    /// (<see cref="FileSystemInfo.ResolveLinkTarget"/>), not in the folders above it.
+    /// </summary>
+    public static string RealPath(string path) => RealPath(path, 0);
+
+    private static string RealPath(string path, int links)
+    {
+        var full = Path.GetFullPath(path);
+        var current = Path.GetPathRoot(full)!;
+        foreach (var part in full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, part);
+            if (new FileInfo(next).LinkTarget is not { } target)
+            {
+                current = next;
+                continue;
+            }
+
+            if (++links > MaxLinks)
+            {
+                throw new IOException($"Too many levels of symbolic links at {next}.");
+            }
+
+            current = RealPath(Path.IsPathRooted(target) ? target : Path.Combine(current, target), links);
+        }
+
+        return current;
     }
 }

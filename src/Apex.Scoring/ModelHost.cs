@@ -14,6 +14,7 @@ namespace Apex.Scoring;
 public sealed class ModelHost : IModelHost, IDisposable
 {
     private readonly Lock _gate = new();
+    private bool _disposed;
     private readonly ApexHead _head;
     private readonly CheckpointManifest _manifest;
     private readonly InputMode _mode;
@@ -41,11 +42,20 @@ public sealed class ModelHost : IModelHost, IDisposable
         SongScores scores;
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             scores = HeadScorer.Score(_head, _mode, embedding.Values!, embedding.Segments);
         }
 
         return new TrackScores(_manifest.Version, _manifest.Label, scores.Tasks.Select(t => t.Name).ToList(), scores.Song, scores.Segments, embedding.Encoder, embeddingRef, now);
     }
 
-    public void Dispose() => _head.Dispose();
+    /// <summary>Frees the head once no prediction runs on it (a freed head under a prediction crashes libtorch).</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _head.Dispose();
+        }
+    }
 }

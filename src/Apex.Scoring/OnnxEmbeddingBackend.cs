@@ -166,7 +166,11 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
             var track = new TrackRows(segments.Count, _encoder.Info.SegmentWidth);
             for (var i = 0; i < segments.Count; i++)
             {
-                _queue.Writer.TryWrite(new Pending(track, i, segments[i]));
+                if (!_queue.Writer.TryWrite(new Pending(track, i, segments[i])))
+                {
+                    track.Done.TrySetException(new ObjectDisposedException(nameof(OnnxEmbeddingBackend), "The silo is stopping; the track stays queued."));
+                    break;
+                }
             }
 
             Interlocked.Increment(ref _tracks);
@@ -177,11 +181,24 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
             silo, device, _encoder.Info.Provider, Interlocked.Read(ref _runs), Interlocked.Read(ref _segments), Interlocked.Read(ref _tracks),
             Volatile.Read(ref _largest), Admitted, Interlocked.Read(ref _refused));
 
+        /// <summary>
+        /// Stops: segments still waiting are given back (their tracks stay queued in their grains), the
+        /// batch in flight finishes, and only then is the session freed. Freeing it under a running batch
+        /// crashed the process; a batch that outlives the wait keeps its session until the process ends.
+        /// </summary>
         public void Dispose()
         {
             _queue.Writer.TryComplete();
-            _thread.Join(TimeSpan.FromSeconds(30));
-            _encoder.Dispose();
+            var stopping = new ObjectDisposedException(nameof(OnnxEmbeddingBackend), "The silo is stopping; the track stays queued.");
+            while (_queue.Reader.TryRead(out var pending))
+            {
+                pending.Track.Done.TrySetException(stopping);
+            }
+
+            if (_thread.Join(TimeSpan.FromSeconds(30)))
+            {
+                _encoder.Dispose();
+            }
         }
 
         private void Run()

@@ -64,6 +64,8 @@ public sealed class ApiTests : IAsyncLifetime
         return await Http.PostAsync(new Uri("/tracks/upload", UriKind.Relative), form);
     }
 
+    private string[] Uploads() => Directory.GetFiles(Path.Combine(_data, "uploads")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+
     [Fact]
     public async Task Audio_can_be_uploaded_and_a_bad_upload_stores_nothing()
     {
@@ -71,8 +73,9 @@ public sealed class ApiTests : IAsyncLifetime
 
         var created = await UploadAsync("up-1", "suno", audio);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        Assert.Equal("upload:up-1.ogg", (await BodyAsync(created)).GetProperty("audio_location").GetString());
-        Assert.Equal(audio, await File.ReadAllBytesAsync(Path.Combine(_data, "uploads", "up-1.ogg")));
+        var location = (await BodyAsync(created)).GetProperty("audio_location").GetString()!;
+        Assert.Matches("^upload:up-1-[0-9a-f]{16}\\.ogg$", location);
+        Assert.Equal(audio, await File.ReadAllBytesAsync(Path.Combine(_data, "uploads", location["upload:".Length..])));
         Assert.Equal(HttpStatusCode.OK, (await UploadAsync("up-1", "suno", audio)).StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, (await UploadAsync("up-1", "udio", audio)).StatusCode);
 
@@ -81,7 +84,133 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.True((await BodyAsync(notAudio)).GetProperty("errors").TryGetProperty("file", out _));
         Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync("up-3", "suno", null)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync("bad/id", "suno", audio)).StatusCode);
-        Assert.Equal(["up-1.ogg"], Directory.GetFiles(Path.Combine(_data, "uploads")).Select(Path.GetFileName));
+        Assert.Equal([location["upload:".Length..]], Uploads());
+    }
+
+    [Fact]
+    public async Task A_refused_re_upload_leaves_the_stored_audio_untouched_and_non_audio_is_refused_at_the_door()
+    {
+        var audio = await File.ReadAllBytesAsync(Path.Combine(_media, "trumpet.ogg"));
+        var created = await UploadAsync("keep", "suno", audio);
+        var stored = Path.Combine(_data, "uploads", (await BodyAsync(created)).GetProperty("audio_location").GetString()!["upload:".Length..]);
+
+        // Another ingest key tries to replace it with other audio under other details: 409, file intact.
+        var refused = await UploadAsync("keep", "udio", [.. audio, 0]);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal(audio, await File.ReadAllBytesAsync(stored));
+        Assert.Single(Uploads());
+
+        // Bytes that are not audio, named as audio: refused before anything is registered, naming the reason.
+        var fake = await UploadAsync("fake", "suno", Encoding.UTF8.GetBytes("<html>not music</html>"), "song.ogg");
+        Assert.Equal(HttpStatusCode.BadRequest, fake.StatusCode);
+        var reason = (await BodyAsync(fake)).GetProperty("errors").GetProperty("file")[0].GetString()!;
+        Assert.Contains("not audio", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(_data, reason, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/fake", UriKind.Relative))).StatusCode);
+        Assert.Single(Uploads());
+    }
+
+    [Fact]
+    public async Task Stored_audio_streams_with_range_requests()
+    {
+        var audio = await File.ReadAllBytesAsync(Path.Combine(_media, "trumpet.ogg"));
+        Assert.Equal(HttpStatusCode.Created, (await UploadAsync("listen", "suno", audio)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await RegisterAsync("listen-path")).StatusCode);
+
+        var whole = await Http.GetAsync(new Uri("/tracks/listen/audio", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal("audio/ogg", whole.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(audio, await whole.Content.ReadAsByteArrayAsync());
+
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri("/tracks/listen-path/audio", UriKind.Relative));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(100, 199);
+        var part = await Http.SendAsync(ranged);
+        Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
+        Assert.Equal(audio[100..200], await part.Content.ReadAsByteArrayAsync());
+        Assert.Equal(audio.Length, part.Content.Headers.ContentRange?.Length);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/nobody/audio", UriKind.Relative))).StatusCode);
+        using var anonymous = _silo.ClientWith(null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/tracks/listen/audio", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_link_inside_the_media_root_that_points_outside_is_refused()
+    {
+        var outside = Directory.CreateTempSubdirectory("apex-outside-").FullName;
+        try
+        {
+            File.Copy(Path.Combine(_media, "trumpet.ogg"), Path.Combine(outside, "secret.ogg"));
+            File.CreateSymbolicLink(Path.Combine(_media, "escape.ogg"), Path.Combine(outside, "secret.ogg"));
+            Directory.CreateSymbolicLink(Path.Combine(_media, "escape-dir"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(_media, "inner"), _media);
+
+            foreach (var path in new[] { "escape.ogg", "escape-dir/secret.ogg" })
+            {
+                var response = await RegisterAsync("link-" + path.Length, audio: path);
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                Assert.Contains("inside the media root", (await BodyAsync(response)).GetProperty("errors").GetProperty("audio_path")[0].GetString(), StringComparison.Ordinal);
+            }
+
+            // A link that stays inside the root is fine.
+            Assert.Equal(HttpStatusCode.Created, (await RegisterAsync("link-inside", audio: "inner/trumpet.ogg")).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Over_limit_bodies_get_413_problems_for_json_and_multipart_alike()
+    {
+        // Announced sizes over the limits, sent with Expect: 100-continue: the host refuses before the body moves.
+        using var json = new HttpRequestMessage(HttpMethod.Post, new Uri("/events", UriKind.Relative)) { Content = new Zeros(17L * 1024 * 1024, "application/json") };
+        json.Headers.ExpectContinue = true;
+        var tooBigJson = await Http.SendAsync(json);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBigJson.StatusCode);
+        Assert.Equal("application/problem+json", tooBigJson.Content.Headers.ContentType?.MediaType);
+
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("huge"), "track_id" },
+            { new StringContent("suno"), "platform" },
+            { new StringContent("2026-11-01T00:00:00Z"), "created_at" },
+            { new Zeros(300L * 1024 * 1024, "audio/ogg"), "file", "huge.ogg" },
+        };
+        using var upload = new HttpRequestMessage(HttpMethod.Post, new Uri("/tracks/upload", UriKind.Relative)) { Content = form };
+        upload.Headers.ExpectContinue = true;
+        var tooBigUpload = await Http.SendAsync(upload);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBigUpload.StatusCode);
+        Assert.Equal("application/problem+json", tooBigUpload.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/huge", UriKind.Relative))).StatusCode);
+    }
+
+    /// <summary>A body of zeros of a given length, made as it is sent.</summary>
+    private sealed class Zeros : HttpContent
+    {
+        private readonly long _length;
+
+        public Zeros(long length, string mediaType)
+        {
+            _length = length;
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var chunk = new byte[1 << 16];
+            for (var sent = 0L; sent < _length; sent += chunk.Length)
+            {
+                await stream.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, _length - sent)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _length;
+            return true;
+        }
     }
 
     [Theory]

@@ -51,6 +51,22 @@ public sealed class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
+    public async Task<double?> ProbeAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckFile(path);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        try
+        {
+            return await ProbeAsync(path, AudioClip.Whole, GetFfOptions(path), timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AudioDecodeException(AudioErrorKind.TimedOut, path, $"{path}: probing took longer than {_options.Timeout.TotalSeconds:0} s and was stopped.");
+        }
+    }
+
     private static void CheckFile(string path)
     {
         var file = new FileInfo(path);

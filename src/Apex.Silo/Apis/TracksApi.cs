@@ -1,11 +1,15 @@
+using System.Security.Cryptography;
+using Apex.Audio.Decoding;
 using Apex.Grains;
+using Apex.Scoring;
 using Apex.Silo.Auth;
 using Apex.Silo.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.StaticFiles;
 
 namespace Apex.Silo.Apis;
 
-/// <summary>POST /tracks, GET /tracks/{id}.</summary>
+/// <summary>POST /tracks, POST /tracks/upload, GET /tracks/{id}, GET /tracks/{id}/audio.</summary>
 public static class TracksApi
 {
     public sealed record RegisterTrackRequest(string? TrackId, string? Platform, DateTimeOffset? CreatedAt, string? AudioPath, bool? Instrumental);
@@ -61,6 +65,7 @@ public static class TracksApi
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxUploadBytes));
         tracks.MapGet("/{id}", GetAsync).WithName("GetTrack").WithSummary("A track's counts, live percentiles and popularity scores, and maturity.").RequireAuthorization(Roles.Reader);
+        tracks.MapGet("/{id}/audio", AudioAsync).WithName("GetTrackAudio").WithSummary("The track's stored audio (HTTP range requests supported).").RequireAuthorization(Roles.Reader);
         return app;
     }
 
@@ -74,12 +79,15 @@ public static class TracksApi
     }
 
     /// <summary>
-    /// Multipart registration: every field is checked before the file is written; the file goes to
-    /// <c>{DataDir}/uploads/{track_id}{ext}</c> (written whole, then renamed) and is removed again if
-    /// the registration conflicts with an existing one.
+    /// Multipart registration, atomic: every field is checked, the file streams to a staging file (its
+    /// SHA-256 taken on the way) and is probed (an audio stream, not too long) before anything is
+    /// registered; only a registration that is accepted (new, or the same again) moves it into place, as
+    /// <c>{DataDir}/uploads/{track_id}-{sha256 prefix}{ext}</c>. So a refused upload never touches a
+    /// stored file, and no two tracks share or overwrite one. A crash before the move leaves a
+    /// registration whose retry (the same upload) completes it.
     /// </summary>
     private static async Task<Results<Created<TrackResponse>, Ok<TrackResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
-        HttpRequest http, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest http, IGrainFactory grains, IAudioDecoder audio, MediaLocations media, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!http.HasFormContentType)
         {
@@ -110,24 +118,102 @@ public static class TracksApi
             return TypedResults.ValidationProblem(errors, title: "The track upload is invalid; nothing was stored.");
         }
 
-        var folder = Directory.CreateDirectory(Path.Combine(options.Value.DataDir, "uploads")).FullName;
-        var name = request.TrackId + extension;
-        var path = Path.Combine(folder, name);
-        var existed = File.Exists(path);
-        var temp = path + ".uploading";
-        await using (var target = File.Create(temp))
+        var folder = Directory.CreateDirectory(media.UploadsFolder).FullName;
+        var staging = Path.Combine(Directory.CreateDirectory(Path.Combine(folder, ".staging")).FullName, $"{Guid.NewGuid():N}{extension}");
+        try
         {
-            await file!.CopyToAsync(target, cancellationToken);
+            var digest = await StageAsync(file!, staging, cancellationToken);
+            try
+            {
+                await audio.ProbeAsync(staging, cancellationToken);
+            }
+            catch (AudioDecodeException ex)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = [Refusal(ex)] }, title: "The track upload is invalid; nothing was stored.");
+            }
+
+            var name = $"{request.TrackId}-{digest[..16]}{extension}";
+            var result = await RegisterValidAsync(request, MediaLocations.UploadPrefix + name, grains, options.Value, time);
+            if (result.Result is Created<TrackResponse> or Ok<TrackResponse>)
+            {
+                var path = Path.Combine(folder, name);
+                if (!File.Exists(path))
+                {
+                    File.Move(staging, path);
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            File.Delete(staging);
+        }
+    }
+
+    /// <summary>Streams the upload to <paramref name="path"/>, synced to disk; answers its SHA-256 (hex).</summary>
+    private static async Task<string> StageAsync(IFormFile file, string path, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using var source = file.OpenReadStream();
+        await using (var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        {
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+
+            await target.FlushAsync(cancellationToken);
+            target.Flush(flushToDisk: true);
         }
 
-        File.Move(temp, path, overwrite: true);
-        var result = await RegisterValidAsync(request, "upload:" + name, grains, options.Value, time);
-        if (result.Result is ProblemHttpResult && !existed)
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>Why an upload is not audio we take, in words that name no server path.</summary>
+    private static string Refusal(AudioDecodeException error) => error.Kind switch
+    {
+        AudioErrorKind.NoAudioStream => "The file has no audio stream.",
+        AudioErrorKind.Corrupt => "The file is truncated or corrupt.",
+        AudioErrorKind.Empty => "The file is empty.",
+        AudioErrorKind.TooLong => $"The audio is longer than the limit ({new AudioOptions().MaxDurationSeconds:0} s).",
+        AudioErrorKind.TimedOut => "The file took too long to read.",
+        _ => "The file is not audio that ffmpeg can read.",
+    };
+
+    // The provider's own table, with the audio types browsers' <audio> expects where it says otherwise.
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new()
+    {
+        Mappings = { [".ogg"] = "audio/ogg", [".oga"] = "audio/ogg", [".opus"] = "audio/ogg", [".flac"] = "audio/flac", [".m4a"] = "audio/mp4", [".wav"] = "audio/wav", [".webm"] = "audio/webm" },
+    };
+
+    private static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> AudioAsync(string id, IGrainFactory grains, MediaLocations media)
+    {
+        var view = await grains.GetGrain<ITrackGrain>(id).GetAsync();
+        if (view is null)
         {
-            File.Delete(path);
+            return TypedResults.Problem(title: "Track not found.", detail: $"No track '{id}' is registered.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        return result;
+        string path;
+        try
+        {
+            path = media.Resolve(view.AudioLocation);
+        }
+        catch (InvalidOperationException)
+        {
+            path = "";
+        }
+
+        if (path.Length == 0 || !File.Exists(path))
+        {
+            return TypedResults.Problem(title: "Audio not available.", detail: $"Track '{id}' has no readable stored audio on this host.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        return TypedResults.PhysicalFile(path, ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream", enableRangeProcessing: true);
     }
 
     private static async Task<Results<Created<TrackResponse>, Ok<TrackResponse>, ValidationProblem, ProblemHttpResult>> RegisterValidAsync(
@@ -228,11 +314,10 @@ public static class TracksApi
             return "This host has no media root (Apex:MediaRoot), so it cannot take audio paths.";
         }
 
-        var root = Path.GetFullPath(options.MediaRoot) + Path.DirectorySeparatorChar;
-        var full = Path.GetFullPath(Path.Combine(root, path));
-        if (Path.IsPathRooted(path) || !full.StartsWith(root, StringComparison.Ordinal))
+        // Links are followed first: a link inside the root that points outside it is outside.
+        if (MediaLocations.Inside(options.MediaRoot, path) is not { } full)
         {
-            return "Must be a relative path inside the media root.";
+            return "Must be a relative path inside the media root (symbolic links followed).";
         }
 
         if (!File.Exists(full))
@@ -240,7 +325,7 @@ public static class TracksApi
             return $"No file '{path}' under the media root.";
         }
 
-        resolved = Path.GetRelativePath(root, full);
+        resolved = Path.GetRelativePath(MediaLocations.RealPath(options.MediaRoot), full);
         return null;
     }
 }

@@ -157,6 +157,7 @@ public static class SiloHostExtensions
         });
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
         builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("silo", tags: [Apis.HealthApi.ReadyTag]);
         builder.Services.AddOpenApi();

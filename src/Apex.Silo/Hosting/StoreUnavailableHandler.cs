@@ -50,7 +50,9 @@ public sealed partial class StoreUnavailableHandler(IProblemDetailsService probl
                 PostgresException pg => pg.SqlState is not { Length: >= 2 } state || state[..2] is "08" or "53" or "57" or "40" or "58",
                 NpgsqlException => true,
                 SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6 or 8 or 10 or 13 or 14,
-                IOException or SocketException or TimeoutException => true,
+                // Disk full, read-only file system, I/O error, quota (errno on Unix; disk full on Windows).
+                IOException io when io is not BadHttpRequestException => io.HResult is 28 or 30 or 5 or 122 or unchecked((int)0x80070070),
+                SocketException or TimeoutException => true,
                 SiloUnavailableException or OrleansMessageRejectionException => true,
                 // A failure inside a grain on another silo arrives as a fallback carrying the type's name.
                 Orleans.Serialization.UnavailableExceptionFallbackException fallback => fallback.ExceptionType is { } type && (type.Contains("Npgsql", StringComparison.Ordinal) || type.Contains("Sqlite", StringComparison.Ordinal)),
