@@ -321,6 +321,10 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.True(paths.TryGetProperty("/tracks", out _));
         Assert.True(paths.TryGetProperty("/events", out _));
         Assert.True(paths.TryGetProperty("/tracks/{id}", out _));
+        var scheme = doc.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        Assert.Equal(("apiKey", "header", "X-Api-Key"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("in").GetString(), scheme.GetProperty("name").GetString()));
+        Assert.True(paths.GetProperty("/events").GetProperty("post").GetProperty("security")[0].TryGetProperty("ApiKey", out _));
+        Assert.False(paths.GetProperty("/health/live").GetProperty("get").TryGetProperty("security", out _));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class DataParallelStressTests
     [Fact]
     public async Task Many_steps_under_collections_and_load_complete_and_match_one_quiet_worker()
     {
-        var (set, architecture) = Data();
+        var (set, architecture) = DataParallelTests.Data(seed: 11);
         var options = new DataParallelOptions { GhostBatches = 4, GlobalBatch = 64, Training = new TrainingOptions { Seed = 5 } };
 
         var quiet = await RunAsync(set, architecture, options, workers: 1, hostile: false);
@@ -84,20 +84,6 @@ public sealed class DataParallelStressTests
             }
         }, CancellationToken.None));
         return [collector, .. allocators];
-    }
-
-    private static (TrainingSet Set, HeadArchitecture Architecture) Data()
-    {
-        var tasks = ApexTasks.ByName("full");
-        var random = new Random(11);
-        const int Samples = 256, Layers = 4, Hidden = 16;
-        var features = Enumerable.Range(0, Samples * Layers * Hidden).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
-        var labels = Enumerable.Range(0, Samples * tasks.Count).Select(i =>
-        {
-            var task = tasks[i % tasks.Count];
-            return task.Kind == TaskKind.Aesthetic && random.NextDouble() < 0.2 ? float.NaN : (float)(task.Low + (random.NextDouble() * task.Span));
-        }).ToArray();
-        return (TrainingSet.FromArrays(Layers, Hidden, tasks, features, labels), new HeadArchitecture(Layers, Hidden, HeadArchitecture.TrunkOf(2), tasks));
     }
 
     /// <summary>Answers from a thread-pool thread, as a worker grain's <c>Task.Run</c> does.</summary>

@@ -87,6 +87,12 @@ public static class SiloHostExtensions
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
 
+        if (builder.Configuration["APEX_BOOTSTRAP_ADMIN_KEY"] is { Length: > 0 } weak && KeyStrength.Bits(weak) < KeyStrength.MinimumBits)
+        {
+            throw new OptionsValidationException("APEX_BOOTSTRAP_ADMIN_KEY", typeof(ApexOptions),
+                [$"APEX_BOOTSTRAP_ADMIN_KEY carries at most {KeyStrength.Bits(weak):0} bits; an admin key needs {KeyStrength.MinimumBits} (e.g. `openssl rand -base64 32`)."]);
+        }
+
         if (builder.Configuration["APEX_BOOTSTRAP_ADMIN_KEY"] is { Length: > 0 } bootstrap && await keys.BootstrapAsync(bootstrap))
         {
             await Console.Error.WriteLineAsync("Stored the bootstrap admin key from APEX_BOOTSTRAP_ADMIN_KEY (fresh data folder).");
@@ -160,7 +166,7 @@ public static class SiloHostExtensions
         builder.Services.AddExceptionHandler<BadRequestHandler>();
         builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("silo", tags: [Apis.HealthApi.ReadyTag]);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<ApiKeySecurityScheme>());
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
