@@ -40,6 +40,7 @@ public sealed partial class TrackGrain(
     private IGrainTimer? _scoringTimer;
     private bool _scoring;
     private int _failedTries;
+    private DateTimeOffset _nextTry = DateTimeOffset.MinValue;
 
     // Only this grain stores its embedding: once this activation has seen none stored, it need not look again.
     private bool _noStoredEmbedding;
@@ -125,7 +126,8 @@ public sealed partial class TrackGrain(
         {
             _failedTries = 0;
             // A little jitter: a silo wakes many tracks at once.
-            StartScoringTimer(TimeSpan.FromMilliseconds(Random.Shared.Next(500)), reschedule: true);
+            _nextTry = time.GetUtcNow() + TimeSpan.FromMilliseconds(Random.Shared.Next(500));
+            StartScoringTimer(TimeSpan.Zero);
         }
 
         return Task.CompletedTask;
@@ -144,18 +146,18 @@ public sealed partial class TrackGrain(
 
     private bool ScoringEnabled => services.GetService<IModelHost>() is not null && services.GetService<IScoreStore>() is not null;
 
-    /// <summary>Schedules the next try (one-shot); an existing schedule stands unless <paramref name="reschedule"/>.</summary>
-    private void StartScoringTimer(TimeSpan dueTime, bool reschedule = false)
+    /// <summary>
+    /// The timer ticks every <see cref="RetryInterval"/> while the track is queued; a tick before the
+    /// backoff's next try returns at once, without I/O. (A fixed tick rather than a re-armed one-shot
+    /// timer: nothing can leave a queued track without its next try.)
+    /// </summary>
+    private void StartScoringTimer(TimeSpan dueTime)
     {
-        if (_scoringTimer is null)
-        {
-            _scoringTimer = this.RegisterGrainTimer(ScoreOnceAsync, new GrainTimerCreationOptions(dueTime, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = true });
-        }
-        else if (reschedule)
-        {
-            _scoringTimer.Change(dueTime, Timeout.InfiniteTimeSpan);
-        }
+        _scoringTimer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(dueTime, RetryInterval) { Interleave = true, KeepAlive = true });
     }
+
+    private Task TickAsync(CancellationToken cancellationToken) =>
+        time.GetUtcNow() < _nextTry ? Task.CompletedTask : ScoreOnceAsync(cancellationToken);
 
     /// <summary>Exponential backoff with jitter (0.5× to 1.5×), so that tracks queued together spread out.</summary>
     private TimeSpan NextTry(TimeSpan cap)
@@ -193,6 +195,8 @@ public sealed partial class TrackGrain(
             // A store failed (the database is down, the disk is full). Quietly: ScoringWakeups reports the
             // outage once per silo and wakes the track when the database answers again.
             LogStoreFailed(logger, Id, ex.Message);
+            // Shown by GET /tracks/{id}; written with the next state change, not now (the store may be what failed).
+            state.State.ScoringError = $"waiting for a store: {ex.GetType().Name}: {ex.Message}";
             waitingFor = ScoringWait.Database;
         }
         finally
@@ -209,7 +213,8 @@ public sealed partial class TrackGrain(
 
         _failedTries++;
         waiters?.Wait(Id, waitingFor);
-        StartScoringTimer(NextTry(waitingFor == ScoringWait.Retry ? MaxBusyRetryInterval : MaxRetryInterval), reschedule: true);
+        _nextTry = time.GetUtcNow() + NextTry(waitingFor == ScoringWait.Retry ? MaxBusyRetryInterval : MaxRetryInterval);
+        StartScoringTimer(RetryInterval);
     }
 
     /// <summary>One try; answers what the track waits for when it stays queued.</summary>

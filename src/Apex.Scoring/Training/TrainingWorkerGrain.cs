@@ -17,13 +17,17 @@ public sealed class TrainingWorkerGrain(ILocalSiloDetails silo) : Grain, ITraini
 {
     private ShardGradientWorker? _worker;
 
+    // The compute in flight on the thread pool: a worker is freed only after it (a replica freed under
+    // a running backward crashes libtorch, as a silo stopping mid-step did).
+    private Task _computing = Task.CompletedTask;
+
     Task ITrainingWorkerGrain.LoadAsync(WorkerShard shard)
     {
         ArgumentNullException.ThrowIfNull(shard);
         var tasks = shard.Tasks.Select(name => ApexTasks.Full.Single(t => t.Name == name)).ToList();
         var set = TrainingSet.FromArrays(shard.Layers, shard.Hidden, tasks, shard.Features, shard.Labels);
         var options = TrainerGrain.Options(shard.GhostBatches, shard.GlobalBatch, shard.Seed);
-        _worker?.Dispose();
+        Retire(_worker);
         _worker = new ShardGradientWorker(set, shard.GlobalIndices, shard.TotalSamples, options, new HeadArchitecture(shard.Layers, shard.Hidden, shard.Trunk, tasks, shard.BranchWidth, shard.TrunkDropout, shard.BranchDropout));
         return Task.CompletedTask;
     }
@@ -33,11 +37,21 @@ public sealed class TrainingWorkerGrain(ILocalSiloDetails silo) : Grain, ITraini
         ArgumentNullException.ThrowIfNull(state);
         var worker = _worker ?? throw new InvalidOperationException("This worker has no shard: load it first.");
         var address = silo.SiloAddress.ToParsableString();
-        var gradients = await Task.Run(() => worker.ComputeAsync(new ReplicaState(state.Step, state.Parameters, state.Buffers), ghosts));
+        var computing = Task.Run(() => worker.ComputeAsync(new ReplicaState(state.Step, state.Parameters, state.Buffers), ghosts));
+        _computing = computing;
+        var gradients = await computing;
         return gradients.Select(g => new WorkerGhostGradient(g.Ghost, g.Gradient, g.BatchStatistics, g.Loss, g.Samples, address)).ToList();
     }
 
-    public void Dispose() => _worker?.Dispose();
+    public void Dispose() => Retire(_worker);
+
+    private void Retire(ShardGradientWorker? worker)
+    {
+        if (worker is not null)
+        {
+            _computing.ContinueWith(_ => worker.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
 }
 
 /// <summary>The coordinator's view of a worker grain.</summary>
