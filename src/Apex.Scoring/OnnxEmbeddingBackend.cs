@@ -168,7 +168,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
             {
                 if (!_queue.Writer.TryWrite(new Pending(track, i, segments[i])))
                 {
-                    track.Done.TrySetException(new ObjectDisposedException(nameof(OnnxEmbeddingBackend), "The silo is stopping; the track stays queued."));
+                    track.Done.TrySetException(Stopping());
                     break;
                 }
             }
@@ -189,7 +189,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
         public void Dispose()
         {
             _queue.Writer.TryComplete();
-            var stopping = new ObjectDisposedException(nameof(OnnxEmbeddingBackend), "The silo is stopping; the track stays queued.");
+            var stopping = Stopping();
             while (_queue.Reader.TryRead(out var pending))
             {
                 pending.Track.Done.TrySetException(stopping);
@@ -200,6 +200,8 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
                 _encoder.Dispose();
             }
         }
+
+        private static ObjectDisposedException Stopping() => new(nameof(OnnxEmbeddingBackend), "The silo is stopping; the track stays queued.");
 
         private void Run()
         {

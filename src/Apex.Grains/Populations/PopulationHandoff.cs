@@ -64,14 +64,10 @@ public sealed partial class PopulationHandoff : IAsyncDisposable
             {
                 await _grains.GetGrain<IPopulationGrain>(platform.Key).UpdateAsync(list).WaitAsync(InlineWait, cancellationToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Unreachable grain, timeout, or the request gone after its commit: the totals still go to the grain.
                 LogDeferred(_logger, platform.Key, list.Count, ex.GetType().Name);
-                Defer(platform.Key, list);
-            }
-            catch (OperationCanceledException)
-            {
-                // The request went away after its commit: the totals still go to the grain.
                 Defer(platform.Key, list);
             }
         }));

@@ -18,9 +18,10 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var status = membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress);
         var data = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            ["silo"] = membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress).ToString().ToLowerInvariant(),
+            ["silo"] = status.ToString().ToLowerInvariant(),
             ["population_handoffs_waiting"] = handoff.Waiting,
         };
         // Scoring services are absent on silos that do not score.
@@ -32,7 +33,7 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
             }
         }
 
-        if (membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress) != SiloStatus.Active)
+        if (status != SiloStatus.Active)
         {
             return HealthCheckResult.Unhealthy("The silo is not active in its cluster yet (or any more).", data: data);
         }
