@@ -15,35 +15,21 @@ namespace Apex.Grains.Tracks;
 /// model host. An embedder that is busy or gone (its silo crashed) leaves the track queued for the next
 /// try; audio that cannot be decoded fails the track with the reason. Silos without the scoring
 /// services (some tests) leave tracks queued, untouched, and say why when asked to score now.
-/// Tries back off exponentially with jitter. A track waiting for an embedder or for the database does
-/// no I/O while it waits: <see cref="ScoringWakeups"/> wakes it when that arrives.
 /// </summary>
 public sealed partial class TrackGrain(
     [PersistentState("track", StorageNames.Tracks)] IPersistentState<TrackState> state,
     IIngestLog log,
     TimeProvider time,
     IServiceProvider services,
-    ILogger<TrackGrain> logger,
-    ScoringWaiters? waiters = null) : Grain, ITrackGrain, IRemindable
+    ILogger<TrackGrain> logger) : Grain, ITrackGrain, IRemindable
 {
     private const string ScoringReminder = "scoring";
 
-    /// <summary>The first pause between two tries while queued; it doubles up to <see cref="MaxRetryInterval"/>.</summary>
+    /// <summary>Between two tries while queued; the reminder is the backstop after a restart.</summary>
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
-
-    /// <summary>The longest pause while waiting for something that wakes the track when it arrives (an embedder, the database).</summary>
-    public static readonly TimeSpan MaxRetryInterval = TimeSpan.FromMinutes(5);
-
-    /// <summary>The longest pause after a transient refusal (a busy embedder), which nothing announces.</summary>
-    public static readonly TimeSpan MaxBusyRetryInterval = TimeSpan.FromSeconds(30);
 
     private IGrainTimer? _scoringTimer;
     private bool _scoring;
-    private int _failedTries;
-    private DateTimeOffset _nextTry = DateTimeOffset.MinValue;
-
-    // Only this grain stores its embedding: once this activation has seen none stored, it need not look again.
-    private bool _noStoredEmbedding;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -124,9 +110,6 @@ public sealed partial class TrackGrain(
     {
         if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
         {
-            _failedTries = 0;
-            // A little jitter: a silo wakes many tracks at once.
-            _nextTry = time.GetUtcNow() + TimeSpan.FromMilliseconds(Random.Shared.Next(500));
             StartScoringTimer(TimeSpan.Zero);
         }
 
@@ -146,29 +129,13 @@ public sealed partial class TrackGrain(
 
     private bool ScoringEnabled => services.GetService<IModelHost>() is not null && services.GetService<IScoreStore>() is not null;
 
-    /// <summary>
-    /// The timer ticks every <see cref="RetryInterval"/> while the track is queued; a tick before the
-    /// backoff's next try returns at once, without I/O. (A fixed tick rather than a re-armed one-shot
-    /// timer: nothing can leave a queued track without its next try.)
-    /// </summary>
     private void StartScoringTimer(TimeSpan dueTime)
     {
-        _scoringTimer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(dueTime, RetryInterval) { Interleave = true, KeepAlive = true });
-    }
-
-    private Task TickAsync(CancellationToken cancellationToken) =>
-        time.GetUtcNow() < _nextTry ? Task.CompletedTask : ScoreOnceAsync(cancellationToken);
-
-    /// <summary>Exponential backoff with jitter (0.5× to 1.5×), so that tracks queued together spread out.</summary>
-    private TimeSpan NextTry(TimeSpan cap)
-    {
-        var doubling = RetryInterval.TotalSeconds * Math.Pow(2, Math.Min(_failedTries - 1, 16));
-        return TimeSpan.FromSeconds(Math.Min(cap.TotalSeconds, doubling) * (0.5 + Random.Shared.NextDouble()));
+        _scoringTimer ??= this.RegisterGrainTimer(ScoreOnceAsync, new GrainTimerCreationOptions(dueTime, RetryInterval) { Interleave = true, KeepAlive = true });
     }
 
     private async Task StopScoringAsync()
     {
-        waiters?.Done(Id);
         _scoringTimer?.Dispose();
         _scoringTimer = null;
         if (ScoringEnabled && await this.GetReminder(ScoringReminder) is { } reminder)
@@ -185,69 +152,48 @@ public sealed partial class TrackGrain(
         }
 
         _scoring = true;
-        ScoringWait waitingFor;
         try
         {
-            waitingFor = await TryScoreAsync(registration);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // A store failed (the database is down, the disk is full). Quietly: ScoringWakeups reports the
-            // outage once per silo and wakes the track when the database answers again.
-            LogStoreFailed(logger, Id, ex.Message);
-            // Shown by GET /tracks/{id}; written with the next state change, not now (the store may be what failed).
-            state.State.ScoringError = $"waiting for a store: {ex.GetType().Name}: {ex.Message}";
-            waitingFor = ScoringWait.Database;
+            await TryScoreAsync(registration);
+            if (state.State.Scoring != ScoringStatus.Queued)
+            {
+                await StopScoringAsync();
+            }
         }
         finally
         {
             _scoring = false;
         }
-
-        if (state.State.Scoring != ScoringStatus.Queued)
-        {
-            _failedTries = 0;
-            await StopScoringAsync();
-            return;
-        }
-
-        _failedTries++;
-        waiters?.Wait(Id, waitingFor);
-        _nextTry = time.GetUtcNow() + NextTry(waitingFor == ScoringWait.Retry ? MaxBusyRetryInterval : MaxRetryInterval);
-        StartScoringTimer(RetryInterval);
     }
 
-    /// <summary>One try; answers what the track waits for when it stays queued.</summary>
-    private async Task<ScoringWait> TryScoreAsync(TrackRegistration registration)
+    private async Task TryScoreAsync(TrackRegistration registration)
     {
         var models = services.GetService<IModelHost>();
         var store = services.GetService<IScoreStore>();
         if (models is null || store is null)
         {
             await QueueAsync("this silo has no model host or embedding store: scoring is off here");
-            return ScoringWait.Retry;
+            return;
         }
 
         // An embedding stored by an earlier attempt (the model could not score it then) is not made again.
-        var outcome = _noStoredEmbedding ? null : await store.LoadAsync(Id);
-        _noStoredEmbedding = outcome is null;
+        var outcome = await store.LoadAsync(Id);
         var reference = ScoreStore.Reference(Id);
         if (outcome is null)
         {
-            (outcome, var waitingFor) = await EmbedAsync(registration);
+            outcome = await EmbedAsync(registration);
             if (outcome is null)
             {
-                return waitingFor;
+                return;
             }
 
             reference = await store.SaveAsync(Id, outcome);
-            _noStoredEmbedding = false;
         }
 
         if (models.Serving is null)
         {
             await QueueAsync("embedded; no model is serving yet");
-            return ScoringWait.Retry;
+            return;
         }
 
         TrackScores scores;
@@ -259,11 +205,10 @@ public sealed partial class TrackGrain(
         {
             // The serving model does not fit this encoder (or none serves): stays queued until one does.
             await QueueAsync($"the serving model cannot score this track: {ex.Message}");
-            return ScoringWait.Retry;
+            return;
         }
 
         await SaveScoresAsync(registration, store, scores);
-        return ScoringWait.Retry;
     }
 
     private async Task SaveScoresAsync(TrackRegistration registration, IScoreStore store, TrackScores scores)
@@ -288,14 +233,14 @@ public sealed partial class TrackGrain(
         }
     }
 
-    /// <summary>Asks an embedder; no outcome when the track stays queued (with what it waits for) or failed for good, with the reason in its state.</summary>
-    private async Task<(EmbedOutcome? Outcome, ScoringWait WaitingFor)> EmbedAsync(TrackRegistration registration)
+    /// <summary>Asks an embedder; null when the track stays queued (or failed for good), with the reason in its state.</summary>
+    private async Task<EmbedOutcome?> EmbedAsync(TrackRegistration registration)
     {
         var keys = services.GetRequiredService<EmbedderDirectory>().EmbedderKeys();
         if (keys.Count == 0)
         {
             await QueueAsync("no embedder available: no active silo has gpu=true, and none allows CPU embedders (Apex:Embedding:AllowCpu)");
-            return (null, ScoringWait.Embedder);
+            return null;
         }
 
         // Spread tracks over embedders; each retry moves on to the next one.
@@ -309,23 +254,23 @@ public sealed partial class TrackGrain(
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The embedder's silo died or left mid-call, or cannot be placed: the work stays queued.
-            LogEmbedderFailed(logger, Id, key, ex.GetType().Name, ex.Message);
+            LogEmbedderFailed(logger, Id, key, ex);
             await QueueAsync($"embedder {key} failed: {ex.GetType().Name}: {ex.Message}");
-            return (null, ScoringWait.Retry);
+            return null;
         }
 
         switch (outcome.Status)
         {
             case EmbedStatus.Busy:
                 await QueueAsync($"embedder {key} was busy");
-                return (null, ScoringWait.Retry);
+                return null;
             case EmbedStatus.BadAudio:
                 state.State.Scoring = ScoringStatus.Failed;
                 state.State.ScoringError = outcome.Error;
                 await state.WriteStateAsync();
-                return (null, ScoringWait.Retry);
+                return null;
             default:
-                return (outcome, ScoringWait.Retry);
+                return outcome;
         }
     }
 
@@ -347,9 +292,6 @@ public sealed partial class TrackGrain(
         ? new TrackView(Id, r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, totals?.Streams ?? 0, totals?.Likes ?? 0, state.State.RegisteredAt, Scoring())
         : null;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Scoring track {TrackId} on embedder {Embedder} failed ({Error}: {Reason}); it stays queued")]
-    private static partial void LogEmbedderFailed(ILogger logger, string trackId, string embedder, string error, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Scoring track {TrackId}: a store failed ({Reason}); it waits for the database")]
-    private static partial void LogStoreFailed(ILogger logger, string trackId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scoring track {TrackId} on embedder {Embedder} failed; it stays queued")]
+    private static partial void LogEmbedderFailed(ILogger logger, string trackId, string embedder, Exception exception);
 }
