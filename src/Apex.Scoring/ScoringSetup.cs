@@ -36,7 +36,8 @@ public static class ScoringSiloBuilderExtensions
         services.AddSingleton<IModelHost>(sp => sp.GetRequiredService<ServingModelHost>());
         services.AddSingleton<EmbedderDirectory>();
         services.AddSingleton<ScoringWaiters>();
-        services.AddHostedService<ScoringWakeups>();
+        services.AddSingleton<StoreOutage>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreOutage>());
         services.AddHostedService<ModelWatcher>();
         return silo;
     }

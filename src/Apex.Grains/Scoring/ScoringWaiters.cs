@@ -6,20 +6,25 @@ namespace Apex.Grains.Scoring;
 /// <summary>What a queued track waits for.</summary>
 public enum ScoringWait
 {
-    /// <summary>No active silo can run an embedder.</summary>
+    /// <summary>No active silo can run an embedder; tries resume when the membership shows one (no I/O meanwhile).</summary>
     Embedder,
 
-    /// <summary>A store (the database) failed on the last try.</summary>
+    /// <summary>The database failed; tries resume when <see cref="StoreOutage"/> finds it back (no I/O meanwhile).</summary>
     Database,
 
-    /// <summary>Anything else (a busy embedder, no serving model): retried with backoff alone.</summary>
+    /// <summary>Embedded, and no serving model can score it; tries resume when the serving version changes (no I/O meanwhile).</summary>
+    Model,
+
+    /// <summary>An embedder was busy or failed: the next try goes to the next embedder.</summary>
     Retry,
+
+    /// <summary>Not waiting: a try is running (an embedder or the model has the track).</summary>
+    InFlight,
 }
 
 /// <summary>
-/// The queued tracks of this silo's activations and what each waits for. Track grains back off on
-/// their own; <see cref="ScoringWakeups"/> wakes the ones waiting for an embedder or the database when
-/// that arrives, so that no grain polls for it. Also what the queued-work metric and readiness report.
+/// The queued tracks of this silo's activations and what each waits for: the queued-work metric and
+/// the detail of readiness.
 /// </summary>
 public sealed class ScoringWaiters
 {
@@ -30,9 +35,20 @@ public sealed class ScoringWaiters
     public ScoringWaiters(IMeterFactory? meters = null)
     {
         var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
-        meter.CreateObservableGauge("apex.scoring.queued", () => Counts().Select(c => new Measurement<int>(c.Value, new KeyValuePair<string, object?>("waiting_for", c.Key.ToString().ToLowerInvariant()))),
-            "{track}", "Queued tracks whose grains are active on this silo, by what they wait for.");
+        meter.CreateObservableGauge("apex.scoring.queued", () => Counts().Select(c => new Measurement<int>(c.Value, new KeyValuePair<string, object?>("state", Name(c.Key)))),
+            "{track}", "Queued tracks whose grains are active on this silo, by what they wait for (or in_flight).");
     }
+
+    /// <summary>The name in metrics and in readiness's detail.</summary>
+    public static string Name(ScoringWait wait) => wait switch
+    {
+        ScoringWait.Embedder => "waiting_for_embedder",
+        ScoringWait.Database => "waiting_for_database",
+        ScoringWait.Model => "waiting_for_model",
+        ScoringWait.Retry => "retrying",
+        ScoringWait.InFlight => "in_flight",
+        _ => throw new ArgumentOutOfRangeException(nameof(wait), wait, null),
+    };
 
     public void Wait(string trackId, ScoringWait reason) => _waiting[trackId] = reason;
 

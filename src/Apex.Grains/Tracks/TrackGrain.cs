@@ -1,7 +1,7 @@
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 using Apex.Grains.Scoring;
-using Microsoft.Extensions.DependencyInjection;
+using Apex.Grains.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Apex.Grains.Tracks;
@@ -15,13 +15,20 @@ namespace Apex.Grains.Tracks;
 /// model host. An embedder that is busy or gone (its silo crashed) leaves the track queued for the next
 /// try; audio that cannot be decoded fails the track with the reason. Silos without the scoring
 /// services (some tests) leave tracks queued, untouched, and say why when asked to score now.
+/// A track that waits for something absent (an embedder in the cluster, the database, a serving model
+/// that can score it) does no I/O while it waits: each tick reads that from memory (the membership
+/// snapshot, <see cref="StoreOutage"/>, the model host) and tries again once it is there.
 /// </summary>
 public sealed partial class TrackGrain(
     [PersistentState("track", StorageNames.Tracks)] IPersistentState<TrackState> state,
     IIngestLog log,
     TimeProvider time,
-    IServiceProvider services,
-    ILogger<TrackGrain> logger) : Grain, ITrackGrain, IRemindable
+    ILogger<TrackGrain> logger,
+    IModelHost? models = null,
+    IScoreStore? store = null,
+    EmbedderDirectory? embedders = null,
+    ScoringWaiters? waiters = null,
+    StoreOutage? outage = null) : Grain, ITrackGrain, IRemindable
 {
     private const string ScoringReminder = "scoring";
 
@@ -30,6 +37,13 @@ public sealed partial class TrackGrain(
 
     private IGrainTimer? _scoringTimer;
     private bool _scoring;
+
+    // What this activation learned on its last try, so that waiting costs no I/O: whether an embedding
+    // is stored (only this grain stores it; null until looked up), and the serving version that could
+    // not score it (null when none served).
+    private bool? _embedded;
+    private bool _unscorable;
+    private string? _unscorableVersion;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -40,6 +54,12 @@ public sealed partial class TrackGrain(
             StartScoringTimer(TimeSpan.Zero);
         }
 
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        waiters?.Done(Id);
         return Task.CompletedTask;
     }
 
@@ -79,7 +99,8 @@ public sealed partial class TrackGrain(
             return null;
         }
 
-        await ScoreOnceAsync(CancellationToken.None);
+        // Asked for: one try now, whatever the last one learned.
+        await ScoreOnceAsync(force: true);
         return Scoring();
     }
 
@@ -90,8 +111,6 @@ public sealed partial class TrackGrain(
             return true; // nothing to re-score (unscored tracks are scored with whatever serves when their turn comes)
         }
 
-        var models = services.GetService<IModelHost>();
-        var store = services.GetService<IScoreStore>();
         if (models?.Serving?.Version != version || store is null)
         {
             return false;
@@ -127,15 +146,16 @@ public sealed partial class TrackGrain(
         StartScoringTimer(TimeSpan.Zero);
     }
 
-    private bool ScoringEnabled => services.GetService<IModelHost>() is not null && services.GetService<IScoreStore>() is not null;
+    private bool ScoringEnabled => models is not null && store is not null && embedders is not null;
 
     private void StartScoringTimer(TimeSpan dueTime)
     {
-        _scoringTimer ??= this.RegisterGrainTimer(ScoreOnceAsync, new GrainTimerCreationOptions(dueTime, RetryInterval) { Interleave = true, KeepAlive = true });
+        _scoringTimer ??= this.RegisterGrainTimer(_ => ScoreOnceAsync(force: false), new GrainTimerCreationOptions(dueTime, RetryInterval) { Interleave = true, KeepAlive = true });
     }
 
     private async Task StopScoringAsync()
     {
+        waiters?.Done(Id);
         _scoringTimer?.Dispose();
         _scoringTimer = null;
         if (ScoringEnabled && await this.GetReminder(ScoringReminder) is { } reminder)
@@ -144,56 +164,101 @@ public sealed partial class TrackGrain(
         }
     }
 
-    private async Task ScoreOnceAsync(CancellationToken cancellationToken)
+    private async Task ScoreOnceAsync(bool force)
     {
         if (_scoring || state.State.Registration is not { } registration || state.State.Scoring != ScoringStatus.Queued)
         {
             return;
         }
 
+        if (!force && Waiting() is { } absent)
+        {
+            waiters?.Wait(Id, absent);
+            return;
+        }
+
         _scoring = true;
+        waiters?.Wait(Id, ScoringWait.InFlight);
+        ScoringWait waitingFor;
         try
         {
-            await TryScoreAsync(registration);
-            if (state.State.Scoring != ScoringStatus.Queued)
+            waitingFor = await TryScoreAsync(registration);
+        }
+        catch (Exception ex) when (StoreFailure.IsUnavailable(ex))
+        {
+            // The database (or the disk) is out of reach: the silo's outage gate stops every queued track
+            // until it answers again, and logs it once. Shown by GET /tracks/{id}; not written (the store
+            // is what failed).
+            outage?.Report(ex);
+            LogStoreFailed(logger, Id, ex.Message);
+            if (state.State.Scoring == ScoringStatus.Queued)
             {
-                await StopScoringAsync();
+                state.State.ScoringError = $"waiting for the database: {ex.GetType().Name}: {ex.Message}";
             }
+
+            waitingFor = ScoringWait.Database;
         }
         finally
         {
             _scoring = false;
         }
+
+        if (state.State.Scoring != ScoringStatus.Queued)
+        {
+            await StopScoringAsync();
+            return;
+        }
+
+        waiters?.Wait(Id, waitingFor);
     }
 
-    private async Task TryScoreAsync(TrackRegistration registration)
+    /// <summary>What this track still waits for, read from memory only; null when a try may succeed now.</summary>
+    private ScoringWait? Waiting()
     {
-        var models = services.GetService<IModelHost>();
-        var store = services.GetService<IScoreStore>();
-        if (models is null || store is null)
+        if (outage?.IsDown == true)
+        {
+            return ScoringWait.Database;
+        }
+
+        if (_embedded == true)
+        {
+            return _unscorable && models?.Serving?.Version == _unscorableVersion ? ScoringWait.Model : null;
+        }
+
+        return _embedded == false && embedders?.EmbedderKeys().Count == 0 ? ScoringWait.Embedder : null;
+    }
+
+    /// <summary>One try; answers what the track waits for when it stays queued.</summary>
+    private async Task<ScoringWait> TryScoreAsync(TrackRegistration registration)
+    {
+        if (models is null || store is null || embedders is null)
         {
             await QueueAsync("this silo has no model host or embedding store: scoring is off here");
-            return;
+            return ScoringWait.Retry;
         }
 
         // An embedding stored by an earlier attempt (the model could not score it then) is not made again.
-        var outcome = await store.LoadAsync(Id);
+        var outcome = _embedded == false ? null : await store.LoadAsync(Id);
+        _embedded = outcome is not null;
         var reference = ScoreStore.Reference(Id);
         if (outcome is null)
         {
-            outcome = await EmbedAsync(registration);
+            (outcome, var waitingFor) = await EmbedAsync(registration, embedders);
             if (outcome is null)
             {
-                return;
+                return waitingFor;
             }
 
             reference = await store.SaveAsync(Id, outcome);
+            _embedded = true;
         }
 
-        if (models.Serving is null)
+        var serving = models.Serving;
+        if (serving is null)
         {
+            (_unscorable, _unscorableVersion) = (true, null);
             await QueueAsync("embedded; no model is serving yet");
-            return;
+            return ScoringWait.Model;
         }
 
         TrackScores scores;
@@ -204,11 +269,13 @@ public sealed partial class TrackGrain(
         catch (InvalidOperationException ex)
         {
             // The serving model does not fit this encoder (or none serves): stays queued until one does.
+            (_unscorable, _unscorableVersion) = (true, serving.Value.Version);
             await QueueAsync($"the serving model cannot score this track: {ex.Message}");
-            return;
+            return ScoringWait.Model;
         }
 
         await SaveScoresAsync(registration, store, scores);
+        return ScoringWait.Retry;
     }
 
     private async Task SaveScoresAsync(TrackRegistration registration, IScoreStore store, TrackScores scores)
@@ -233,14 +300,14 @@ public sealed partial class TrackGrain(
         }
     }
 
-    /// <summary>Asks an embedder; null when the track stays queued (or failed for good), with the reason in its state.</summary>
-    private async Task<EmbedOutcome?> EmbedAsync(TrackRegistration registration)
+    /// <summary>Asks an embedder; no outcome when the track stays queued (with what it waits for) or failed for good, with the reason in its state.</summary>
+    private async Task<(EmbedOutcome? Outcome, ScoringWait WaitingFor)> EmbedAsync(TrackRegistration registration, EmbedderDirectory embedders)
     {
-        var keys = services.GetRequiredService<EmbedderDirectory>().EmbedderKeys();
+        var keys = embedders.EmbedderKeys();
         if (keys.Count == 0)
         {
             await QueueAsync("no embedder available: no active silo has gpu=true, and none allows CPU embedders (Apex:Embedding:AllowCpu)");
-            return null;
+            return (null, ScoringWait.Embedder);
         }
 
         // Spread tracks over embedders; each retry moves on to the next one.
@@ -256,21 +323,21 @@ public sealed partial class TrackGrain(
             // The embedder's silo died or left mid-call, or cannot be placed: the work stays queued.
             LogEmbedderFailed(logger, Id, key, ex);
             await QueueAsync($"embedder {key} failed: {ex.GetType().Name}: {ex.Message}");
-            return null;
+            return (null, ScoringWait.Retry);
         }
 
         switch (outcome.Status)
         {
             case EmbedStatus.Busy:
                 await QueueAsync($"embedder {key} was busy");
-                return null;
+                return (null, ScoringWait.Retry);
             case EmbedStatus.BadAudio:
                 state.State.Scoring = ScoringStatus.Failed;
                 state.State.ScoringError = outcome.Error;
                 await state.WriteStateAsync();
-                return null;
+                return (null, ScoringWait.Retry);
             default:
-                return outcome;
+                return (outcome, ScoringWait.Retry);
         }
     }
 
@@ -294,4 +361,7 @@ public sealed partial class TrackGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scoring track {TrackId} on embedder {Embedder} failed; it stays queued")]
     private static partial void LogEmbedderFailed(ILogger logger, string trackId, string embedder, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Scoring track {TrackId}: a store failed ({Reason}); it waits for the database")]
+    private static partial void LogStoreFailed(ILogger logger, string trackId, string reason);
 }

@@ -29,7 +29,7 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
         {
             foreach (var (reason, count) in waiters.Counts())
             {
-                data[$"queued_waiting_for_{reason.ToString().ToLowerInvariant()}"] = count;
+                data[$"queued_{ScoringWaiters.Name(reason)}"] = count;
             }
         }
 
