@@ -31,6 +31,8 @@ apex_require_dotnet() {
 apex_prerequisites() {
   apex_require_dotnet
   apex_apt_install ffmpeg gcc libc6-dev patchelf binutils
+  # ICU for the host's Unicode normalisation (Debian 12's package; other releases name theirs otherwise).
+  ldconfig -p | grep -q libicuuc || apex_apt_install libicu72
 }
 
 # The tests also start throwaway PostgreSQL servers of their own (initdb + pg_ctl on a free port), and

@@ -13,7 +13,7 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     ScoreCommand.Create(),
     AblateCommand.Create(),
     ServeCommand.Create(),
-    ServeCommand.CreateKeys(),
+    KeysCommand.Create(),
     SimulateCommand.Create(),
     ReportCommand.Create(),
     ArenaCommand.Create(),

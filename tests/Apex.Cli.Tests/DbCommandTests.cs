@@ -45,4 +45,74 @@ public sealed class DbCommandTests(ThrowawayPostgres postgres) : IClassFixture<T
         Assert.Equal(1, unreachable.ExitCode);
         Assert.Contains("could not apply the schema", unreachable.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Db_check_finds_a_registered_track_the_ingest_log_lost_and_repair_puts_it_back()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        Assert.Equal(0, (await Apex.RunAsync("db", "migrate", "--connection", database)).ExitCode);
+        // A registered track: its grain state row (as Orleans' ADO.NET storage writes it), and no ingest log row.
+        await CountAsync(database, """
+            INSERT INTO orleansstorage (grainidhash, grainidn0, grainidn1, graintypehash, graintypestring, grainidextensionstring, serviceid, payloadbinary, modifiedon, version)
+            VALUES (1, 0, 0, 2, 'track', 'lost-1', 'apex', convert_to('{"$id":"1","Registration":{"$id":"2","Platform":"udio","CreatedAt":"2026-10-01T12:00:00+00:00","AudioLocation":"a.ogg"}}', 'UTF8'), now(), 1)
+            RETURNING 1
+            """);
+
+        var check = await Apex.RunAsync("db", "check", "--connection", database);
+        var repair = await Apex.RunAsync("db", "repair", "--connection", database);
+        var again = await Apex.RunAsync("db", "check", "--connection", database);
+
+        Assert.Equal(3, check.ExitCode);
+        Assert.Contains("unknown to the ingest log (e.g. lost-1)", check.Stdout, StringComparison.Ordinal);
+        Assert.True(repair.ExitCode == 0, repair.Stdout + repair.Stderr);
+        Assert.Contains("tracks put back into the ingest log: 1", repair.Stdout, StringComparison.Ordinal);
+        Assert.True(again.ExitCode == 0, again.Stdout);
+        Assert.Equal(1, await CountAsync(database, "SELECT count(*) FROM apex_tracks WHERE track_id = 'lost-1' AND platform = 'udio' AND streams = 0"));
+    }
+
+    [Fact]
+    public async Task A_database_of_a_newer_schema_is_refused_and_left_alone()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        Assert.Equal(0, (await Apex.RunAsync("db", "init", "--connection", database)).ExitCode);
+        await CountAsync(database, "UPDATE apex_meta SET value = '99' WHERE key = 'schema_version' RETURNING 1");
+
+        var check = await Apex.RunAsync("db", "check", "--connection", database);
+        var migrate = await Apex.RunAsync("db", "migrate", "--connection", database);
+
+        Assert.Equal(3, check.ExitCode);
+        Assert.Contains("schema version 99 is newer", check.Stdout, StringComparison.Ordinal);
+        Assert.Equal(3, migrate.ExitCode);
+        Assert.Equal(1, await CountAsync(database, "SELECT count(*) FROM apex_meta WHERE key = 'schema_version' AND value = '99'"));
+    }
+
+    [Fact]
+    public async Task A_local_store_deleted_from_its_data_set_is_found_and_repaired()
+    {
+        var data = Directory.CreateTempSubdirectory("apex-db-local-").FullName;
+        try
+        {
+            var migrate = await Apex.RunAsync("db", "migrate", "--data-dir", data);
+            Assert.True(migrate.ExitCode == 0, migrate.Stderr);
+            Assert.Equal(0, (await Apex.RunAsync("db", "check", "--data-dir", data)).ExitCode);
+            File.Delete(Path.Combine(data, "scores.db"));
+
+            var check = await Apex.RunAsync("db", "check", "--data-dir", data);
+            var repair = await Apex.RunAsync("db", "repair", "--data-dir", data);
+            var again = await Apex.RunAsync("db", "check", "--data-dir", data);
+            var both = await Apex.RunAsync("db", "check", "--data-dir", data, "--connection", "Host=x");
+
+            Assert.Equal(3, check.ExitCode);
+            Assert.Contains("scores.db: is missing", check.Stdout, StringComparison.Ordinal);
+            Assert.True(repair.ExitCode == 0, repair.Stdout + repair.Stderr);
+            Assert.Contains("lost: scores.db", repair.Stdout, StringComparison.Ordinal);
+            Assert.Equal(0, again.ExitCode);
+            Assert.NotEqual(0, both.ExitCode);
+            Assert.Contains("exactly one of --connection", both.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

@@ -26,7 +26,7 @@ public sealed class ScoringTests(ServedModel model) : IClassFixture<ServedModel>
         var gpuSilo = cluster.GpuSilos.Single().SiloAddress.ToParsableString();
 
         await Task.WhenAll(Songs.Select(s => RegisterAsync(cluster.Client, s, s + ".ogg")).Append(RegisterAsync(cluster.Client, "not-audio", "ATTRIBUTION.md")));
-        var views = await cluster.WaitScoredAsync(Songs.Append("not-audio"), TimeSpan.FromSeconds(90));
+        var views = await cluster.WaitScoredAsync(Songs.Append("not-audio"), TimeSpan.FromSeconds(300));
 
         var failed = views.Single(v => v.TrackId == "not-audio").Scoring!;
         Assert.Equal(ScoringStatus.Failed, failed.Status);
@@ -82,7 +82,7 @@ public sealed class ScoringTests(ServedModel model) : IClassFixture<ServedModel>
         var ids = Enumerable.Range(0, 6).Select(i => $"bp-{i}").ToList();
 
         await Task.WhenAll(ids.Select((id, i) => RegisterAsync(cluster.Client, id, Songs[i % Songs.Length] + ".ogg")));
-        var views = await cluster.WaitScoredAsync(ids, TimeSpan.FromSeconds(120));
+        var views = await cluster.WaitScoredAsync(ids, TimeSpan.FromSeconds(300));
 
         Assert.All(views, v => Assert.Equal(ScoringStatus.Scored, v.Scoring!.Status));
         var gpuSilo = cluster.GpuSilos.Single().SiloAddress.ToParsableString();
@@ -105,7 +105,7 @@ public sealed class ScoringTests(ServedModel model) : IClassFixture<ServedModel>
         Assert.All(during, v => Assert.Equal(ScoringStatus.Queued, v!.Scoring!.Status));
 
         var replacement = await cluster.StartSiloAsync(gpu: true);
-        var views = await cluster.WaitScoredAsync(Songs.Select(s => "crash-" + s), TimeSpan.FromSeconds(120));
+        var views = await cluster.WaitScoredAsync(Songs.Select(s => "crash-" + s), TimeSpan.FromSeconds(300));
 
         Assert.All(views, v => Assert.Equal(ScoringStatus.Scored, v.Scoring!.Status));
         var store = await cluster.OpenStoreAsync();

@@ -71,6 +71,23 @@ public sealed class ArenaApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Variants_of_one_voter_id_share_one_daily_cap_and_a_blank_voter_is_refused()
+    {
+        // Full-width letters and digits (NFKC), surrounding spaces, and case: one voter, capped at 2 a day.
+        var body = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([
+            ("n1", "x", "y", "model_a", true, null, null, "\uFF36\uFF4F\uFF54\uFF45\uFF52\uFF17"),
+            ("n2", "x", "y", "model_b", true, null, null, "  voter7 "),
+            ("n3", "x", "y", "tie", true, null, null, "VOTER7")]))));
+        var blank = await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("n4", "x", "y", "tie", true, null, null, " \u3000 ")])));
+
+        Assert.True(body.GetProperty("accepted").GetInt32() == 2, body.ToString());
+        Assert.Equal(1, body.GetProperty("rejected").GetInt32());
+        Assert.Equal("n3", body.GetProperty("rejections")[0].GetProperty("battle_id").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, blank.StatusCode);
+        Assert.Contains("voter", await blank.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Leaderboards_refit_from_recorded_battles_and_rank_the_stronger_system_first()
     {
         var random = new Random(3);

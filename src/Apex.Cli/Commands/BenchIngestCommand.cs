@@ -65,7 +65,7 @@ internal static class BenchIngestCommand
                     host = await ApexSiloHost.BuildAsync([.. settings]);
                     await host.StartAsync(cancellationToken);
                     // A key of its own: a cluster database that already holds keys takes no bootstrap key.
-                    apiKey = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench ingest", cancellationToken)).Key;
+                    apiKey = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench ingest", null, cancellationToken)).Key;
                     address = new Uri($"http://127.0.0.1:{port}");
                 }
 

@@ -147,7 +147,7 @@ internal static class BenchScoringCommand
         await host.StartAsync(cancellationToken);
         try
         {
-            var key = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench scoring", cancellationToken)).Key;
+            var key = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench scoring", null, cancellationToken)).Key;
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(10) };
             http.DefaultRequestHeaders.Add("X-Api-Key", key);
             var clock = Stopwatch.StartNew();

@@ -24,40 +24,24 @@ public sealed class SqliteIngestLog : IIngestLog
     private readonly Dictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly GroupCommitter _committer;
+    private readonly Storage.StoreFileGuard _file;
     private SqliteConnection? _connection;
 
     public IngestMetrics? Metrics { get; set; }
 
-    private SqliteIngestLog(string connectionString)
+    private SqliteIngestLog(string connectionString, Storage.StoreFileGuard file)
     {
         _connectionString = connectionString;
+        _file = file;
         _committer = new GroupCommitter(CommitExclusiveAsync, (duration, batches) => Metrics?.RecordCommit(duration, batches));
     }
 
     public static async Task<SqliteIngestLog> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
     {
         var connectionString = Storage.SqliteGrainStorage.ConnectionString(databasePath);
-        await using (var connection = new SqliteConnection(connectionString))
-        {
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
-                PRAGMA journal_mode=WAL;
-                CREATE TABLE IF NOT EXISTS apex_tracks (
-                    track_id TEXT NOT NULL PRIMARY KEY, platform TEXT NOT NULL, created_at INTEGER NOT NULL,
-                    last_seq INTEGER NOT NULL DEFAULT 0, streams INTEGER NOT NULL DEFAULT 0, likes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS ix_apex_tracks_streams ON apex_tracks (platform, streams);
-                CREATE INDEX IF NOT EXISTS ix_apex_tracks_likes ON apex_tracks (platform, likes);
-                CREATE INDEX IF NOT EXISTS ix_apex_tracks_created ON apex_tracks (platform, created_at);
-                CREATE TABLE IF NOT EXISTS apex_events (
-                    track_id TEXT NOT NULL, event_id TEXT NOT NULL, track_seq INTEGER NOT NULL,
-                    kind INTEGER NOT NULL, count INTEGER NOT NULL, ts TEXT NOT NULL,
-                    PRIMARY KEY (track_id, event_id)) WITHOUT ROWID;
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await Storage.SqliteSchema.ApplyAsync(connectionString, Storage.LocalStores.Ingest, cancellationToken);
 
-        return new SqliteIngestLog(connectionString);
+        return new SqliteIngestLog(connectionString, Storage.StoreFileGuard.Open(databasePath));
     }
 
     /// <summary>Makes a track known to the log, so that its events are accepted. Idempotent.</summary>
@@ -73,6 +57,7 @@ public sealed class SqliteIngestLog : IIngestLog
             command.Parameters.AddWithValue("$platform", platform);
             command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken);
+            _file.ThrowIfLost();
         }
         finally
         {
@@ -111,6 +96,7 @@ public sealed class SqliteIngestLog : IIngestLog
 
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
+        _file.ThrowIfLost();
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -203,6 +189,7 @@ public sealed class SqliteIngestLog : IIngestLog
             await _connection.DisposeAsync();
         }
 
+        _file.Dispose();
         _writer.Dispose();
     }
 
@@ -312,6 +299,8 @@ public sealed class SqliteIngestLog : IIngestLog
         }
 
         await transaction.CommitAsync();
+        // Committed into a file that is gone is not durable: not acknowledged (the caller answers 503).
+        _file.ThrowIfLost();
         return outcomesPerBatch.Select((b, i) => new IngestResult(b.Outcomes, b.Accepted, touchedPerBatch[i].Select(t => _totals[t]).ToList())).ToArray();
     }
 

@@ -36,19 +36,7 @@ public sealed class ScoreStore : IScoreStore
         var store = new ScoreStore(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath),
             $"INSERT OR REPLACE INTO apex_embeddings ({Columns}) VALUES (@t, @e, @s, @l, @h, @d, @silo, @data)",
             $"INSERT OR REPLACE INTO apex_predictions ({PredictionColumns}) VALUES (@t, @p, @c, @v, @label, @s, @l)");
-        await using var connection = await store.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            PRAGMA journal_mode=WAL;
-            CREATE TABLE IF NOT EXISTS apex_embeddings (
-                track_id TEXT NOT NULL PRIMARY KEY, encoder TEXT NOT NULL, segments INTEGER NOT NULL, layers INTEGER NOT NULL,
-                hidden INTEGER NOT NULL, duration_seconds REAL NOT NULL, silo TEXT NOT NULL, data BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS apex_predictions (
-                track_id TEXT NOT NULL PRIMARY KEY, platform TEXT NOT NULL, created_at TEXT NOT NULL, model_version TEXT NOT NULL,
-                model_label TEXT NULL, streams REAL NOT NULL, likes REAL NOT NULL);
-            CREATE INDEX IF NOT EXISTS ix_apex_predictions_platform ON apex_predictions (platform);
-            """;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await Storage.SqliteSchema.ApplyAsync(store._connectionString, Storage.LocalStores.Scores, cancellationToken);
         return store;
     }
 

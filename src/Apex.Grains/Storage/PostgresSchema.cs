@@ -13,8 +13,12 @@ public static class PostgresSchema
 
     private static readonly string[] Scripts = ["postgresql-schema.sql", "postgresql-clustering.sql", "postgresql-apex.sql"];
 
-    /// <summary>Creates the tables and stored queries if missing, in one transaction; safe to run again.</summary>
-    public static async Task ApplyAsync(string connectionString, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Creates the tables and stored queries if missing and writes this build's schema version and the
+    /// data set (kept when present), in one transaction; safe to run again. A database of a newer schema
+    /// is left as it is. Answers the data set.
+    /// </summary>
+    public static async Task<string> ApplyAsync(string connectionString, CancellationToken cancellationToken = default)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -32,6 +36,16 @@ public static class PostgresSchema
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        var meta = await StoreMeta.ReadAsync(connection, cancellationToken);
+        if (StoreMeta.Version(meta) is > StoreMeta.SchemaVersion and var newer)
+        {
+            throw new InvalidOperationException($"The database's schema version {newer} is newer than this build knows ({StoreMeta.SchemaVersion}); it was left as it is.");
+        }
+
+        var dataSet = meta.GetValueOrDefault(StoreMeta.DataSetKey) ?? Guid.NewGuid().ToString("N");
+        await StoreMeta.WriteAsync(connection, StoreMeta.DataSetKey, dataSet, cancellationToken);
+        await StoreMeta.WriteAsync(connection, StoreMeta.VersionKey, StoreMeta.SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        return dataSet;
     }
 }

@@ -18,11 +18,7 @@ public static class SqliteGrainStorage
     /// <summary>Creates the tables and stored queries if missing (idempotent) and turns on WAL journaling.</summary>
     public static async Task ApplySchemaAsync(string connectionString, CancellationToken cancellationToken = default)
     {
-        await using var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        // WAL lets readers and the single writer work at once; it is a property of the file, set once.
-        command.CommandText = "PRAGMA journal_mode=WAL;\n" + SqlScripts.Read("sqlite-grain-storage.sql") + SqlScripts.Read("sqlite-reminders.sql");
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // WAL lets readers and the single writer work at once; the scripts set it (a property of the file).
+        await SqliteSchema.ApplyAsync(connectionString, LocalStores.Grains, cancellationToken);
     }
 }

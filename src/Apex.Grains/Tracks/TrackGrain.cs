@@ -42,6 +42,10 @@ public sealed partial class TrackGrain(
     // is stored (only this grain stores it; null until looked up), and the serving version that could
     // not score it (null when none served).
     private bool? _embedded;
+
+    // The reason as last written: the one in memory may say more (a try in flight), and a retry that
+    // ends with the stored reason writes nothing.
+    private string? _storedReason;
     private bool _unscorable;
     private string? _unscorableVersion;
 
@@ -49,6 +53,7 @@ public sealed partial class TrackGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _storedReason = state.State.ScoringError;
         if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
         {
             StartScoringTimer(TimeSpan.Zero);
@@ -79,7 +84,7 @@ public sealed partial class TrackGrain(
         state.State.Registration = registration;
         state.State.RegisteredAt = time.GetUtcNow();
         state.State.Scoring = ScoringStatus.Queued;
-        await state.WriteStateAsync();
+        await WriteAsync();
         if (ScoringEnabled)
         {
             await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
@@ -293,7 +298,7 @@ public sealed partial class TrackGrain(
         state.State.Scores = scores;
         state.State.Scoring = ScoringStatus.Scored;
         state.State.ScoringError = null;
-        await state.WriteStateAsync();
+        await WriteAsync();
         if (prediction is not null)
         {
             await GrainFactory.GetGrain<IPopulationGrain>(registration.Platform).RecordPredictionAsync(prediction);
@@ -313,6 +318,8 @@ public sealed partial class TrackGrain(
         // Spread tracks over embedders; each retry moves on to the next one.
         var key = keys[(int)((uint)(StringComparer.Ordinal.GetHashCode(Id) + state.State.ScoringAttempts) % (uint)keys.Count)];
         state.State.ScoringAttempts++;
+        // Shown while the embedder works (not written: the outcome replaces it).
+        state.State.ScoringError = $"embedding on {key}";
         EmbedOutcome outcome;
         try
         {
@@ -334,21 +341,27 @@ public sealed partial class TrackGrain(
             case EmbedStatus.BadAudio:
                 state.State.Scoring = ScoringStatus.Failed;
                 state.State.ScoringError = outcome.Error;
-                await state.WriteStateAsync();
+                await WriteAsync();
                 return (null, ScoringWait.Retry);
             default:
                 return (outcome, ScoringWait.Retry);
         }
     }
 
-    /// <summary>Stays queued with the reason; the state is written only when the reason changes.</summary>
+    /// <summary>Stays queued with the reason; the state is written only when the stored reason changes.</summary>
     private async Task QueueAsync(string reason)
     {
-        if (state.State.ScoringError != reason)
+        state.State.ScoringError = reason;
+        if (_storedReason != reason)
         {
-            state.State.ScoringError = reason;
-            await state.WriteStateAsync();
+            await WriteAsync();
         }
+    }
+
+    private async Task WriteAsync()
+    {
+        await state.WriteStateAsync();
+        _storedReason = state.State.ScoringError;
     }
 
     private TrackScoring? Scoring() => state.State.Registration is null

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Apex.Arena;
 using Apex.Grains;
 using Apex.Grains.Arena;
@@ -72,6 +70,7 @@ public static class ArenaApi
                 string.IsNullOrWhiteSpace(b.ModelA) || string.IsNullOrWhiteSpace(b.ModelB) ? "model_a and model_b are required" :
                 b.ModelA == b.ModelB ? "model_a and model_b must be different systems" :
                 winner < 0 ? "winner must be model_a, model_b, tie or both_bad" :
+                b.Voter is { } voter && (voter.Length > VoterIds.MaxLength || VoterIds.IsBlank(voter)) ? $"voter, when given, must hold a visible character (at most {VoterIds.MaxLength} characters)" :
                 null;
             if (problem is not null)
             {
@@ -79,7 +78,7 @@ public static class ArenaApi
                 continue;
             }
 
-            incoming.Add(new IncomingBattle(b.BattleId!, b.ModelA!, b.ModelB!, winner, b.Instrumental, b.TrackA, b.TrackB, b.Voter is { Length: > 0 } v ? HashVoter(v) : null));
+            incoming.Add(new IncomingBattle(b.BattleId!, b.ModelA!, b.ModelB!, winner, b.Instrumental, b.TrackA, b.TrackB, b.Voter is { } v ? VoterIds.Hash(v) : null));
         }
 
         if (errors.Count > 0)
@@ -169,9 +168,6 @@ public static class ArenaApi
         scores is { } s ? new TrackScoreRow(trackId ?? "", s.Streams, s.Likes, s.Coherence, s.Musicality, s.Memorability, s.Clarity, s.Naturalness)
         : trackId is not null && tracks.TryGetValue(trackId, out var row) ? row
         : null;
-
-    /// <summary>Voters are kept only as a salted hash: enough to cap them, not to name them.</summary>
-    private static string HashVoter(string voter) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("apex-arena-voter:" + voter)));
 }
 
 /// <summary>The silo's copy of the cluster's preference model, refreshed from the judge grain at most every few seconds.</summary>

@@ -4,8 +4,12 @@ using Microsoft.AspNetCore.Authentication;
 
 namespace Apex.Silo.Auth;
 
-/// <summary>Authenticates the <c>X-Api-Key</c> header against the key store; the principal carries the key's implied roles.</summary>
-public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
+/// <summary>
+/// Authenticates the <c>X-Api-Key</c> header against the key store (revoked and expired keys are
+/// unknown); the principal carries the key's implied roles. Each unknown key counts against the
+/// client address's budget in <see cref="AuthFailureThrottle"/>.
+/// </summary>
+public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys, AuthFailureThrottle failures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -22,6 +26,7 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
         var key = await keys.FindAsync(values[0]!, Context.RequestAborted);
         if (key is null)
         {
+            failures.RecordFailure(AuthFailureThrottle.ClientOf(Context));
             return AuthenticateResult.Fail("Unknown API key.");
         }
 

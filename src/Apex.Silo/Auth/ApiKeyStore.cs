@@ -6,17 +6,34 @@ using Npgsql;
 
 namespace Apex.Silo.Auth;
 
-/// <summary>A stored key: its id (not secret), role and name.</summary>
-public sealed record ApiKeyInfo(string Id, string Role, string Name, DateTimeOffset CreatedAt);
+/// <summary>A stored key: its id (not secret), role, name and life cycle.</summary>
+public sealed record ApiKeyInfo(string Id, string Role, string Name, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt = null, DateTimeOffset? RevokedAt = null)
+{
+    public bool IsActiveAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is not { } expires || expires > now);
+
+    public string StatusAt(DateTimeOffset now) => RevokedAt is not null ? "revoked" : ExpiresAt <= now ? "expired" : "active";
+}
+
+/// <summary>What a revocation did.</summary>
+public enum RevokeOutcome
+{
+    Revoked,
+    AlreadyRevoked,
+    NotFound,
+
+    /// <summary>Refused: it is the last active admin key, and nobody could manage keys after it.</summary>
+    LastAdmin,
+}
 
 /// <summary>
 /// API keys in the profile's database (SQLite <c>keys.db</c> in the data folder, or the cluster's
 /// PostgreSQL, table <c>apex_keys</c>), stored as SHA-256 hashes only: a key is
 /// 32 random bytes, so a fast hash is enough (nothing to brute-force); the clear key is shown once.
 /// A key reads "apex_{id}_{secret}", so the id that names it in logs is not the secret.
-/// Found keys are cached for <see cref="Fresh"/> (a key removed from the database stops working on every
-/// silo within that time), and while the database cannot be reached a cached key keeps working for up
-/// to <see cref="StaleIfUnreachable"/>, so a database blip does not fail every request.
+/// Found keys are cached for <see cref="Fresh"/> (a key revoked, expired or removed stops working on
+/// every silo within that time), and while the database cannot be reached a cached key keeps working
+/// for up to <see cref="StaleIfUnreachable"/>, so a database blip does not fail every request.
+/// Keys are revoked (kept, marked) rather than deleted, so that the list shows who had access when.
 /// </summary>
 public sealed class ApiKeyStore : IDisposable
 {
@@ -37,11 +54,8 @@ public sealed class ApiKeyStore : IDisposable
     public static async Task<ApiKeyStore> OpenAsync(string dataDir, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(dataDir);
-        var store = new ApiKeyStore(SqliteFactory.Instance, Apex.Grains.Storage.SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "keys.db")));
-        await using var connection = await store.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "CREATE TABLE IF NOT EXISTS apex_keys (id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL)";
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var store = new ApiKeyStore(SqliteFactory.Instance, Apex.Grains.Storage.SqliteGrainStorage.ConnectionString(Apex.Grains.Storage.LocalStores.Keys.PathIn(dataDir)));
+        await Apex.Grains.Storage.SqliteSchema.ApplyAsync(store._connectionString, Apex.Grains.Storage.LocalStores.Keys, cancellationToken);
         return store;
     }
 
@@ -61,16 +75,90 @@ public sealed class ApiKeyStore : IDisposable
     }
 
     /// <summary>Creates a key and returns it in clear (the only time it exists in clear).</summary>
-    public async Task<(string Key, ApiKeyInfo Info)> CreateAsync(string role, string name, CancellationToken cancellationToken = default)
+    public async Task<(string Key, ApiKeyInfo Info)> CreateAsync(string role, string name, DateTimeOffset? expiresAt = null, CancellationToken cancellationToken = default)
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var key = $"apex_{id}_{Base64Url(RandomNumberGenerator.GetBytes(32))}";
-        if (!await AddAsync(key, id, role, name, cancellationToken))
+        var created = DateTimeOffset.UtcNow;
+        if (!await AddAsync(key, id, role, name, expiresAt, cancellationToken))
         {
             throw new InvalidOperationException($"A key with id {id} exists already; try again.");
         }
 
-        return (key, new ApiKeyInfo(id, role, name, DateTimeOffset.UtcNow));
+        return (key, new ApiKeyInfo(id, role, name, created, expiresAt));
+    }
+
+    /// <summary>Every key, newest first (never a hash or a key in clear).</summary>
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {InfoColumns} FROM apex_keys ORDER BY created_at DESC, id";
+        var keys = new List<ApiKeyInfo>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(ReadInfo(reader));
+        }
+
+        return keys;
+    }
+
+    /// <summary>Revokes a key by id; it stops working on every silo within <see cref="Fresh"/>. The last active admin key is kept.</summary>
+    public async Task<RevokeOutcome> RevokeAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var keys = await ListAsync(cancellationToken);
+        if (keys.FirstOrDefault(k => k.Id == id) is not { } key)
+        {
+            return RevokeOutcome.NotFound;
+        }
+
+        if (key.RevokedAt is not null)
+        {
+            return RevokeOutcome.AlreadyRevoked;
+        }
+
+        if (key.Role == Roles.Admin && key.IsActiveAt(now) && keys.Count(k => k.Role == Roles.Admin && k.IsActiveAt(now)) == 1)
+        {
+            return RevokeOutcome.LastAdmin;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE apex_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL";
+        Add(command, "@at", now.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        Add(command, "@id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? RevokeOutcome.Revoked : RevokeOutcome.AlreadyRevoked;
+    }
+
+    /// <summary>
+    /// Replaces a key: a new one with the same role and name, returned in clear; the old one keeps working
+    /// for <paramref name="grace"/> (so clients can switch over) and then expires. Null when the old key is
+    /// unknown or no longer active.
+    /// </summary>
+    public async Task<(string Key, ApiKeyInfo Info, ApiKeyInfo Old)?> RotateAsync(string id, TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if ((await ListAsync(cancellationToken)).FirstOrDefault(k => k.Id == id) is not { } old || !old.IsActiveAt(now))
+        {
+            return null;
+        }
+
+        var (key, info) = await CreateAsync(old.Role, old.Name, old.ExpiresAt, cancellationToken);
+        var until = now + grace;
+        if (old.ExpiresAt is not { } expires || until < expires)
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE apex_keys SET expires_at = @until WHERE id = @id";
+            Add(command, "@until", until.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            Add(command, "@id", id);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            old = old with { ExpiresAt = until };
+        }
+
+        return (key, info, old);
     }
 
     /// <summary>Stores a key chosen elsewhere (the bootstrap admin key) when no key exists yet; true when stored.</summary>
@@ -82,7 +170,7 @@ public sealed class ApiKeyStore : IDisposable
         }
 
         // Silos of a new cluster may bootstrap at once: the first insert wins, the others change nothing.
-        return await AddAsync(key, "bootstrap", Roles.Admin, "bootstrap admin", cancellationToken);
+        return await AddAsync(key, "bootstrap", Roles.Admin, "bootstrap admin", null, cancellationToken);
     }
 
     public async Task<ApiKeyInfo?> FindAsync(string key, CancellationToken cancellationToken = default)
@@ -92,7 +180,7 @@ public sealed class ApiKeyStore : IDisposable
         var cached = _cache.Get<(ApiKeyInfo Info, DateTime FetchedAt)?>(hash);
         if (cached is { } hit && DateTime.UtcNow - hit.FetchedAt < Fresh)
         {
-            return hit.Info;
+            return hit.Info.IsActiveAt(DateTimeOffset.UtcNow) ? hit.Info : null;
         }
 
         ApiKeyInfo? found;
@@ -102,12 +190,13 @@ public sealed class ApiKeyStore : IDisposable
         }
         catch (DbException) when (cached is { } stale)
         {
-            return stale.Info;
+            return stale.Info.IsActiveAt(DateTimeOffset.UtcNow) ? stale.Info : null;
         }
 
-        if (found is null)
+        if (found is null || !found.IsActiveAt(DateTimeOffset.UtcNow))
         {
             _cache.Remove(hash);
+            return null;
         }
         else
         {
@@ -123,12 +212,18 @@ public sealed class ApiKeyStore : IDisposable
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, role, name, created_at FROM apex_keys WHERE hash = @hash";
+        command.CommandText = $"SELECT {InfoColumns} FROM apex_keys WHERE hash = @hash";
         Add(command, "@hash", Hash(key));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new ApiKeyInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture))
-            : null;
+        return await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
+    }
+
+    private const string InfoColumns = "id, role, name, created_at, expires_at, revoked_at";
+
+    private static ApiKeyInfo ReadInfo(DbDataReader reader)
+    {
+        static DateTimeOffset? At(DbDataReader r, int i) => r.IsDBNull(i) ? null : DateTimeOffset.Parse(r.GetString(i), System.Globalization.CultureInfo.InvariantCulture);
+        return new ApiKeyInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), At(reader, 3)!.Value, At(reader, 4), At(reader, 5));
     }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken = default)
@@ -139,7 +234,7 @@ public sealed class ApiKeyStore : IDisposable
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private async Task<bool> AddAsync(string key, string id, string role, string name, CancellationToken cancellationToken)
+    private async Task<bool> AddAsync(string key, string id, string role, string name, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
     {
         if (!Roles.IsKnown(role))
         {
@@ -153,12 +248,13 @@ public sealed class ApiKeyStore : IDisposable
 
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO apex_keys (id, hash, role, name, created_at) VALUES (@id, @hash, @role, @name, @at) ON CONFLICT DO NOTHING";
+        command.CommandText = "INSERT INTO apex_keys (id, hash, role, name, created_at, expires_at) VALUES (@id, @hash, @role, @name, @at, @expires) ON CONFLICT DO NOTHING";
         Add(command, "@id", id);
         Add(command, "@hash", Hash(key));
         Add(command, "@role", role);
         Add(command, "@name", name);
         Add(command, "@at", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        Add(command, "@expires", expiresAt is { } at ? at.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture) : DBNull.Value);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 

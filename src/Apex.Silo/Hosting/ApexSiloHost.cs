@@ -1,4 +1,5 @@
 using Apex.Silo.Apis;
+using Apex.Silo.Auth;
 using Orleans.Dashboard;
 
 namespace Apex.Silo.Hosting;
@@ -14,6 +15,7 @@ public static class ApexSiloHost
         app.Services.GetRequiredService<Apex.Grains.Ingest.IIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthFailureThrottle();
         app.UseAuthentication();
         app.UseAuthorization();
         // After authentication, so that the limit is per key.
@@ -35,7 +37,8 @@ public static class ApexSiloHost
 
     /// <summary>
     /// Runs until stopped; a setting that fails validation ends it at once with its message and exit code 2,
-    /// a cluster database that cannot be opened (unreachable, or no <c>apex db init</c> yet) with exit code 3.
+    /// a cluster database that cannot be opened (unreachable, or no <c>apex db init</c> yet) or stores that
+    /// do not agree (a lost ingest log, a newer schema) with exit code 3, naming the store and the way out.
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -48,6 +51,16 @@ public static class ApexSiloHost
         {
             await Console.Error.WriteLineAsync($"error: invalid settings: {string.Join("; ", ex.Failures)}");
             return 2;
+        }
+        catch (Apex.Grains.Storage.StoreDisagreementException ex)
+        {
+            await Console.Error.WriteLineAsync("error: the stores of this deployment do not agree; the host will not serve from them:");
+            foreach (var finding in ex.Report.Findings)
+            {
+                await Console.Error.WriteLineAsync($"  - {finding.Store}: {finding.Problem}.\n    Way out: {finding.WayOut}.");
+            }
+
+            return 3;
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException)
         {

@@ -40,17 +40,31 @@ public static class SiloHostExtensions
         ApiKeyStore keys;
         if (options.IsCluster)
         {
-            // The schema is `apex db init`'s job (a Kubernetes Job), not every silo's: a silo only checks it.
+            // The schema is `apex db init`'s job (a Kubernetes Job), not every silo's: a silo only checks it,
+            // and that every registered track is known to the ingest log.
+            if (await StoreAgreement.CheckPostgresAsync(options.Postgres!) is { Agree: false } report)
+            {
+                throw new StoreDisagreementException(report);
+            }
+
             database = AdoNetDatabase.Postgres(options.Postgres!);
             log = await PostgresIngestLog.OpenAsync(options.Postgres!);
             keys = await ApiKeyStore.OpenPostgresAsync(options.Postgres!);
         }
         else
         {
-            var grainDb = SqliteGrainStorage.ConnectionString(Path.Combine(dataDir, "grains.db"));
+            // A store lost or replaced (an empty ingest log beside registered tracks) stops the host
+            // before anything is created; a new data folder gets its data set here.
+            if (await StoreAgreement.CheckLocalAsync(dataDir) is { Agree: false } report)
+            {
+                throw new StoreDisagreementException(report);
+            }
+
+            await StoreAgreement.StampLocalAsync(dataDir);
+            var grainDb = SqliteGrainStorage.ConnectionString(LocalStores.Grains.PathIn(dataDir));
             await SqliteGrainStorage.ApplySchemaAsync(grainDb);
             database = AdoNetDatabase.Sqlite(grainDb);
-            log = await SqliteIngestLog.OpenAsync(Path.Combine(dataDir, "ingest.db"));
+            log = await SqliteIngestLog.OpenAsync(LocalStores.Ingest.PathIn(dataDir));
             keys = await ApiKeyStore.OpenAsync(dataDir);
         }
 
@@ -63,8 +77,8 @@ public static class SiloHostExtensions
 
         IScoreStore embeddings = options.IsCluster
             ? ScoreStore.OpenPostgres(options.Postgres!)
-            : await ScoreStore.OpenSqliteAsync(Path.Combine(dataDir, "scores.db"));
-        var battles = options.IsCluster ? BattleLog.OpenPostgres(options.Postgres!) : await BattleLog.OpenSqliteAsync(Path.Combine(dataDir, "arena.db"));
+            : await ScoreStore.OpenSqliteAsync(LocalStores.Scores.PathIn(dataDir));
+        var battles = options.IsCluster ? BattleLog.OpenPostgres(options.Postgres!) : await BattleLog.OpenSqliteAsync(LocalStores.Arena.PathIn(dataDir));
         builder.Services.AddSingleton(battles);
         builder.Services.AddSingleton(ArenaSettings(builder.Configuration));
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
@@ -99,6 +113,7 @@ public static class SiloHostExtensions
         }
 
         builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton<AuthFailureThrottle>();
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()

@@ -33,8 +33,14 @@ CREATE TABLE IF NOT EXISTS apex_keys
     hash       bytea NOT NULL UNIQUE,
     role       text  NOT NULL,
     name       text  NOT NULL,
-    created_at text  NOT NULL
+    created_at text  NOT NULL,
+    expires_at text  NULL,
+    revoked_at text  NULL
 );
+
+-- Schema version 2: keys can expire and be revoked.
+ALTER TABLE apex_keys ADD COLUMN IF NOT EXISTS expires_at text NULL;
+ALTER TABLE apex_keys ADD COLUMN IF NOT EXISTS revoked_at text NULL;
 
 -- Each track's segment embeddings, stored once: float32 little-endian, segments × layers × hidden.
 CREATE TABLE IF NOT EXISTS apex_embeddings
@@ -80,3 +86,11 @@ CREATE TABLE IF NOT EXISTS apex_battles
 );
 
 CREATE INDEX IF NOT EXISTS ix_apex_battles_voter ON apex_battles (voter_hash, day);
+
+-- The schema version and the data set this database holds (`apex db check` and every silo read it;
+-- `apex db init` / `apex db migrate` write it).
+CREATE TABLE IF NOT EXISTS apex_meta
+(
+    key   text NOT NULL PRIMARY KEY,
+    value text NOT NULL
+);

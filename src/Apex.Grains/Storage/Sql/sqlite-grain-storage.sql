@@ -7,6 +7,8 @@
 -- nothing must answer the caller's own version (or nothing, for a first write), which the provider
 -- reads as an optimistic-concurrency conflict. Idempotent: safe to apply at every start.
 
+PRAGMA journal_mode=WAL;
+
 CREATE TABLE IF NOT EXISTS OrleansQuery
 (
     QueryKey  TEXT NOT NULL PRIMARY KEY,

@@ -1,0 +1,26 @@
+-- The local profile's ingest log (ingest.db): each track's running totals and its accepted events,
+-- keyed for deduplication. Idempotent: safe to apply at every start.
+PRAGMA journal_mode=WAL;
+
+CREATE TABLE IF NOT EXISTS apex_tracks (
+    track_id   TEXT    NOT NULL PRIMARY KEY,
+    platform   TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL DEFAULT 0,
+    streams    INTEGER NOT NULL DEFAULT 0,
+    likes      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS ix_apex_tracks_streams ON apex_tracks (platform, streams);
+CREATE INDEX IF NOT EXISTS ix_apex_tracks_likes ON apex_tracks (platform, likes);
+CREATE INDEX IF NOT EXISTS ix_apex_tracks_created ON apex_tracks (platform, created_at);
+
+CREATE TABLE IF NOT EXISTS apex_events (
+    track_id  TEXT    NOT NULL,
+    event_id  TEXT    NOT NULL,
+    track_seq INTEGER NOT NULL,
+    kind      INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    ts        TEXT    NOT NULL,
+    PRIMARY KEY (track_id, event_id)
+) WITHOUT ROWID;
