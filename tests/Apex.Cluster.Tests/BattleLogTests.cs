@@ -20,6 +20,11 @@ public sealed class BattleLogTests(ThrowawayPostgres postgres) : IClassFixture<T
         Assert.Equal([BattleOutcome.Accepted, BattleOutcome.Accepted, BattleOutcome.Duplicate, BattleOutcome.Accepted, BattleOutcome.VoterCapReached], first);
         Assert.Equal([BattleOutcome.Duplicate, BattleOutcome.VoterCapReached], again);
         Assert.Equal([BattleOutcome.Accepted], nextDay);
+        var (resent, none) = await log.AppendAsync(
+            [Battle("b1"), Battle("b1") with { Winner = 1 }, Battle("b1", instrumental: false), Battle("b1") with { TrackA = "other" }, Battle("b2", "w")],
+            dailyCapPerVoter: 2, Day.AddDays(1));
+        Assert.Equal([BattleOutcome.Duplicate, BattleOutcome.Conflict, BattleOutcome.Conflict, BattleOutcome.Conflict, BattleOutcome.Conflict], resent);
+        Assert.Empty(none);
         var logged = new List<ArenaBattle>();
         await foreach (var battle in log.ReadAsync())
         {

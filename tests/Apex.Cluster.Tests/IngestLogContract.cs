@@ -29,6 +29,29 @@ public abstract class IngestLogContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_re_sent_event_id_with_another_payload_is_a_conflict_that_changes_no_count()
+    {
+        var at = new DateTimeOffset(2026, 11, 30, 10, 0, 0, TimeSpan.Zero).AddTicks(1234560);
+        var first = await _log.AppendAsync([new("c1", "a", EventKind.Stream, 5, at), new("c2", "a", EventKind.Like, 1, at, TimestampGiven: false)]);
+        var resent = await _log.AppendAsync(
+        [
+            new("c1", "a", EventKind.Stream, 5, at.ToOffset(TimeSpan.FromHours(2))), // the same instant, another offset: duplicate
+            new("c1", "a", EventKind.Stream, 6, at), // another count: conflict
+            new("c1", "a", EventKind.Like, 5, at), // another kind: conflict
+            new("c1", "a", EventKind.Stream, 5, at.AddSeconds(1)), // another client time: conflict
+            new("c1", "a", EventKind.Stream, 5, at.AddDays(3), TimestampGiven: false), // no client time: kind and count decide
+            new("c2", "a", EventKind.Like, 1, at.AddHours(1), TimestampGiven: false), // server-stamped both times: duplicate
+            new("c3", "a", EventKind.Stream, 2, at), new("c3", "a", EventKind.Stream, 3, at), // within one batch
+        ]);
+
+        Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted], first.Outcomes);
+        Assert.Equal(
+            [IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Conflict, IngestOutcome.Conflict, IngestOutcome.Duplicate, IngestOutcome.Duplicate, IngestOutcome.Accepted, IngestOutcome.Conflict],
+            resent.Outcomes);
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 1), await _log.ReadTotalsAsync("a"));
+    }
+
+    [Fact]
     public async Task Each_event_is_accepted_once_per_track_and_unknown_tracks_are_rejected_per_event()
     {
         var result = await _log.AppendAsync([Stream("e1", "a"), Stream("e1", "b"), Stream("e1", "a"), Stream("e2", "zzz"), Stream("e2", "a", 5)]);

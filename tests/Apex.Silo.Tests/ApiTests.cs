@@ -253,6 +253,17 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal((2, 1, 1), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicate").GetInt32(), first.GetProperty("rejected").GetInt32()));
         Assert.Equal(2, first.GetProperty("rejections")[0].GetProperty("index").GetInt32());
 
+        var wrongType = await EventsAsync("""{"events":[{"event_id":"9","track_id":"a","kind":"stream","count":"many"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        var wrongTypeBody = await BodyAsync(wrongType);
+        Assert.Contains("'events[0].count' has a value of the wrong type", wrongTypeBody.GetProperty("errors").GetProperty("events[0].count")[0].GetString(), StringComparison.Ordinal);
+        var notJson = await EventsAsync("""{"events":[{"event_id":""");
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        Assert.Equal("application/problem+json", notJson.Content.Headers.ContentType?.MediaType);
+        var badQuery = await Http.GetAsync(new Uri("/platforms/suno/tracks?limit=lots", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, badQuery.StatusCode);
+        Assert.Contains("limit", (await BodyAsync(badQuery)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+
         var invalid = await EventsAsync("""{"events":[{"event_id":"9","track_id":"a","kind":"stream"},{"event_id":"10","track_id":"a","kind":"share"}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         Assert.True((await BodyAsync(invalid)).GetProperty("errors").TryGetProperty("events[1]", out _));
@@ -262,6 +273,11 @@ public sealed class ApiTests : IAsyncLifetime
         // Event 9 of the refused batch was not logged: it is accepted now.
         var retry = await BodyAsync(await EventsAsync("""{"events":[{"event_id":"9","track_id":"a","kind":"stream"}]}"""));
         Assert.Equal(1, retry.GetProperty("accepted").GetInt32());
+
+        // Event 1 again with another count: a conflict, listed, and not counted.
+        var conflict = await BodyAsync(await EventsAsync("""{"events":[{"event_id":"1","track_id":"a","kind":"stream","count":30},{"event_id":"1","track_id":"a","kind":"stream","count":3}]}"""));
+        Assert.Equal((0, 1, 1), (conflict.GetProperty("accepted").GetInt32(), conflict.GetProperty("duplicate").GetInt32(), conflict.GetProperty("conflict").GetInt32()));
+        Assert.Equal(0, conflict.GetProperty("conflicts")[0].GetProperty("index").GetInt32());
 
         var a = await BodyAsync(await Http.GetAsync(new Uri("/tracks/a", UriKind.Relative)));
         Assert.Equal(4, a.GetProperty("streams").GetInt64());
@@ -300,7 +316,7 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task Prometheus_metrics_count_events_by_outcome()
     {
         await RegisterAsync("m1");
-        await EventsAsync("""{"events":[{"event_id":"1","track_id":"m1","kind":"stream"},{"event_id":"1","track_id":"m1","kind":"stream"},{"event_id":"2","track_id":"ghost","kind":"like"}]}""");
+        await EventsAsync("""{"events":[{"event_id":"1","track_id":"m1","kind":"stream"},{"event_id":"1","track_id":"m1","kind":"stream"},{"event_id":"1","track_id":"m1","kind":"like"},{"event_id":"2","track_id":"ghost","kind":"like"}]}""");
 
         using var anonymous = _silo.ClientWith(null);
         var metrics = await anonymous.GetStringAsync(new Uri("/metrics", UriKind.Relative));
@@ -308,6 +324,7 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Contains("apex_ingest_events_total{otel_scope_name=\"Apex.Ingest\",outcome=\"accepted\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("outcome=\"duplicate\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("outcome=\"unknown_track\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("outcome=\"conflict\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("apex_ingest_commit_duration_seconds_bucket", metrics, StringComparison.Ordinal);
         Assert.Contains("http_server_request_duration_seconds", metrics, StringComparison.Ordinal);
     }
@@ -325,6 +342,15 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(("apiKey", "header", "X-Api-Key"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("in").GetString(), scheme.GetProperty("name").GetString()));
         Assert.True(paths.GetProperty("/events").GetProperty("post").GetProperty("security")[0].TryGetProperty("ApiKey", out _));
         Assert.False(paths.GetProperty("/health/live").GetProperty("get").TryGetProperty("security", out _));
+
+        // Field domains are part of the document.
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        var evt = schemas.GetProperty("EventRequest").GetProperty("properties");
+        Assert.Equal(200, evt.GetProperty("event_id").GetProperty("maxLength").GetInt32());
+        Assert.Equal("^[A-Za-z0-9._:-]+$", evt.GetProperty("track_id").GetProperty("pattern").GetString());
+        Assert.Equal(1_000_000, evt.GetProperty("count").GetProperty("maximum").GetInt64());
+        Assert.Equal(5, schemas.GetProperty("ScoreVector").GetProperty("properties").GetProperty("clarity").GetProperty("maximum").GetDouble());
+        Assert.Contains("2000-01-01", schemas.GetProperty("RegisterTrackRequest").GetProperty("properties").GetProperty("created_at").GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

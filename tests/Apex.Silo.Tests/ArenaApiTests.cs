@@ -50,6 +50,9 @@ public sealed class ArenaApiTests : IAsyncLifetime
 
         Assert.Equal((3, 0), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicate").GetInt32()));
         Assert.Equal((0, 3), (retry.GetProperty("accepted").GetInt32(), retry.GetProperty("duplicate").GetInt32()));
+        var conflict = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b1", "x", "y", "model_b", true, null, null, null)]))));
+        Assert.Equal((0, 1), (conflict.GetProperty("accepted").GetInt32(), conflict.GetProperty("conflict").GetInt32()));
+        Assert.Equal("b1", conflict.GetProperty("conflicts")[0].GetProperty("battle_id").GetString());
         Assert.Equal(1, capped.GetProperty("rejected").GetInt32());
         Assert.Contains("daily cap", capped.GetProperty("rejections")[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
@@ -122,7 +125,7 @@ public sealed class ArenaApiTests : IAsyncLifetime
     public async Task The_judge_learns_from_battles_between_scored_tracks()
     {
         using var noModel = await Http.PostAsync(new Uri("/judge", UriKind.Relative), Json("""{"pairs":[{"scores_a":{"streams":1,"likes":1,"coherence":1,"musicality":1,"memorability":1,"clarity":1,"naturalness":1},"scores_b":{"streams":1,"likes":1,"coherence":1,"musicality":1,"memorability":1,"clarity":1,"naturalness":1},"instrumental":true}]}"""));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, noModel.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, noModel.StatusCode);
 
         var songs = Directory.GetFiles(_data, "*.ogg").Select(Path.GetFileName).Order().ToList();
         foreach (var (song, i) in songs.Select((s, i) => (s, i)))
@@ -154,7 +157,7 @@ public sealed class ArenaApiTests : IAsyncLifetime
         var request = Json("""{"pairs":[{"track_a":"t0","track_b":"t1","instrumental":true},{"track_a":"t0","track_b":"nope","instrumental":true}]}""");
         HttpResponseMessage judged;
         var deadline = DateTime.UtcNow.AddSeconds(90);
-        while ((judged = await Http.PostAsync(new Uri("/judge", UriKind.Relative), request)).StatusCode == HttpStatusCode.ServiceUnavailable)
+        while ((judged = await Http.PostAsync(new Uri("/judge", UriKind.Relative), request)).StatusCode == HttpStatusCode.Conflict)
         {
             Assert.True(DateTime.UtcNow < deadline, "the judge never trained");
             await Task.Delay(500);

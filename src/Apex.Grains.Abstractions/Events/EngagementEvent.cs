@@ -7,7 +7,11 @@ public enum EventKind
     Like,
 }
 
-/// <summary>One streams/likes event as a platform sends it; <see cref="EventId"/> is the client's, unique per track.</summary>
+/// <summary>
+/// One streams/likes event as a platform sends it; <see cref="EventId"/> is the client's, unique per
+/// track. <see cref="TimestampGiven"/> is false when the server stamped it (the client sent no ts), so a
+/// re-send is compared on kind and count alone.
+/// </summary>
 [GenerateSerializer]
 [Alias("Apex.Grains.Events.EngagementEvent")]
 public sealed record EngagementEvent(
@@ -15,7 +19,8 @@ public sealed record EngagementEvent(
     [property: Id(1)] string TrackId,
     [property: Id(2)] EventKind Kind,
     [property: Id(3)] long Count,
-    [property: Id(4)] DateTimeOffset Timestamp);
+    [property: Id(4)] DateTimeOffset Timestamp,
+    [property: Id(5)] bool TimestampGiven = true);
 
 /// <summary>An event as the ingest log stored it: numbered per track, contiguously from 1.</summary>
 [GenerateSerializer]

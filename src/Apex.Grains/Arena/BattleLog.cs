@@ -9,10 +9,15 @@ namespace Apex.Grains.Arena;
 public enum BattleOutcome
 {
     Accepted,
+
+    /// <summary>The battle id was logged before with the same battle: acknowledged, not counted again.</summary>
     Duplicate,
 
     /// <summary>The voter reached the daily cap: not counted, so one voter cannot swing a board.</summary>
     VoterCapReached,
+
+    /// <summary>The battle id was logged before with another battle (systems, winner, tracks or voter): refused, boards unchanged.</summary>
+    Conflict,
 }
 
 /// <summary>A battle as sent, with its voter already hashed.</summary>
@@ -74,7 +79,7 @@ public sealed class BattleLog : IDisposable
 
                     if (used >= dailyCapPerVoter)
                     {
-                        outcomes[i] = await ExistsAsync(connection, transaction, b.BattleId, cancellationToken) ? BattleOutcome.Duplicate : BattleOutcome.VoterCapReached;
+                        outcomes[i] = await ResentAsync(connection, transaction, b, cancellationToken) ?? BattleOutcome.VoterCapReached;
                         voterCounts[voter] = used;
                         continue;
                     }
@@ -91,7 +96,7 @@ public sealed class BattleLog : IDisposable
                 var seq = await insert.ExecuteScalarAsync(cancellationToken);
                 if (seq is null or DBNull)
                 {
-                    outcomes[i] = BattleOutcome.Duplicate;
+                    outcomes[i] = await ResentAsync(connection, transaction, b, cancellationToken) ?? BattleOutcome.Duplicate;
                     continue;
                 }
 
@@ -139,10 +144,22 @@ public sealed class BattleLog : IDisposable
 
     public void Dispose() => _writer.Dispose();
 
-    private static async Task<bool> ExistsAsync(DbConnection connection, DbTransaction transaction, string battleId, CancellationToken cancellationToken)
+    /// <summary>A battle id logged before: a duplicate when the logged battle is this one, a conflict otherwise; null when it is new.</summary>
+    private static async Task<BattleOutcome?> ResentAsync(DbConnection connection, DbTransaction transaction, IncomingBattle battle, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, "SELECT count(*) FROM apex_battles WHERE battle_id = @id", ("@id", battleId));
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0;
+        await using var command = Command(connection, transaction, "SELECT model_a, model_b, winner, instrumental, track_a, track_b, voter_hash FROM apex_battles WHERE battle_id = @id", ("@id", battle.BattleId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        bool? instrumental = reader.IsDBNull(3) ? null : Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture) != 0;
+        var same = reader.GetString(0) == battle.ModelA && reader.GetString(1) == battle.ModelB
+            && Convert.ToInt32(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture) == battle.Winner
+            && instrumental == battle.Instrumental && Text(4) == battle.TrackA && Text(5) == battle.TrackB && Text(6) == battle.VoterHash;
+        return same ? BattleOutcome.Duplicate : BattleOutcome.Conflict;
     }
 
     private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => Storage.Db.OpenAsync(_factory, _connectionString, cancellationToken);

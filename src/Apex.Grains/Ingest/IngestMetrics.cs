@@ -17,7 +17,7 @@ public sealed class IngestMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(meters);
         _meter = meters.Create(MeterName);
-        _events = _meter.CreateCounter<long>("apex.ingest.events", "{event}", "Events received, by outcome (accepted, duplicate, unknown_track).");
+        _events = _meter.CreateCounter<long>("apex.ingest.events", "{event}", "Events received, by outcome (accepted, duplicate, conflict, unknown_track).");
         _commit = _meter.CreateHistogram<double>("apex.ingest.commit.duration", "s", "Time to deduplicate, log and commit one group of batches.");
         _group = _meter.CreateHistogram<long>("apex.ingest.commit.batches", "{batch}", "Batches committed together (group commit).");
         _ack = _meter.CreateHistogram<double>("apex.ingest.ack.duration", "s", "Time from receiving a batch of events to acknowledging it (durable).",
@@ -29,12 +29,7 @@ public sealed class IngestMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(result);
         foreach (var group in result.Outcomes.GroupBy(o => o))
         {
-            _events.Add(group.Count(), new KeyValuePair<string, object?>("outcome", group.Key switch
-            {
-                IngestOutcome.Accepted => "accepted",
-                IngestOutcome.Duplicate => "duplicate",
-                _ => "unknown_track",
-            }));
+            _events.Add(group.Count(), new KeyValuePair<string, object?>("outcome", ResentEvents.Name(group.Key)));
         }
     }
 

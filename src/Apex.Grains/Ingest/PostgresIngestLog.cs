@@ -184,16 +184,17 @@ public sealed class PostgresIngestLog : IIngestLog
             }
         }
 
-        var logged = new HashSet<(string Track, string Event)>();
+        // What is logged already (and, as the group goes on, what it logs): a re-sent id is a duplicate or a conflict.
+        var logged = new Dictionary<(string Track, string Event), (EventKind Kind, long Count, DateTimeOffset At)>();
         var candidates = group.SelectMany(p => p).Where(e => totals.ContainsKey(e.TrackId)).ToArray();
-        await using (var existing = new NpgsqlCommand("SELECT e.track_id, e.event_id FROM apex_events e JOIN unnest($1::text[], $2::text[]) AS c(track_id, event_id) ON e.track_id = c.track_id AND e.event_id = c.event_id", connection, transaction))
+        await using (var existing = new NpgsqlCommand("SELECT e.track_id, e.event_id, e.kind, e.count, e.ts FROM apex_events e JOIN unnest($1::text[], $2::text[]) AS c(track_id, event_id) ON e.track_id = c.track_id AND e.event_id = c.event_id", connection, transaction))
         {
             existing.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = candidates.Select(e => e.TrackId).ToArray() });
             existing.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = candidates.Select(e => e.EventId).ToArray() });
             await using var reader = await existing.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                logged.Add((reader.GetString(0), reader.GetString(1)));
+                logged[(reader.GetString(0), reader.GetString(1))] = ((EventKind)reader.GetInt16(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4));
             }
         }
 
@@ -217,11 +218,13 @@ public sealed class PostgresIngestLog : IIngestLog
                 }
 
                 mine.Add(e.TrackId);
-                if (!logged.Add((e.TrackId, e.EventId)))
+                if (logged.TryGetValue((e.TrackId, e.EventId), out var before))
                 {
-                    outcomes[i] = IngestOutcome.Duplicate;
+                    outcomes[i] = ResentEvents.Classify(e, before.Kind, before.Count, before.At);
                     continue;
                 }
+
+                logged[(e.TrackId, e.EventId)] = (e.Kind, e.Count, e.Timestamp);
 
                 var seq = current.LastSeq + 1;
                 totals[e.TrackId] = e.Kind == EventKind.Stream

@@ -7,7 +7,8 @@ namespace Apex.Grains.Ingest;
 /// The durable ingest log on SQLite. A batch is acknowledged only after its transaction commits;
 /// batches that arrive while a transaction runs are committed together in the next one (group
 /// commit), so one fsync serves many requests. Deduplication happens inside the same transaction:
-/// an event id already logged for its track is a duplicate and is not logged again.
+/// an event id already logged for its track is not logged again; it is a duplicate when its payload
+/// is the logged one's and a conflict otherwise (<see cref="ResentEvents"/>).
 /// Each track's accepted events are numbered 1, 2, 3, … so a reader can tell when it missed one.
 /// The events table has one index, its key (track, event id), which deduplication needs: a second
 /// index on (track, number) cost a third of the ingest rate, and the reads by number (audits,
@@ -234,6 +235,7 @@ public sealed class SqliteIngestLog : IIngestLog
         await using var known = Command(connection, transaction, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
         await using var insert = Command(connection, transaction, "INSERT OR IGNORE INTO apex_events (track_id, event_id, track_seq, kind, count, ts) VALUES ($track, $event, $seq, $kind, $count, $ts)", "$track", "$event", "$seq", "$kind", "$count", "$ts");
         await using var advance = Command(connection, transaction, "UPDATE apex_tracks SET last_seq = $seq, streams = $streams, likes = $likes WHERE track_id = $track", "$seq", "$streams", "$likes", "$track");
+        await using var logged = Command(connection, transaction, "SELECT kind, count, ts FROM apex_events WHERE track_id = $track AND event_id = $event", "$track", "$event");
         var touched = new HashSet<string>(StringComparer.Ordinal);
         var touchedPerBatch = new List<HashSet<string>>();
         var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>();
@@ -280,7 +282,12 @@ public sealed class SqliteIngestLog : IIngestLog
                     // A duplicate's track is reported too: a client retrying after a failed hand-off
                     // then brings the population the totals it missed.
                     mine.Add(e.TrackId);
-                    outcomes[i] = IngestOutcome.Duplicate;
+                    logged.Parameters["$track"].Value = e.TrackId;
+                    logged.Parameters["$event"].Value = e.EventId;
+                    await using var reader = await logged.ExecuteReaderAsync();
+                    outcomes[i] = await reader.ReadAsync()
+                        ? ResentEvents.Classify(e, (EventKind)reader.GetInt32(0), reader.GetInt64(1), DateTimeOffset.Parse(reader.GetString(2), System.Globalization.CultureInfo.InvariantCulture))
+                        : IngestOutcome.Duplicate;
                 }
             }
 

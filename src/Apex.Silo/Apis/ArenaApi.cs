@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using Apex.Arena;
 using Apex.Grains;
 using Apex.Grains.Arena;
@@ -12,19 +14,42 @@ public static class ArenaApi
     public const int MaxBattlesPerBatch = 10_000;
     public const int MaxPairsPerJudge = 100_000;
 
-    public sealed record BattleRequest(string? BattleId, string? ModelA, string? ModelB, string? Winner, bool? Instrumental, string? TrackA, string? TrackB, string? Voter);
+    public sealed record BattleRequest(
+        [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id: 1 to 200 characters, no control characters.")] string? BattleId,
+        [property: Required, StringLength(Domains.MaxSystem, MinimumLength = 1), Description("A system: 1 to 200 characters, no control characters.")] string? ModelA,
+        [property: Required, StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Another system.")] string? ModelB,
+        [property: Required, AllowedValues("model_a", "model_b", "tie", "both_bad")] string? Winner,
+        bool? Instrumental,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackA,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackB,
+        [property: StringLength(VoterIds.MaxLength, MinimumLength = 1), Description("Normalised (NFKC, trimmed, case-folded) and kept only as a hash; capped per UTC day.")] string? Voter);
 
-    public sealed record BattlesRequest(IReadOnlyList<BattleRequest>? Battles);
+    public sealed record BattlesRequest([property: Required, Description("1 to 10,000 battles.")] IReadOnlyList<BattleRequest?>? Battles);
 
     public sealed record BattleRejection(int Index, string BattleId, string Reason);
 
-    public sealed record BattlesResponse(int Accepted, int Duplicate, int Rejected, IReadOnlyList<BattleRejection> Rejections);
+    public sealed record BattleConflict(int Index, string BattleId);
 
-    public sealed record ScoreVector(double Streams, double Likes, double Coherence, double Musicality, double Memorability, double Clarity, double Naturalness);
+    /// <summary>Per-battle outcomes: accepted, duplicate (the same battle as logged), conflict (the id was logged with another battle: not counted, listed), rejected (the voter's daily cap).</summary>
+    public sealed record BattlesResponse(int Accepted, int Duplicate, int Conflict, int Rejected, IReadOnlyList<BattleRejection> Rejections, IReadOnlyList<BattleConflict> Conflicts);
 
-    public sealed record JudgePair(string? TrackA, string? TrackB, ScoreVector? ScoresA, ScoreVector? ScoresB, bool? Instrumental);
+    public sealed record ScoreVector(
+        [property: Range(0.0, 100.0)] double Streams,
+        [property: Range(0.0, 100.0)] double Likes,
+        [property: Range(1.0, 5.0)] double Coherence,
+        [property: Range(1.0, 5.0)] double Musicality,
+        [property: Range(1.0, 5.0)] double Memorability,
+        [property: Range(1.0, 5.0)] double Clarity,
+        [property: Range(1.0, 5.0)] double Naturalness);
 
-    public sealed record JudgeRequest(IReadOnlyList<JudgePair>? Pairs);
+    public sealed record JudgePair(
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackA,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackB,
+        ScoreVector? ScoresA,
+        ScoreVector? ScoresB,
+        [property: Required] bool? Instrumental);
+
+    public sealed record JudgeRequest([property: Required] IReadOnlyList<JudgePair?>? Pairs);
 
     public sealed record JudgeResponse(string ModelVersion, int TrainedOnBattles, IReadOnlyList<double?> PreferA, IReadOnlyList<string?> Errors);
 
@@ -63,11 +88,17 @@ public static class ArenaApi
         var incoming = new List<IncomingBattle>(battles.Count);
         for (var i = 0; i < battles.Count && errors.Count < 20; i++)
         {
-            var b = battles[i];
+            if (battles[i] is not { } b)
+            {
+                errors[$"battles[{i}]"] = ["a battle object is required"];
+                continue;
+            }
+
             var winner = Array.IndexOf(Winners, b.Winner);
             var problem =
-                string.IsNullOrWhiteSpace(b.BattleId) || b.BattleId.Length > 200 ? "battle_id is required (at most 200 characters)" :
-                string.IsNullOrWhiteSpace(b.ModelA) || string.IsNullOrWhiteSpace(b.ModelB) ? "model_a and model_b are required" :
+                !Domains.IsClientId(b.BattleId, Domains.MaxClientId) ? $"battle_id is required: {Domains.ClientIdRule(Domains.MaxClientId)}" :
+                !Domains.IsClientId(b.ModelA, Domains.MaxSystem) || !Domains.IsClientId(b.ModelB, Domains.MaxSystem) ? $"model_a and model_b are required: {Domains.ClientIdRule(Domains.MaxSystem)}" :
+                b.TrackA is { } ta && !Domains.IsName(ta, Domains.MaxTrackId) || b.TrackB is { } tb && !Domains.IsName(tb, Domains.MaxTrackId) ? $"track_a and track_b, when given, must be track ids: {Domains.NameRule(Domains.MaxTrackId)}" :
                 b.ModelA == b.ModelB ? "model_a and model_b must be different systems" :
                 winner < 0 ? "winner must be model_a, model_b, tie or both_bad" :
                 b.Voter is { } voter && (voter.Length > VoterIds.MaxLength || VoterIds.IsBlank(voter)) ? $"voter, when given, must hold a visible character (at most {VoterIds.MaxLength} characters)" :
@@ -93,7 +124,9 @@ public static class ArenaApi
             {
                 BattleOutcome.Accepted => "accepted",
                 BattleOutcome.Duplicate => "duplicate",
-                _ => "voter_cap",
+                BattleOutcome.VoterCapReached => "voter_cap",
+                BattleOutcome.Conflict => "conflict",
+                var other => throw new InvalidOperationException($"No metric name for the battle outcome {other}."),
             }));
         }
 
@@ -105,7 +138,8 @@ public static class ArenaApi
 
         var rejections = outcomes.Select((o, i) => (o, i)).Where(p => p.o == BattleOutcome.VoterCapReached)
             .Select(p => new BattleRejection(p.i, incoming[p.i].BattleId, $"this voter reached the daily cap of {options.DailyCapPerVoter} battles")).ToList();
-        return TypedResults.Ok(new BattlesResponse(outcomes.Count(o => o == BattleOutcome.Accepted), outcomes.Count(o => o == BattleOutcome.Duplicate), rejections.Count, rejections));
+        var conflicts = outcomes.Select((o, i) => (o, i)).Where(p => p.o == BattleOutcome.Conflict).Select(p => new BattleConflict(p.i, incoming[p.i].BattleId)).ToList();
+        return TypedResults.Ok(new BattlesResponse(outcomes.Count(o => o == BattleOutcome.Accepted), outcomes.Count(o => o == BattleOutcome.Duplicate), conflicts.Count, rejections.Count, rejections, conflicts));
     }
 
     private static async Task<Results<Ok<LeaderboardView>, ProblemHttpResult>> LeaderboardAsync(string scope, IGrainFactory grains)
@@ -126,15 +160,22 @@ public static class ArenaApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["pairs"] = [$"Send between 1 and {MaxPairsPerJudge} pairs."] });
         }
 
+        var invalid = pairs.Select((p, i) => (Problem: JudgeProblem(p), i)).Where(x => x.Problem is not null).Take(20)
+            .ToDictionary(x => $"pairs[{x.i}]", x => new[] { x.Problem! });
+        if (invalid.Count > 0)
+        {
+            return TypedResults.ValidationProblem(invalid, title: "The judge request is invalid.");
+        }
+
         if (await judge.CurrentAsync() is not { } model)
         {
             return TypedResults.Problem(
                 title: "No preference model yet.",
                 detail: "The judge is trained on recorded battles whose two tracks are scored by this cluster; record battles with track_a and track_b first.",
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+                statusCode: StatusCodes.Status409Conflict);
         }
 
-        var trackIds = pairs.SelectMany(p => new[] { p.ScoresA is null ? p.TrackA : null, p.ScoresB is null ? p.TrackB : null }).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var trackIds = pairs.SelectMany(p => new[] { p!.ScoresA is null ? p.TrackA : null, p.ScoresB is null ? p.TrackB : null }).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         var tracks = new Dictionary<string, TrackScoreRow>(StringComparer.Ordinal);
         foreach (var view in await Task.WhenAll(trackIds.Select(t => grains.GetGrain<ITrackGrain>(t).GetAsync())))
         {
@@ -148,7 +189,7 @@ public static class ArenaApi
         var problems = new string?[pairs.Count];
         for (var i = 0; i < pairs.Count; i++)
         {
-            var p = pairs[i];
+            var p = pairs[i]!;
             var a = Side(p.ScoresA, p.TrackA, tracks);
             var b = Side(p.ScoresB, p.TrackB, tracks);
             if (a is null || b is null || p.Instrumental is null)
@@ -162,6 +203,18 @@ public static class ArenaApi
 
         ArenaMetrics.RecordJudged(probabilities.Count(p => p is not null));
         return TypedResults.Ok(new JudgeResponse(model.Version, model.TrainedOn, probabilities, problems));
+    }
+
+    /// <summary>Scores as the model gives them (streams and likes 0 to 100, the aesthetic dimensions 1 to 5); track ids as registered.</summary>
+    private static string? JudgeProblem(JudgePair? p)
+    {
+        static bool InRange(ScoreVector s) =>
+            s.Streams is >= 0 and <= 100 && s.Likes is >= 0 and <= 100
+            && new[] { s.Coherence, s.Musicality, s.Memorability, s.Clarity, s.Naturalness }.All(v => v is >= 1 and <= 5);
+        return p is null ? "a pair is required"
+            : p.TrackA is { } a && !Domains.IsName(a, Domains.MaxTrackId) || p.TrackB is { } b && !Domains.IsName(b, Domains.MaxTrackId) ? $"track_a and track_b must be track ids: {Domains.NameRule(Domains.MaxTrackId)}"
+            : p.ScoresA is { } sa && !InRange(sa) || p.ScoresB is { } sb && !InRange(sb) ? "scores: streams and likes from 0 to 100, coherence, musicality, memorability, clarity and naturalness from 1 to 5"
+            : null;
     }
 
     private static TrackScoreRow? Side(ScoreVector? scores, string? trackId, Dictionary<string, TrackScoreRow> tracks) =>

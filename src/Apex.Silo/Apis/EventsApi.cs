@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 using Apex.Silo.Auth;
@@ -9,19 +11,28 @@ namespace Apex.Silo.Apis;
 /// <summary>POST /events: a batch of streams/likes events, acknowledged once durable.</summary>
 public static class EventsApi
 {
-    public sealed record EventRequest(string? EventId, string? TrackId, string? Kind, long? Count, DateTimeOffset? Ts);
+    public sealed record EventRequest(
+        [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id, unique per track: " + "1 to 200 characters, no control characters.")] string? EventId,
+        [property: Required, StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("A registered track.")] string? TrackId,
+        [property: Required, AllowedValues("stream", "like"), Description("stream or like.")] string? Kind,
+        [property: Range(1, 1_000_000), Description("How many (default 1).")] long? Count,
+        [property: Description("When it happened: " + Domains.TimeRule + "; default: when received.")] DateTimeOffset? Ts);
 
-    public sealed record EventsRequest(IReadOnlyList<EventRequest>? Events);
+    public sealed record EventsRequest(
+        [property: Required, Description("1 to Apex:MaxEventsPerBatch (10,000) events.")] IReadOnlyList<EventRequest?>? Events);
 
     public sealed record Rejection(int Index, string EventId, string TrackId, string Reason);
 
-    public sealed record EventsResponse(int Accepted, int Duplicate, int Rejected, IReadOnlyList<Rejection> Rejections);
+    public sealed record Conflict(int Index, string EventId, string TrackId);
+
+    /// <summary>Per-event outcomes: accepted, duplicate (the same payload as logged), conflict (the id was logged with another payload: not counted), rejected (with the reason).</summary>
+    public sealed record EventsResponse(int Accepted, int Duplicate, int Conflict, int Rejected, IReadOnlyList<Rejection> Rejections, IReadOnlyList<Conflict> Conflicts);
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/events", IngestAsync)
             .WithName("IngestEvents")
-            .WithSummary("Log a batch of streams/likes events; answers after it is durable, with per-event outcomes.")
+            .WithSummary("Log a batch of streams/likes events; answers after it is durable, with per-event outcomes: accepted, duplicate (an event_id already logged for its track with the same kind, count and ts), conflict (already logged with another payload: not counted, listed), rejected (unknown track).")
             .WithTags("events")
             .RequireAuthorization(Roles.Ingest);
         return app;
@@ -37,16 +48,23 @@ public static class EventsApi
             errors["events"] = [$"Send between 1 and {options.Value.MaxEventsPerBatch} events."];
         }
 
+        var now = time.GetUtcNow();
         var batch = new List<EngagementEvent>(events.Count);
         for (var i = 0; i < events.Count && errors.Count < 20; i++)
         {
-            var e = events[i];
+            if (events[i] is not { } e)
+            {
+                errors[$"events[{i}]"] = ["an event object is required"];
+                continue;
+            }
+
             var kind = e.Kind switch { "stream" => EventKind.Stream, "like" => EventKind.Like, _ => (EventKind?)null };
             var problem =
-                string.IsNullOrWhiteSpace(e.EventId) || e.EventId.Length > 200 ? "event_id is required (at most 200 characters)" :
-                string.IsNullOrWhiteSpace(e.TrackId) ? "track_id is required" :
+                !Domains.IsClientId(e.EventId, Domains.MaxClientId) ? $"event_id is required: {Domains.ClientIdRule(Domains.MaxClientId)}" :
+                !Domains.IsName(e.TrackId, Domains.MaxTrackId) ? $"track_id is required: {Domains.NameRule(Domains.MaxTrackId)}" :
                 kind is null ? "kind must be 'stream' or 'like'" :
                 e.Count is < 1 or > 1_000_000 ? "count must be between 1 and 1,000,000 (default 1)" :
+                e.Ts is { } ts && !Domains.IsPlausibleTime(ts, now) ? $"ts, when given, must be {Domains.TimeRule}" :
                 null;
             if (problem is not null)
             {
@@ -54,7 +72,7 @@ public static class EventsApi
                 continue;
             }
 
-            batch.Add(new EngagementEvent(e.EventId!, e.TrackId!, kind!.Value, e.Count ?? 1, e.Ts ?? time.GetUtcNow()));
+            batch.Add(new EngagementEvent(e.EventId!, e.TrackId!, kind!.Value, e.Count ?? 1, e.Ts ?? now, TimestampGiven: e.Ts is not null));
         }
 
         // Nothing is logged unless the whole batch is well-formed.
@@ -70,10 +88,17 @@ public static class EventsApi
             .Where(p => p.o == IngestOutcome.UnknownTrack)
             .Select(p => new Rejection(p.i, batch[p.i].EventId, batch[p.i].TrackId, "unknown track: register it first"))
             .ToList();
+        var conflicts = result.Outcomes
+            .Select((o, i) => (o, i))
+            .Where(p => p.o == IngestOutcome.Conflict)
+            .Select(p => new Conflict(p.i, batch[p.i].EventId, batch[p.i].TrackId))
+            .ToList();
         return TypedResults.Ok(new EventsResponse(
             result.Outcomes.Count(o => o == IngestOutcome.Accepted),
             result.Outcomes.Count(o => o == IngestOutcome.Duplicate),
+            conflicts.Count,
             rejections.Count,
-            rejections));
+            rejections,
+            conflicts));
     }
 }

@@ -68,7 +68,10 @@ public static class PlatformsApi
 
     private static TimeSpan? ParseWindow(string window)
     {
-        if (window.Length < 2 || !double.TryParse(window[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var amount) || amount <= 0)
+        // Finite and at most 3650 days in any unit before a TimeSpan is made of it (NaN or 1e308 would throw).
+        if (window.Length < 2 || window.Length > 16
+            || !double.TryParse(window[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var amount)
+            || !double.IsFinite(amount) || amount <= 0 || amount > 3650 * 24 * 60)
         {
             return null;
         }

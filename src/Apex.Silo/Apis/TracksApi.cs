@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using Apex.Audio.Decoding;
 using Apex.Grains;
@@ -12,7 +14,12 @@ namespace Apex.Silo.Apis;
 /// <summary>POST /tracks, POST /tracks/upload, GET /tracks/{id}, GET /tracks/{id}/audio.</summary>
 public static class TracksApi
 {
-    public sealed record RegisterTrackRequest(string? TrackId, string? Platform, DateTimeOffset? CreatedAt, string? AudioPath, bool? Instrumental);
+    public sealed record RegisterTrackRequest(
+        [property: Required, StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackId,
+        [property: Required, StringLength(Domains.MaxPlatform, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? Platform,
+        [property: Required, Description(Domains.TimeRule)] DateTimeOffset? CreatedAt,
+        [property: Required, StringLength(4096, MinimumLength = 1), Description("A path relative to the media root (symbolic links followed; never outside it).")] string? AudioPath,
+        bool? Instrumental);
 
     public sealed record TrackResponse(
         string TrackId,
@@ -72,7 +79,7 @@ public static class TracksApi
     private static async Task<Results<Created<TrackResponse>, Ok<TrackResponse>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
         RegisterTrackRequest request, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time)
     {
-        var errors = Validate(request, options.Value, out var audio);
+        var errors = Validate(request, options.Value, time.GetUtcNow(), out var audio);
         return errors.Count > 0
             ? TypedResults.ValidationProblem(errors, title: "The track registration is invalid.")
             : await RegisterValidAsync(request, audio!, grains, options.Value, time);
@@ -94,13 +101,23 @@ public static class TracksApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Send multipart/form-data with the fields track_id, platform, created_at and file."] });
         }
 
-        var form = await http.ReadFormAsync(cancellationToken);
+        IFormCollection form;
+        try
+        {
+            form = await http.ReadFormAsync(cancellationToken);
+        }
+        catch (IOException ex) when (ex is not BadHttpRequestException)
+        {
+            // A malformed multipart body (cut short, a bad boundary): the client's error. Over-limit
+            // bodies stay BadHttpRequestException and InvalidDataException (413, BadRequestHandler).
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["The multipart/form-data body could not be read (malformed or cut short)."] }, title: "The track upload is invalid; nothing was stored.");
+        }
         var request = new RegisterTrackRequest(
             form["track_id"], form["platform"],
             DateTimeOffset.TryParse(form["created_at"], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : null,
             null,
             bool.TryParse(form["instrumental"], out var instrumental) ? instrumental : null);
-        var errors = Validate(request, options.Value, out _);
+        var errors = Validate(request, options.Value, time.GetUtcNow(), out _);
         errors.Remove("audio_path");
         var file = form.Files.GetFile("file");
         var extension = Path.GetExtension(file?.FileName ?? "").ToLowerInvariant();
@@ -270,23 +287,23 @@ public static class TracksApi
             scores.Encoder, scores.EmbeddingRef, scores.ScoredAt);
     }
 
-    private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, out string? audio)
+    private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, DateTimeOffset now, out string? audio)
     {
         audio = null;
         var errors = new Dictionary<string, string[]>();
-        if (!IsName(request.TrackId, 200))
+        if (!Domains.IsName(request.TrackId, Domains.MaxTrackId))
         {
-            errors["track_id"] = ["Required: 1 to 200 of A-Z a-z 0-9 . _ : - (it appears in URLs)."];
+            errors["track_id"] = [$"Required: {Domains.NameRule(Domains.MaxTrackId)}."];
         }
 
-        if (!IsName(request.Platform, 100))
+        if (!Domains.IsName(request.Platform, Domains.MaxPlatform))
         {
-            errors["platform"] = ["Required: 1 to 100 of A-Z a-z 0-9 . _ : - (it appears in URLs)."];
+            errors["platform"] = [$"Required: {Domains.NameRule(Domains.MaxPlatform)}."];
         }
 
-        if (request.CreatedAt is null)
+        if (request.CreatedAt is not { } created || !Domains.IsPlausibleTime(created, now))
         {
-            errors["created_at"] = ["Required (ISO 8601 date and time)."];
+            errors["created_at"] = [$"Required: {Domains.TimeRule}."];
         }
 
         if (MediaPath(request.AudioPath, options, out audio) is { } problem)
@@ -297,16 +314,14 @@ public static class TracksApi
         return errors;
     }
 
-    private static bool IsName(string? value, int maxLength) =>
-        !string.IsNullOrEmpty(value) && value.Length <= maxLength && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
 
     /// <summary>Resolves a path under the media root; never an arbitrary server path.</summary>
     private static string? MediaPath(string? path, ApexOptions options, out string? resolved)
     {
         resolved = null;
-        if (string.IsNullOrWhiteSpace(path))
+        if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || path.Any(char.IsControl))
         {
-            return "Required: a path relative to the media root.";
+            return "Required: a path relative to the media root (at most 4096 characters, no control characters).";
         }
 
         if (options.MediaRoot is null)

@@ -66,15 +66,3 @@ public static class TrainingApi
             ? TypedResults.Ok(new PromotedResponse(serving, "rolled back; tracks are re-scored in the background"))
             : TypedResults.Problem(title: "Nothing to roll back to.", detail: "No other version has been served.", statusCode: StatusCodes.Status409Conflict);
 }
-
-/// <summary>Wakes the trainer once the silo runs, so that its drift reminder is registered.</summary>
-public sealed class TrainerStartup(IGrainFactory grains, IHostApplicationLifetime lifetime) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        lifetime.ApplicationStarted.Register(() => _ = grains.GetGrain<ITrainerGrain>(0).GetDriftAsync());
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}

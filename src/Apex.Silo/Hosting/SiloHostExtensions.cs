@@ -85,7 +85,7 @@ public static class SiloHostExtensions
         var trainerSection = builder.Configuration.GetSection("Apex:Training");
         var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
         builder.Services.AddSingleton(trainerSection["MaturityDays"] is null ? trainer with { MaturityDays = options.MaturityDays } : trainer);
-        builder.Services.AddHostedService<Apis.TrainerStartup>();
+        builder.Services.AddHostedService<TrainerStartup>();
         builder.Services.AddHostedService<CalibrationMetrics>();
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
@@ -179,6 +179,8 @@ public static class SiloHostExtensions
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestHandler>();
+        // Binding failures reach BadRequestHandler as exceptions, so the answer can name the field.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("silo", tags: [Apis.HealthApi.ReadyTag]);
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<ApiKeySecurityScheme>());

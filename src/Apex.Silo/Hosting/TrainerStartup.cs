@@ -1,0 +1,65 @@
+using Apex.Grains.Training;
+
+namespace Apex.Silo.Hosting;
+
+/// <summary>
+/// Wakes the trainer once the host has started, so that its drift reminder is registered. Right after
+/// start the cluster's manifest may not list the trainer's silo yet: the call is retried quietly for a
+/// while instead of logging a placement failure with its stack trace.
+/// </summary>
+public sealed partial class TrainerStartup(IGrainFactory grains, IHostApplicationLifetime lifetime, ILogger<TrainerStartup> logger) : BackgroundService
+{
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(2);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        var deadline = DateTime.UtcNow + GiveUpAfter;
+        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await grains.GetGrain<ITrainerGrain>(0).GetDriftAsync();
+                return;
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or SiloUnavailableException && DateTime.UtcNow < deadline)
+            {
+                LogNotYet(logger, attempt, ex.Message);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The trainer wakes with its reminder or the first training call anyway.
+                LogGaveUp(logger, ex.GetType().Name, ex.Message);
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, attempt)), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The trainer cannot be reached yet (try {Attempt}): {Reason}")]
+    private static partial void LogNotYet(ILogger logger, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The trainer could not be woken at start ({Error}: {Reason}); it wakes with its first call")]
+    private static partial void LogGaveUp(ILogger logger, string error, string reason);
+}
