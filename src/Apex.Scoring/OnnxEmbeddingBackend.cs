@@ -56,16 +56,18 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
         try
         {
             DecodedAudio audio;
+            var resolved = _media.Resolve(job.AudioLocation);
             await _decodes.WaitAsync(cancellationToken);
             try
             {
-                audio = await _decoder.DecodeAsync(_media.Resolve(job.AudioLocation), cancellationToken: cancellationToken);
+                audio = await _decoder.DecodeAsync(resolved, cancellationToken: cancellationToken);
             }
             catch (AudioDecodeException ex) when (ex.Kind is not (AudioErrorKind.FfmpegMissing or AudioErrorKind.TimedOut))
             {
                 // FfmpegMissing and TimedOut are this silo's trouble, not the audio's: they stay exceptions (retried).
                 _decodeFailures.Add(1, new KeyValuePair<string, object?>("reason", ex.Kind.ToString()));
-                return new EmbedOutcome(EmbedStatus.BadAudio, $"{ex.Kind}: {ex.Message}", 0, 0, 0, null, batcher.EncoderName, silo, 0);
+                // The reason names the track's audio as registered, never the server's path to it.
+                return new EmbedOutcome(EmbedStatus.BadAudio, $"{ex.Kind}: {ex.Message.Replace(resolved, job.AudioLocation, StringComparison.Ordinal)}", 0, 0, 0, null, batcher.EncoderName, silo, 0);
             }
             finally
             {

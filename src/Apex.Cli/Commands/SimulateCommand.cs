@@ -3,20 +3,40 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MathNet.Numerics.Distributions;
+using Polly;
+using Polly.Retry;
 
 namespace Apex.Cli.Commands;
 
 /// <summary>
-/// <c>apex simulate</c>: a load generator for a running host. Tracks arrive over simulated days on a
-/// few platforms; streams and likes follow a Zipf law over tracks; events go in batches with a share
-/// of deliberate duplicates and of whole-batch retries (a lost acknowledgement). At the end the
-/// simulator compares the host's counts with its own.
+/// <c>apex simulate</c>: a load generator for a running host, and a crash-safe client. Tracks arrive
+/// over simulated days on a few platforms; streams and likes follow a Zipf law over tracks; events go
+/// in batches with a share of deliberate duplicates and of whole-batch retries (a lost
+/// acknowledgement). Everything (ids, times, batches) follows from --seed and --start, so a rerun sends
+/// the very same requests; connection errors, 5xx and 429 are retried with exponential backoff and
+/// jitter (Polly), which is safe because registrations and events are idempotent. With --progress the
+/// acknowledged batches are recorded, and --resume skips them. At the end the simulator compares the
+/// host's counts with its own, exactly.
 /// </summary>
 internal static class SimulateCommand
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public sealed record Settings(Uri Url, string Key, int Tracks, string[] Platforms, int Days, int Events, int Batch, double Duplicates, double Retries, string[] Audio, int Seed, int Concurrency);
+    public sealed record Settings(Uri Url, string Key, int Tracks, string[] Platforms, int Days, int Events, int Batch, double Duplicates, double Retries, string[] Audio, int Seed, int Concurrency)
+    {
+        /// <summary>When the simulated days begin: fixed by default, so that reruns are identical.</summary>
+        public DateTimeOffset Start { get; init; } = DefaultStart;
+
+        /// <summary>Tries per request before giving up (connection errors, 5xx, 429).</summary>
+        public int Attempts { get; init; } = 60;
+
+        /// <summary>Where acknowledged batches are recorded (one index per line); null: nowhere.</summary>
+        public string? Progress { get; init; }
+
+        public bool Resume { get; init; }
+    }
+
+    public static readonly DateTimeOffset DefaultStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     public static Command Create()
     {
@@ -32,9 +52,13 @@ internal static class SimulateCommand
         var audio = new Option<string>("--audio") { Description = "Audio paths (under the host's media root, comma-separated) the simulated tracks point to, in turn.", DefaultValueFactory = _ => "sorohan-solo-trumpet-06.ogg" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 4 };
+        var start = new Option<DateTimeOffset>("--start") { Description = "When the simulated days begin (tracks' created_at, events' ts); fixed by default so that a rerun sends the same requests.", DefaultValueFactory = _ => DefaultStart };
+        var attempts = new Option<int>("--attempts") { Description = "Tries per request through connection errors, 5xx and 429 (exponential backoff with jitter, at most 10 s apart).", DefaultValueFactory = _ => 60 };
+        var progress = new Option<string?>("--progress") { Description = "A file recording the acknowledged batches (appended as they are acknowledged)." };
+        var resume = new Option<bool>("--resume") { Description = "Skip the batches --progress records as acknowledged (after a crash of this client or of the host)." };
         var command = new Command("simulate", "Send a synthetic stream of tracks and events to a running host and check its counts.")
         {
-            url, key, tracks, platforms, days, events, batch, duplicates, retries, audio, seed, concurrency,
+            url, key, tracks, platforms, days, events, batch, duplicates, retries, audio, seed, concurrency, start, attempts, progress, resume,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -51,8 +75,32 @@ internal static class SimulateCommand
                 return ExitCodes.BadInput;
             }
 
+            if (result.GetValue(resume) && result.GetValue(progress) is null)
+            {
+                CliConsole.Fail("--resume needs --progress FILE (where the acknowledged batches were recorded).");
+                return ExitCodes.BadInput;
+            }
+
+            if (result.GetValue(start).AddDays(result.GetValue(days)) > DateTimeOffset.UtcNow)
+            {
+                CliConsole.Fail("--start plus --days must end by now: the host refuses events from the future.");
+                return ExitCodes.BadInput;
+            }
+
+            if (result.GetValue(attempts) < 1 || result.GetValue(batch) < 1 || result.GetValue(tracks) < 1 || result.GetValue(concurrency) < 1)
+            {
+                CliConsole.Fail("--attempts, --batch, --tracks and --concurrency must be at least 1.");
+                return ExitCodes.BadInput;
+            }
+
             var settings = new Settings(address, apiKey, result.GetValue(tracks), result.GetValue(platforms)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                result.GetValue(days), result.GetValue(events), result.GetValue(batch), result.GetValue(duplicates), result.GetValue(retries), result.GetValue(audio)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), result.GetValue(seed), result.GetValue(concurrency));
+                result.GetValue(days), result.GetValue(events), result.GetValue(batch), result.GetValue(duplicates), result.GetValue(retries), result.GetValue(audio)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), result.GetValue(seed), result.GetValue(concurrency))
+            {
+                Start = result.GetValue(start),
+                Attempts = result.GetValue(attempts),
+                Progress = result.GetValue(progress),
+                Resume = result.GetValue(resume),
+            };
             try
             {
                 return await RunAsync(settings, cancellationToken) ? ExitCodes.Ok : ExitCodes.SomeFailed;
@@ -71,8 +119,10 @@ internal static class SimulateCommand
     {
         using var http = new HttpClient { BaseAddress = s.Url, Timeout = TimeSpan.FromMinutes(2) };
         http.DefaultRequestHeaders.Add("X-Api-Key", s.Key);
+        long retriedRequests = 0;
+        var retrying = Retrying(s.Attempts, () => Interlocked.Increment(ref retriedRequests), cancellationToken);
         var random = new Random(s.Seed);
-        var start = DateTimeOffset.UtcNow.AddDays(-s.Days);
+        var start = s.Start;
         var ids = Enumerable.Range(0, s.Tracks).Select(i => $"sim-{s.Seed}-{i}").ToArray();
         var arrivals = ids.Select(_ => start.AddMinutes(random.Next(s.Days * 24 * 60))).ToArray();
 
@@ -80,7 +130,7 @@ internal static class SimulateCommand
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, s.Tracks), new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            var response = await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = ids[i], platform = s.Platforms[i % s.Platforms.Length], created_at = arrivals[i], audio_path = s.Audio[i % s.Audio.Length] }, ct);
+            using var response = await retrying.ExecuteAsync(async c => await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = ids[i], platform = s.Platforms[i % s.Platforms.Length], created_at = arrivals[i], audio_path = s.Audio[i % s.Audio.Length] }, c), ct);
             if (!response.IsSuccessStatusCode)
             {
                 throw new HttpRequestException($"POST /tracks {ids[i]}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
@@ -97,7 +147,8 @@ internal static class SimulateCommand
         {
             var index = zipf.Sample() - 1;
             var track = ids[index];
-            var ts = arrivals[index].AddMinutes(random.Next(60 * 24 * Math.Max(1, s.Days / 2)));
+            // Within the simulated period: never after its end (the host refuses times in the future).
+            var ts = Min(arrivals[index].AddMinutes(random.Next(60 * 24 * Math.Max(1, s.Days / 2))), start.AddDays(s.Days));
             var like = random.NextDouble() < 0.15;
             var ev = new { event_id = $"sim-{s.Seed}-ev-{e}", track_id = track, kind = like ? "like" : "stream", count = 1, ts };
             var (streams, likes) = expected.GetValueOrDefault(track);
@@ -120,12 +171,21 @@ internal static class SimulateCommand
             sentBatches.Add(current);
         }
 
-        var retried = sentBatches.Where(_ => random.NextDouble() < s.Retries).ToList();
-        long accepted = 0, duplicate = 0, rejected = 0, sent = 0;
-        clock.Restart();
-        await Parallel.ForEachAsync(sentBatches.Concat(retried), new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (batch, ct) =>
+        var retried = sentBatches.Select((b, i) => i).Where(_ => random.NextDouble() < s.Retries).ToList();
+        var plan = Enumerable.Range(0, sentBatches.Count).Concat(retried).Select((batch, n) => (Batch: batch, N: n)).ToList();
+        using var progress = Progress.Open(s.Progress, s.Resume);
+        var todo = plan.Where(p => !progress.Done(p.N)).ToList();
+        if (todo.Count < plan.Count)
         {
-            var response = await http.PostAsJsonAsync(new Uri("/events", UriKind.Relative), new { events = batch }, ct);
+            CliConsole.Note($"resuming: {plan.Count - todo.Count} of {plan.Count} batches were acknowledged before");
+        }
+
+        long accepted = 0, duplicate = 0, conflict = 0, rejected = 0, sent = 0;
+        clock.Restart();
+        await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (step, ct) =>
+        {
+            var batch = sentBatches[step.Batch];
+            using var response = await retrying.ExecuteAsync(async c => await http.PostAsJsonAsync(new Uri("/events", UriKind.Relative), new { events = batch }, c), ct);
             if (!response.IsSuccessStatusCode)
             {
                 throw new HttpRequestException($"POST /events: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
@@ -134,16 +194,19 @@ internal static class SimulateCommand
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
             Interlocked.Add(ref accepted, body.GetProperty("accepted").GetInt64());
             Interlocked.Add(ref duplicate, body.GetProperty("duplicate").GetInt64());
+            Interlocked.Add(ref conflict, body.TryGetProperty("conflict", out var c) ? c.GetInt64() : 0);
             Interlocked.Add(ref rejected, body.GetProperty("rejected").GetInt64());
             Interlocked.Add(ref sent, batch.Count);
+            progress.Acknowledged(step.N);
         });
         var seconds = clock.Elapsed.TotalSeconds;
-        CliConsole.Note($"sent {sent} events in {sentBatches.Count + retried.Count} batches ({retried.Count} retried whole) in {seconds:0.0} s ({sent / seconds:0} events/s): accepted {accepted}, duplicate {duplicate}, rejected {rejected}");
+        CliConsole.Note($"sent {sent} events in {todo.Count} batches ({retried.Count} retried whole by design, {retriedRequests} requests retried after errors) in {seconds:0.0} s ({sent / seconds:0} events/s): accepted {accepted}, duplicate {duplicate}, conflict {conflict}, rejected {rejected}");
 
         var mismatches = 0;
         await Parallel.ForEachAsync(expected, new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (pair, ct) =>
         {
-            var view = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/tracks/{pair.Key}", UriKind.Relative), ct)).RootElement;
+            using var response = await retrying.ExecuteAsync(async c => await http.GetAsync(new Uri($"/tracks/{pair.Key}", UriKind.Relative), c), ct);
+            var view = JsonDocument.Parse(await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync(ct)).RootElement;
             if (view.GetProperty("streams").GetInt64() != pair.Value.Streams || view.GetProperty("likes").GetInt64() != pair.Value.Likes)
             {
                 Interlocked.Increment(ref mismatches);
@@ -151,12 +214,85 @@ internal static class SimulateCommand
             }
         });
 
+        // The host's counts decide (a rerun or a resumed run sees earlier events as duplicates).
         var unique = expected.Values.Sum(v => v.Streams + v.Likes);
-        var ok = mismatches == 0 && accepted == unique && rejected == 0;
+        var ok = mismatches == 0 && rejected == 0 && conflict == 0;
         CliConsole.Note(ok
             ? $"OK: the host's counts equal the simulator's for all {expected.Count} tracks ({unique} unique events, each counted once)."
-            : $"MISMATCH: {mismatches} track(s) differ; {accepted} accepted for {unique} unique events.");
+            : $"MISMATCH: {mismatches} track(s) differ; {rejected} rejected and {conflict} conflicting events.");
         return ok;
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>
+    /// Retries through what a host restart or outage looks like (connection refused or reset, timeouts,
+    /// 5xx, 429): exponential backoff from 200 ms with jitter, at most 10 s apart, honouring Retry-After.
+    /// </summary>
+    private static ResiliencePipeline<HttpResponseMessage> Retrying(int attempts, Action onRetry, CancellationToken cancellationToken) =>
+        new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                    .Handle<HttpRequestException>()
+                    .Handle<TaskCanceledException>(_ => !cancellationToken.IsCancellationRequested)
+                    .HandleResult(r => (int)r.StatusCode >= 500 || r.StatusCode == System.Net.HttpStatusCode.TooManyRequests),
+                MaxRetryAttempts = Math.Max(0, attempts - 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = TimeSpan.FromSeconds(10),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.Headers.RetryAfter?.Delta is { } after ? (TimeSpan?)after : null),
+                OnRetry = _ =>
+                {
+                    onRetry();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+
+    /// <summary>The acknowledged batches, by their index in the (deterministic) plan, appended as they come.</summary>
+    private sealed class Progress : IDisposable
+    {
+        private readonly HashSet<int> _done;
+        private readonly StreamWriter? _writer;
+
+        private Progress(HashSet<int> done, StreamWriter? writer)
+        {
+            _done = done;
+            _writer = writer;
+        }
+
+        public static Progress Open(string? path, bool resume)
+        {
+            if (path is null)
+            {
+                return new Progress([], null);
+            }
+
+            var done = resume && File.Exists(path)
+                ? File.ReadLines(path).Select(l => int.TryParse(l, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1).Where(n => n >= 0).ToHashSet()
+                : [];
+            var writer = new StreamWriter(path, append: resume) { AutoFlush = true };
+            return new Progress(done, writer);
+        }
+
+        public bool Done(int step) => _done.Contains(step);
+
+        public void Acknowledged(int step)
+        {
+            if (_writer is null)
+            {
+                return;
+            }
+
+            lock (_writer)
+            {
+                _writer.WriteLine(step.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        public void Dispose() => _writer?.Dispose();
     }
 
     /// <summary>Waits up to a minute for /health, so a script can start the host and the simulator together.</summary>

@@ -250,27 +250,29 @@ public static class TracksApi
         return registered.Created ? TypedResults.Created($"/tracks/{Uri.EscapeDataString(response.TrackId)}", response) : TypedResults.Ok(response);
     }
 
-    private static async Task<Results<Ok<TrackResponse>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time)
+    private static async Task<Results<Ok<TrackResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext http, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time)
     {
         var view = await grains.GetGrain<ITrackGrain>(id).GetAsync();
         return view is null
             ? TypedResults.Problem(title: "Track not found.", detail: $"No track '{id}' is registered.", statusCode: StatusCodes.Status404NotFound)
-            : TypedResults.Ok(await ResponseAsync(view, grains, options.Value, time));
+            : TypedResults.Ok(await ResponseAsync(view, grains, options.Value, time, http.User.IsInRole(Roles.Admin)));
     }
 
-    private static async Task<TrackResponse> ResponseAsync(TrackView view, IGrainFactory grains, ApexOptions options, TimeProvider time)
+    private static async Task<TrackResponse> ResponseAsync(TrackView view, IGrainFactory grains, ApexOptions options, TimeProvider time, bool admin = false)
     {
         var popularity = await grains.GetGrain<IPopulationGrain>(view.Platform).RankAsync(view.Streams, view.Likes);
         var mature = time.GetUtcNow() - view.CreatedAt > TimeSpan.FromDays(options.MaturityDays);
-        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt, Scoring(view.Scoring, popularity));
+        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt, Scoring(view.Scoring, popularity, admin));
     }
 
-    private static ScoringResponse? Scoring(Grains.Scoring.TrackScoring? scoring, PopularityView popularity)
+    private static ScoringResponse? Scoring(Grains.Scoring.TrackScoring? scoring, PopularityView popularity, bool admin)
     {
         if (scoring is null)
         {
             return null;
         }
+
+        scoring = admin ? scoring : scoring with { Error = ScoringReasons.ForReader(scoring.Error) };
 
         var status = scoring.Status.ToString().ToLowerInvariant();
         if (scoring.Scores is not { } scores)

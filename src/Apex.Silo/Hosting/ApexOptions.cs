@@ -74,6 +74,13 @@ public sealed class ApexOptions : IValidatableObject
     [Range(1, 3600)]
     public int CalibrationSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Readiness fails while the data folder's file system has less free space than this (bytes; default
+    /// 64 MiB): the load balancer stops sending before writes fail, and sends again once space returns.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MinFreeDiskBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Minutes between compactions of the ingest log to each track's dedup window.</summary>
     [Range(1, 24 * 60)]
     public int CompactionMinutes { get; set; } = 10;

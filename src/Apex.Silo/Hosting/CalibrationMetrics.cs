@@ -17,13 +17,15 @@ public sealed partial class CalibrationMetrics : BackgroundService
     private readonly IScoreStore _store;
     private readonly IOptions<ApexOptions> _options;
     private readonly ILogger<CalibrationMetrics> _logger;
+    private readonly IHostApplicationLifetime _lifetime;
     private volatile IReadOnlyList<(string Platform, string Task, int Tracks, double? Pearson, double? Mae)> _latest = [];
     private volatile IReadOnlyList<(string Platform, string Task, int Decile, double Predicted, double Actual)> _deciles = [];
     private volatile Apex.Grains.Training.DriftView? _drift;
 
-    public CalibrationMetrics(IGrainFactory grains, IScoreStore store, IOptions<ApexOptions> options, IMeterFactory meters, ILogger<CalibrationMetrics> logger)
+    public CalibrationMetrics(IGrainFactory grains, IScoreStore store, IOptions<ApexOptions> options, IMeterFactory meters, IHostApplicationLifetime lifetime, ILogger<CalibrationMetrics> logger)
     {
         ArgumentNullException.ThrowIfNull(meters);
+        _lifetime = lifetime;
         _grains = grains;
         _store = store;
         _options = options;
@@ -40,6 +42,11 @@ public sealed partial class CalibrationMetrics : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!await HostStarted.WaitAsync(_lifetime, stoppingToken))
+        {
+            return;
+        }
+
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.Value.CalibrationSeconds));
         do
         {
@@ -61,6 +68,11 @@ public sealed partial class CalibrationMetrics : BackgroundService
                 _deciles = deciles;
                 _drift = await _grains.GetGrain<Apex.Grains.Training.ITrainerGrain>(0).GetDriftAsync();
             }
+            catch (Exception ex) when (StoreUnavailableHandler.IsUnavailable(ex) || ex is OrleansException)
+            {
+                // A store or silo out of reach for now (readiness reports it): one line, no stack trace.
+                LogUnavailable(_logger, ex.GetType().Name, ex.Message);
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogFailed(_logger, ex);
@@ -80,4 +92,7 @@ public sealed partial class CalibrationMetrics : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the live calibration failed; the gauges keep their last values")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Calibration not refreshed this time ({Error}: {Reason}); again at the next tick")]
+    private static partial void LogUnavailable(ILogger logger, string error, string reason);
 }

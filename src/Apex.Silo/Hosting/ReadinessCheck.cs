@@ -6,12 +6,13 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Apex.Silo.Hosting;
 
 /// <summary>
-/// Readiness (<c>/health/ready</c>): the silo is active in its cluster and the database answers. Its
+/// Readiness (<c>/health/ready</c>): the silo is active in its cluster, the database answers, and the
+/// data folder's disk has at least Apex:MinFreeDiskBytes free. Its
 /// detail says how much work waits here (queued tracks by what they wait for, population hand-offs).
 /// Liveness is separate: a silo whose database is down is alive and recovers by itself, so an
 /// orchestrator takes it out of the load balancer without restarting it.
 /// </summary>
-public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalSiloDetails silo, IIngestLog log, PopulationHandoff handoff, IServiceProvider services)
+public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalSiloDetails silo, IIngestLog log, PopulationHandoff handoff, IOptions<ApexOptions> options, IServiceProvider services)
     : IHealthCheck
 {
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
@@ -51,6 +52,27 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
         }
 
         data["database"] = "ok";
-        return HealthCheckResult.Healthy("Active, and the database answers.", data);
+
+        // The data folder holds the local profile's databases (and every profile's uploads).
+        var free = FreeBytes(options.Value.DataDir);
+        data["data_dir_free_bytes"] = free ?? -1;
+        if (free < options.Value.MinFreeDiskBytes)
+        {
+            return HealthCheckResult.Unhealthy($"The data folder's disk is (almost) full: {free} bytes free, Apex:MinFreeDiskBytes is {options.Value.MinFreeDiskBytes}.", data: data);
+        }
+
+        return HealthCheckResult.Healthy("Active, the database answers, and the data folder has room.", data);
+    }
+
+    private static long? FreeBytes(string folder)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(folder)).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }
