@@ -88,16 +88,7 @@ public sealed class ScoringQueueTests(ServedModel model, ThrowawayPostgres postg
 
         output.WriteLine($"every waiting track woken {joined.Elapsed.TotalSeconds:0.0} s after the embedder silo started joining");
 
-        // And they get scored (the embedder takes what its queue holds; the rest retry).
-        deadline = DateTime.UtcNow.AddSeconds(90);
-        int scored;
-        while ((scored = await CountScoredAsync(cluster, ids)) < 2)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"only {scored} tracks scored within 90 s of an embedder silo joining");
-            await Task.Delay(500);
-        }
-
-        output.WriteLine($"{scored} tracks scored {joined.Elapsed.TotalSeconds:0.0} s after the join");
+        // (That woken tracks then get scored is ScoringTests' crash-of-the-GPU-silo case.)
     }
 
     [Fact]
@@ -151,17 +142,5 @@ public sealed class ScoringQueueTests(ServedModel model, ThrowawayPostgres postg
             Assert.True(DateTime.UtcNow < deadline, failure);
             await Task.Delay(100);
         }
-    }
-
-    /// <summary>Reads the tracks a few at a time (each read is a query; the test server allows 100 connections).</summary>
-    private static async Task<int> CountScoredAsync(ScoringCluster cluster, List<string> ids)
-    {
-        var scored = 0;
-        foreach (var chunk in ids.Chunk(10))
-        {
-            scored += (await Task.WhenAll(chunk.Select(id => cluster.Client.GetGrain<ITrackGrain>(id).GetAsync()))).Count(v => v!.Scoring!.Status == ScoringStatus.Scored);
-        }
-
-        return scored;
     }
 }
