@@ -35,7 +35,7 @@ trap 'kill $server 2>/dev/null || true' EXIT INT TERM
 
 apex simulate --url "http://127.0.0.1:$port" --key "$key" --tracks 40 --events 20000 --batch 500 \
   --audio brahms-hungarian-dance-5.ogg,macleod-sugar-plum-fairy.ogg,macleod-vibe-ace.ogg,sorohan-solo-trumpet-06.ogg \
-  --seed "$(date +%s)"
+  --seed "$(date +%s)" --start "$(date -u -d '30 days ago' +%Y-%m-%dT00:00:00Z)" --days 30
 
 # Scoring runs in the background: wait (at most two minutes) until no track is queued, then show predicted vs actual.
 apex report --url "http://127.0.0.1:$port" --key "$key" --platform suno --window 14d --limit 8 --wait 120

@@ -15,32 +15,10 @@ public sealed class ServeAndSimulateTests : IDisposable
     {
         var (exit, key, _) = await Apex.RunAsync("keys", "create", "--role", "ingest", "--data-dir", _data);
         Assert.Equal(0, exit);
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "apex.dll"), "serve", "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}", "--Logging:LogLevel:Default=Warning" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var host = Process.Start(start)!;
-        host.OutputDataReceived += (_, _) => { };
-        host.ErrorDataReceived += (_, _) => { };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
+        var port = FreePort();
+        using var host = await StartHostAsync(port);
         try
         {
-            using var http = new HttpClient();
-            for (var i = 0; i < 120 && !await HealthyAsync(http, port); i++)
-            {
-                await Task.Delay(500);
-            }
-
             var (simExit, _, log) = await Apex.RunAsync("simulate", "--url", $"http://127.0.0.1:{port}", "--key", key.Trim(), "--tracks", "50", "--events", "5000", "--batch", "200", "--duplicates", "0.1", "--retries", "0.2", "--seed", "7");
 
             Assert.True(simExit == 0, log);
@@ -65,13 +43,7 @@ public sealed class ServeAndSimulateTests : IDisposable
     {
         var (exit, key, _) = await Apex.RunAsync("keys", "create", "--role", "ingest", "--data-dir", _data);
         Assert.Equal(0, exit);
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
+        var port = FreePort();
         string[] simulate = ["simulate", "--url", $"http://127.0.0.1:{port}", "--key", key.Trim(), "--tracks", "30", "--events", "60000", "--batch", "100",
             "--duplicates", "0.05", "--retries", "0.1", "--seed", "11", "--concurrency", "4", "--attempts", "400"];
         var host = await StartHostAsync(port);
