@@ -53,7 +53,11 @@ public sealed class ApexHead : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var mixed = _mix.call(input).squeeze(1);
+        // The kernel-1 convolution computed as what it is, a weighted sum of the layers: the same parameters,
+        // without libtorch's convolution path (which probes NNPACK and prints a warning on CPUs without it).
+        // Each output element is the same weighted sum over the layers whatever the batch size, so the
+        // live (batched) and offline scores agree.
+        var mixed = input.mul(_mix.weight!.view(1, -1, 1)).sum(1).add(_mix.bias!, HeldScalars.One);
         var shared = _trunk.call(mixed);
         var raw = cat(_branches.Select(b => b.call(shared)).ToArray(), dim: 1);
         var low = tensor(_low, device: input.device);
