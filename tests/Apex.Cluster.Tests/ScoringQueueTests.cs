@@ -23,8 +23,13 @@ public sealed class ScoringQueueTests(ServedModel model, ThrowawayPostgres postg
 
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
 
-    /// <summary>At most this many database commands in the whole cluster per <see cref="Window"/> while only queued tracks wait, whatever their number (reminders and storage make some; a try per track every 2 s made 150 here).</summary>
-    private const int QueryBound = 30;
+    /// <summary>
+    /// At most this many database commands in the whole cluster per <see cref="Window"/> while only queued
+    /// tracks wait, whatever their number. Orleans' reminder service reads its ring ranges when silos start
+    /// (about 30 reads, whatever the number of tracks), which may fall in the window; a try per track every
+    /// 2 s made 150 here.
+    /// </summary>
+    private const int QueryBound = 60;
 
     [Fact]
     public async Task Queued_tracks_without_an_embedder_cost_a_bounded_number_of_queries_and_wake_when_one_joins()

@@ -130,7 +130,16 @@ public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixt
             // Silo A crashes: B declares it dead and goes on serving what A held.
             await a.KillAsync();
             await WaitForSilosAsync(active: 1, dead: 1);
-            var afterCrash = await BodyAsync(await b.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative)));
+            // A read may still answer a retryable 503 while B's directory forgets A's activations (the README's fault rule).
+            HttpResponseMessage read;
+            var readDeadline = DateTime.UtcNow.AddSeconds(30);
+            while ((read = await b.Http.GetAsync(new Uri("/tracks/c-1", UriKind.Relative))).StatusCode == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < readDeadline)
+            {
+                await Task.Delay(250);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            var afterCrash = await BodyAsync(read);
             Assert.Equal((4, 1), (afterCrash.GetProperty("streams").GetInt64(), afterCrash.GetProperty("likes").GetInt64()));
             const string more = """{"events":[{"event_id":"3","track_id":"c-1","kind":"stream","count":4},{"event_id":"4","track_id":"c-1","kind":"like"}]}""";
             Assert.Equal(2, (await BodyAsync(await b.Http.PostAsync(new Uri("/events", UriKind.Relative), Json(more)))).GetProperty("accepted").GetInt32());
