@@ -60,7 +60,7 @@ internal static class DbCommand
             }
 
             var report = await StoreAgreement.CheckLocalAsync(dataDir!.FullName, cancellationToken);
-            if (report.Findings.FirstOrDefault(f => f.Problem.Contains("newer than", StringComparison.Ordinal)) is { } newer)
+            if (report.Findings.FirstOrDefault(f => f.Kind == StoreProblem.NewerSchema) is { } newer)
             {
                 CliConsole.Fail($"{newer.Store}: {newer.Problem}; nothing was changed.");
                 return Disagree;

@@ -6,8 +6,31 @@ using Npgsql;
 
 namespace Apex.Grains.Storage;
 
+/// <summary>What kind of disagreement a finding is: repair and migrate act on the kind, not on the text.</summary>
+public enum StoreProblem
+{
+    /// <summary>A schema newer than this build knows: nothing here may touch it.</summary>
+    NewerSchema,
+
+    /// <summary>A schema older than this build's, or none recorded: a migration brings it up.</summary>
+    OlderSchema,
+
+    /// <summary>Stores of different data sets side by side: only a restore of one set mends it.</summary>
+    OtherDataSet,
+
+    /// <summary>A store missing or made again empty: repair makes and stamps it; its contents are lost.</summary>
+    LostStore,
+
+    /// <summary>Registered tracks unknown to the ingest log: repair registers them again.</summary>
+    TracksMissingFromLog,
+}
+
 /// <summary>Something that keeps a deployment's stores from agreeing, and the way out.</summary>
-public sealed record StoreFinding(string Store, string Problem, string WayOut);
+public sealed record StoreFinding(StoreProblem Kind, string Store, string Problem, string WayOut)
+{
+    /// <summary>Whether <c>apex db repair</c> can mend it (the other kinds need another build or a restore).</summary>
+    public bool Repairable => Kind is not (StoreProblem.NewerSchema or StoreProblem.OtherDataSet);
+}
 
 /// <summary>What <see cref="StoreAgreement"/> found: the data set, the findings, and the registered tracks the ingest log lacks.</summary>
 public sealed record StoreReport(string? DataSet, IReadOnlyList<StoreFinding> Findings, long RegisteredTracks, IReadOnlyList<string> TracksMissingFromLog, long MissingCount)
@@ -50,7 +73,7 @@ public static class StoreAgreement
             sets[store] = meta.GetValueOrDefault(StoreMeta.DataSetKey);
             if (StoreMeta.Version(meta) is > StoreMeta.SchemaVersion and var newer)
             {
-                findings.Add(new(store.File, $"its schema version {newer} is newer than this build knows ({StoreMeta.SchemaVersion})", "run a build of ApexCluster that knows it"));
+                findings.Add(new(StoreProblem.NewerSchema, store.File, $"its schema version {newer} is newer than this build knows ({StoreMeta.SchemaVersion})", "run a build of ApexCluster that knows it"));
             }
         }
 
@@ -59,7 +82,7 @@ public static class StoreAgreement
         {
             foreach (var group in sets.Where(s => s.Value is not null).GroupBy(s => s.Value, StringComparer.Ordinal))
             {
-                findings.Add(new(string.Join(", ", group.Select(g => g.Key.File)), $"belongs to data set {group.Key}, while other stores of {dataDir} belong to another", "put back the stores of one data set (from one backup)"));
+                findings.Add(new(StoreProblem.OtherDataSet, string.Join(", ", group.Select(g => g.Key.File)), $"belongs to data set {group.Key}, while other stores of {dataDir} belong to another", "put back the stores of one data set (from one backup)"));
             }
         }
         else if (dataSets.Count == 1)
@@ -67,7 +90,7 @@ public static class StoreAgreement
             foreach (var (store, set) in sets.Where(s => s.Value is null))
             {
                 var state = File.Exists(store.PathIn(dataDir)) ? "was made again (it has no data set)" : "is missing";
-                findings.Add(new(store.File, $"{state} while the other stores of {dataDir} belong to data set {dataSets[0]}: it held {store.Holds}, which is gone", RepairHint));
+                findings.Add(new(StoreProblem.LostStore, store.File, $"{state} while the other stores of {dataDir} belong to data set {dataSets[0]}: it held {store.Holds}, which is gone", RepairHint));
             }
         }
 
@@ -136,13 +159,13 @@ public static class StoreAgreement
         {
             case null:
                 // Not prepared (or by a build before versions): nothing further can be read.
-                findings.Add(new("PostgreSQL", "the database has no ApexCluster schema version (not prepared, or prepared by an older build)", "run `apex db init --connection …` (the same as `apex db migrate`)"));
+                findings.Add(new(StoreProblem.OlderSchema, "PostgreSQL", "the database has no ApexCluster schema version (not prepared, or prepared by an older build)", "run `apex db init --connection …` (the same as `apex db migrate`)"));
                 return new StoreReport(null, findings, 0, [], 0);
             case > StoreMeta.SchemaVersion and var newer:
-                findings.Add(new("PostgreSQL", $"its schema version {newer} is newer than this build knows ({StoreMeta.SchemaVersion})", "run a build of ApexCluster that knows it"));
+                findings.Add(new(StoreProblem.NewerSchema, "PostgreSQL", $"its schema version {newer} is newer than this build knows ({StoreMeta.SchemaVersion})", "run a build of ApexCluster that knows it"));
                 break;
             case < StoreMeta.SchemaVersion and var older:
-                findings.Add(new("PostgreSQL", $"its schema version {older} is older than this build's ({StoreMeta.SchemaVersion})", "run `apex db migrate --connection …`"));
+                findings.Add(new(StoreProblem.OlderSchema, "PostgreSQL", $"its schema version {older} is older than this build's ({StoreMeta.SchemaVersion})", "run `apex db migrate --connection …`"));
                 break;
         }
 
@@ -163,12 +186,12 @@ public static class StoreAgreement
     public static async Task<RepairReport> RepairLocalAsync(string dataDir, CancellationToken cancellationToken = default)
     {
         var before = await CheckLocalAsync(dataDir, cancellationToken);
-        if (before.Findings.FirstOrDefault(f => f.Problem.Contains("belongs to data set", StringComparison.Ordinal) || f.Problem.Contains("newer than", StringComparison.Ordinal)) is { } unrepairable)
+        if (before.Findings.FirstOrDefault(f => !f.Repairable) is { } unrepairable)
         {
             throw new InvalidOperationException($"{unrepairable.Store}: {unrepairable.Problem}; repair cannot fix this: {unrepairable.WayOut}.");
         }
 
-        var lost = before.Findings.Where(f => f.Store != LocalStores.Ingest.File || !f.Problem.Contains("registered track", StringComparison.Ordinal))
+        var lost = before.Findings.Where(f => f.Kind != StoreProblem.TracksMissingFromLog)
             .Select(f => $"{f.Store}: {f.Problem}").ToList();
         var (dataSet, stamped) = await StampLocalAsync(dataDir, cancellationToken);
         var registered = 0;
@@ -267,7 +290,7 @@ public static class StoreAgreement
     {
         if (count > 0)
         {
-            findings.Add(new(store, $"{count} registered track(s) are unknown to the ingest log (e.g. {string.Join(", ", missing)}): their events would be refused for good", RepairHint));
+            findings.Add(new(StoreProblem.TracksMissingFromLog, store, $"{count} registered track(s) are unknown to the ingest log (e.g. {string.Join(", ", missing)}): their events would be refused for good", RepairHint));
         }
     }
 
