@@ -42,7 +42,7 @@ public sealed partial class ModelWatcher(ServingModelHost host, ModelRegistry re
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No model serves yet: training the synthetic-demo head (synthetic data, not real engagement; scores are labelled synthetic-demo)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "No model serves yet: training the synthetic-demo head (synthetic data, not real engagement; scores are labelled synthetic-demo)")]
     private static partial void LogTraining(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Training the synthetic-demo head failed; tracks stay queued until a model serves")]
