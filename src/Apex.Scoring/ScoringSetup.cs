@@ -39,6 +39,7 @@ public static class ScoringSiloBuilderExtensions
         services.AddSingleton<StoreOutage>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreOutage>());
         services.AddHostedService<ModelWatcher>();
+        services.AddHostedService<ScoringDrain>();
         return silo;
     }
 }

@@ -35,6 +35,22 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     public static async Task<SiloProcess> StartAsync(string dataDir, string mediaRoot, params string[] extra)
     {
+        var silo = Launch(dataDir, mediaRoot, extra);
+        try
+        {
+            await silo.WaitUntilLiveAsync();
+            return silo;
+        }
+        catch
+        {
+            await silo.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the host process and returns at once (it is not listening yet).</summary>
+    public static SiloProcess Launch(string dataDir, string mediaRoot, params string[] extra)
+    {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         // Orleans' own ports are free ones too, so that hosts of several tests (or a cluster of them) coexist.
@@ -52,22 +68,31 @@ internal sealed class SiloProcess : IAsyncDisposable
 
         start.Environment["APEX_BOOTSTRAP_ADMIN_KEY"] = AdminKey;
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
         var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        process.OutputDataReceived += (_, line) => silo.Record(line.Data);
+        process.ErrorDataReceived += (_, line) => silo.Record(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return silo;
+    }
+
+    /// <summary>Waits until the host answers /health (it listens only once its silo is active).</summary>
+    public async Task WaitUntilLiveAsync()
+    {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
-            if (process.HasExited)
+            if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The host exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+                await _process.WaitForExitAsync();
+                throw new InvalidOperationException($"The host exited with {_process.ExitCode}: {Output}");
             }
 
             try
             {
-                if ((await silo.Http.GetAsync(new Uri("/health", UriKind.Relative))).IsSuccessStatusCode)
+                if ((await Http.GetAsync(new Uri("/health", UriKind.Relative))).IsSuccessStatusCode)
                 {
-                    return silo;
+                    return;
                 }
             }
             catch (HttpRequestException)
@@ -78,9 +103,21 @@ internal sealed class SiloProcess : IAsyncDisposable
             await Task.Delay(250);
         }
 
-        await silo.DisposeAsync();
         throw new TimeoutException("The host did not answer /health within 90 s.");
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+
+    private void Record(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
+    }
+
+    /// <summary>Everything the host printed so far (stdout and stderr, interleaved as they arrived).</summary>
+    public string Output => string.Join('\n', _output);
 
     /// <summary>Runs the host with settings it should refuse; returns its exit code and what it printed on stderr.</summary>
     public static async Task<(int ExitCode, string Error)> RunToExitAsync(params string[] arguments)

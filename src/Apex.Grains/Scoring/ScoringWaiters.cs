@@ -50,6 +50,28 @@ public sealed class ScoringWaiters
         _ => throw new ArgumentOutOfRangeException(nameof(wait), wait, null),
     };
 
+    /// <summary>True once the silo stops: queued tracks start no new try here (they stay queued for the next start).</summary>
+    public bool Draining { get; private set; }
+
+    /// <summary>
+    /// Stops new tries and waits for those in flight (an embedding, a prediction and its population
+    /// update) to finish, up to <paramref name="limit"/>; answers how many were still running then
+    /// (their tracks stay queued and are tried again after the next start).
+    /// </summary>
+    public async Task<int> DrainAsync(TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        Draining = true;
+        var until = time.GetUtcNow() + limit;
+        int running;
+        while ((running = WaitingFor(ScoringWait.InFlight).Count) > 0 && time.GetUtcNow() < until && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, CancellationToken.None);
+        }
+
+        return running;
+    }
+
     public void Wait(string trackId, ScoringWait reason) => _waiting[trackId] = reason;
 
     public void Done(string trackId) => _waiting.TryRemove(trackId, out _);

@@ -220,6 +220,11 @@ public sealed partial class TrackGrain(
     /// <summary>What this track still waits for, read from memory only; null when a try may succeed now.</summary>
     private ScoringWait? Waiting()
     {
+        if (waiters?.Draining == true)
+        {
+            return ScoringWait.Retry;
+        }
+
         if (outage?.IsDown == true)
         {
             return ScoringWait.Database;

@@ -149,15 +149,18 @@ public static class TracksApi
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = [Refusal(ex)] }, title: "The track upload is invalid; nothing was stored.");
             }
 
+            // In place before the registration, so that scoring (which starts with it) finds the file. The
+            // name is the track's and the content's, so it never replaces another track's file: an existing
+            // one holds these very bytes. A refused registration removes only a file this request put there.
             var name = $"{request.TrackId}-{digest[..16]}{extension}";
+            var path = Path.Combine(folder, name);
+            // A registration that fails (503) may have been stored before it failed: the file stays, and
+            // the client's re-sent upload finds it in place.
+            var placed = Apex.Grains.Storage.DurableFiles.MoveIntoPlace(staging, path);
             var result = await RegisterValidAsync(request, MediaLocations.UploadPrefix + name, grains, options.Value, time);
-            if (result.Result is Created<TrackResponse> or Ok<TrackResponse>)
+            if (placed && result.Result is not (Created<TrackResponse> or Ok<TrackResponse>))
             {
-                var path = Path.Combine(folder, name);
-                if (!File.Exists(path))
-                {
-                    File.Move(staging, path);
-                }
+                Apex.Grains.Storage.DurableFiles.Remove(path);
             }
 
             return result;

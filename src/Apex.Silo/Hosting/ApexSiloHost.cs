@@ -15,6 +15,7 @@ public static class ApexSiloHost
         app.Services.GetRequiredService<Apex.Grains.Ingest.IIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<ActiveSiloGate>();
         app.UseAuthFailureThrottle();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -85,15 +85,11 @@ public static class SiloHostExtensions
         var trainerSection = builder.Configuration.GetSection("Apex:Training");
         var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
         builder.Services.AddSingleton(trainerSection["MaturityDays"] is null ? trainer with { MaturityDays = options.MaturityDays } : trainer);
-        builder.Services.AddHostedService<TrainerStartup>();
-        builder.Services.AddHostedService<CalibrationMetrics>();
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<Apex.Grains.Populations.PopulationHandoff>();
         builder.Services.AddSingleton<EventIngestor>();
-        builder.Services.AddHostedService<Apex.Grains.Populations.PopulationReconciler>();
-        builder.Services.AddHostedService<IngestCompaction>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
                 ArenaMetrics.MeterName, CalibrationMetrics.MeterName, Apex.Grains.Scoring.ScoringWaiters.MeterName, "Microsoft.Orleans")
@@ -176,6 +172,13 @@ public static class SiloHostExtensions
                 .AddApexGrainStorage(StorageNames.Tracks, database)
                 .UseApexReminders(database);
         });
+
+        // Registered after the silo, so they start once it is active and stop before it leaves: nothing
+        // calls a grain while the silo cannot place one.
+        builder.Services.AddHostedService<TrainerStartup>();
+        builder.Services.AddHostedService<CalibrationMetrics>();
+        builder.Services.AddHostedService<Apex.Grains.Populations.PopulationReconciler>();
+        builder.Services.AddHostedService<IngestCompaction>();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestHandler>();
