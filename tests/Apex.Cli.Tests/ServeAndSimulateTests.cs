@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-
 namespace Apex.Cli.Tests;
 
 public sealed class ServeAndSimulateTests : IDisposable
@@ -15,21 +11,13 @@ public sealed class ServeAndSimulateTests : IDisposable
     {
         var (exit, key, _) = await Apex.RunAsync("keys", "create", "--role", "ingest", "--data-dir", _data);
         Assert.Equal(0, exit);
-        var port = FreePort();
-        using var host = await StartHostAsync(port);
-        try
-        {
-            var (simExit, _, log) = await Apex.RunAsync("simulate", "--url", $"http://127.0.0.1:{port}", "--key", key.Trim(), "--tracks", "50", "--events", "5000", "--batch", "200", "--duplicates", "0.1", "--retries", "0.2", "--seed", "7");
+        var port = ServeHost.FreePort();
+        await using var host = await ServeHost.StartAsync(port, Settings);
+        var (simExit, _, log) = await Apex.RunAsync("simulate", "--url", host.Url, "--key", key.Trim(), "--tracks", "50", "--events", "5000", "--batch", "200", "--duplicates", "0.1", "--retries", "0.2", "--seed", "7");
 
-            Assert.True(simExit == 0, log);
-            Assert.Contains("OK: the host's counts equal the simulator's for all", log, StringComparison.Ordinal);
-            Assert.Contains("accepted 5000", log, StringComparison.Ordinal);
-        }
-        finally
-        {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
-        }
+        Assert.True(simExit == 0, log);
+        Assert.Contains("OK: the host's counts equal the simulator's for all", log, StringComparison.Ordinal);
+        Assert.Contains("accepted 5000", log, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -43,10 +31,10 @@ public sealed class ServeAndSimulateTests : IDisposable
     {
         var (exit, key, _) = await Apex.RunAsync("keys", "create", "--role", "ingest", "--data-dir", _data);
         Assert.Equal(0, exit);
-        var port = FreePort();
+        var port = ServeHost.FreePort();
         string[] simulate = ["simulate", "--url", $"http://127.0.0.1:{port}", "--key", key.Trim(), "--tracks", "30", "--events", "60000", "--batch", "100",
             "--duplicates", "0.05", "--retries", "0.1", "--seed", "11", "--concurrency", "4", "--attempts", "400"];
-        var host = await StartHostAsync(port);
+        var host = await ServeHost.StartAsync(port, Settings);
         try
         {
             var run = Apex.RunAsync(simulate);
@@ -54,10 +42,9 @@ public sealed class ServeAndSimulateTests : IDisposable
             for (; kills < 3 && !run.IsCompleted; kills++)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1.5));
-                host.Kill(entireProcessTree: true);
-                await host.WaitForExitAsync();
-                host.Dispose();
-                host = await StartHostAsync(port);
+                await host.KillAsync();
+                await host.DisposeAsync();
+                host = await ServeHost.StartAsync(port, Settings);
             }
 
             var (simExit, _, log) = await run;
@@ -75,54 +62,15 @@ public sealed class ServeAndSimulateTests : IDisposable
         }
         finally
         {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
-            host.Dispose();
+            await host.DisposeAsync();
         }
     }
 
-    private readonly int _siloPort = FreePort(), _gatewayPort = FreePort();
+    private readonly int _siloPort = ServeHost.FreePort(), _gatewayPort = ServeHost.FreePort();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private async Task<Process> StartHostAsync(int port)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "apex.dll"), "serve", "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}",
-            "--Apex:SyntheticDemo=false", $"--Apex:SiloPort={_siloPort}", $"--Apex:GatewayPort={_gatewayPort}", "--Apex:BurstPerKey=100000", "--Apex:RequestsPerSecondPerKey=100000", "--Logging:LogLevel:Default=Warning" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        var host = Process.Start(start)!;
-        host.OutputDataReceived += (_, _) => { };
-        host.ErrorDataReceived += (_, _) => { };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
-        using var http = new HttpClient();
-        for (var i = 0; i < 120 && !await HealthyAsync(http, port); i++)
-        {
-            Assert.False(host.HasExited, $"the host exited with {(host.HasExited ? host.ExitCode : 0)}");
-            await Task.Delay(250);
-        }
-
-        return host;
-    }
-
-    private static async Task<bool> HealthyAsync(HttpClient http, int port)
-    {
-        try
-        {
-            return (await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"))).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-    }
+    private string[] Settings =>
+    [
+        $"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}", "--Apex:SyntheticDemo=false", $"--Apex:SiloPort={_siloPort}", $"--Apex:GatewayPort={_gatewayPort}",
+        "--Apex:BurstPerKey=100000", "--Apex:RequestsPerSecondPerKey=100000",
+    ];
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace Apex.Cli.Tests;
@@ -12,105 +10,59 @@ public sealed class ServeScoringTests : IDisposable
 
     public void Dispose() => Directory.Delete(_data, recursive: true);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task A_registered_track_is_scored_by_the_synthetic_demo_head_exactly_as_apex_score_scores_it()
     {
-        var port = FreePort();
         // The local profile as run.sh starts it: no model yet, so the host trains and serves synthetic-demo.
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
+        await using var host = await ServeHost.StartAsync(ServeHost.FreePort(),
+            [$"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}", $"--Apex:SiloPort={ServeHost.FreePort()}", $"--Apex:GatewayPort={ServeHost.FreePort()}"], Admin);
+        var port = host.Port;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        http.DefaultRequestHeaders.Add("X-Api-Key", Admin);
+        const string Song = "macleod-vibe-ace.ogg";
+        var registered = await http.PostAsync(new Uri("/tracks", UriKind.Relative), new StringContent($$"""{"track_id":"vibe","platform":"suno","created_at":"2026-11-20T00:00:00Z","audio_path":"{{Song}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        JsonElement scoring = default;
+        for (var i = 0; i < 240; i++)
         {
-            Path.Combine(AppContext.BaseDirectory, "apex.dll"), "serve", "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}",
-            $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}", "--Logging:LogLevel:Default=Warning",
-        })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["APEX_BOOTSTRAP_ADMIN_KEY"] = Admin;
-        using var host = Process.Start(start)!;
-        host.OutputDataReceived += (_, _) => { };
-        host.ErrorDataReceived += (_, _) => { };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
-        try
-        {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            http.DefaultRequestHeaders.Add("X-Api-Key", Admin);
-            for (var i = 0; i < 120 && !await HealthyAsync(http); i++)
+            scoring = JsonDocument.Parse(await http.GetStringAsync(new Uri("/tracks/vibe", UriKind.Relative))).RootElement.GetProperty("scoring");
+            if (scoring.GetProperty("status").GetString() != "queued")
             {
-                await Task.Delay(500);
+                break;
             }
 
-            const string Song = "macleod-vibe-ace.ogg";
-            var registered = await http.PostAsync(new Uri("/tracks", UriKind.Relative), new StringContent($$"""{"track_id":"vibe","platform":"suno","created_at":"2026-11-20T00:00:00Z","audio_path":"{{Song}}"}""", System.Text.Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
-            JsonElement scoring = default;
-            for (var i = 0; i < 240; i++)
-            {
-                scoring = JsonDocument.Parse(await http.GetStringAsync(new Uri("/tracks/vibe", UriKind.Relative))).RootElement.GetProperty("scoring");
-                if (scoring.GetProperty("status").GetString() != "queued")
-                {
-                    break;
-                }
-
-                await Task.Delay(500);
-            }
-
-            Assert.Equal("scored", scoring.GetProperty("status").GetString());
-            Assert.Equal("synthetic-demo", scoring.GetProperty("model_label").GetString());
-            var version = scoring.GetProperty("model_version").GetString()!;
-
-            var (exit, stdout, stderr) = await Apex.RunAsync("score", "--model", Path.Combine(_data, "models", version), "--format", "json", Apex.Sample(Song));
-
-            Assert.True(exit == 0, stderr);
-            var offline = JsonDocument.Parse(stdout).RootElement;
-            Assert.Equal(version, offline.GetProperty("model").GetString());
-            var expected = offline.GetProperty("scores").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
-            var served = scoring.GetProperty("predicted").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
-            Assert.Equal(expected.Keys.Order(), served.Keys.Order());
-            Assert.All(expected, e => Assert.Equal(e.Value, served[e.Key], 3));
-
-            // A mature track with streams: it enters the calibration, not the emerging list.
-            var old = await http.PostAsync(new Uri("/tracks", UriKind.Relative), new StringContent("""{"track_id":"old","platform":"suno","created_at":"2026-09-01T00:00:00Z","audio_path":"brahms-hungarian-dance-5.ogg"}""", System.Text.Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.Created, old.StatusCode);
-            var events = await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent("""{"events":[{"event_id":"1","track_id":"old","kind":"stream","count":5}]}""", System.Text.Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.OK, events.StatusCode);
-            var (reportExit, reportJson, reportError) = await Apex.RunAsync("report", "--url", $"http://127.0.0.1:{port}", "--key", Admin, "--platform", "suno", "--wait", "60", "--format", "json");
-
-            Assert.True(reportExit == 0, reportError);
-            var report = JsonDocument.Parse(reportJson).RootElement;
-            var calibration = report.GetProperty("calibration");
-            Assert.Equal(1, calibration.GetProperty("mature_scored_tracks").GetInt32());
-            Assert.Equal(1, calibration.GetProperty("streams").GetProperty("tracks").GetInt32());
-            Assert.Equal([version], calibration.GetProperty("model_versions").EnumerateArray().Select(v => v.GetString()));
-            var emerging = report.GetProperty("emerging").GetProperty("tracks").EnumerateArray().ToList();
-            Assert.Equal(["vibe"], emerging.Select(e => e.GetProperty("track_id").GetString()));
-            Assert.Equal(served["streams"], emerging[0].GetProperty("predicted_streams").GetDouble(), 4);
+            await Task.Delay(500);
         }
-        finally
-        {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
-        }
-    }
 
-    private static async Task<bool> HealthyAsync(HttpClient http)
-    {
-        try
-        {
-            return (await http.GetAsync(new Uri("/health", UriKind.Relative))).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
+        Assert.Equal("scored", scoring.GetProperty("status").GetString());
+        Assert.Equal("synthetic-demo", scoring.GetProperty("model_label").GetString());
+        var version = scoring.GetProperty("model_version").GetString()!;
+
+        var (exit, stdout, stderr) = await Apex.RunAsync("score", "--model", Path.Combine(_data, "models", version), "--format", "json", Apex.Sample(Song));
+
+        Assert.True(exit == 0, stderr);
+        var offline = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(version, offline.GetProperty("model").GetString());
+        var expected = offline.GetProperty("scores").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        var served = scoring.GetProperty("predicted").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        Assert.Equal(expected.Keys.Order(), served.Keys.Order());
+        Assert.All(expected, e => Assert.Equal(e.Value, served[e.Key], 3));
+
+        // A mature track with streams: it enters the calibration, not the emerging list.
+        var old = await http.PostAsync(new Uri("/tracks", UriKind.Relative), new StringContent("""{"track_id":"old","platform":"suno","created_at":"2026-09-01T00:00:00Z","audio_path":"brahms-hungarian-dance-5.ogg"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, old.StatusCode);
+        var events = await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent("""{"events":[{"event_id":"1","track_id":"old","kind":"stream","count":5}]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+        var (reportExit, reportJson, reportError) = await Apex.RunAsync("report", "--url", $"http://127.0.0.1:{port}", "--key", Admin, "--platform", "suno", "--wait", "60", "--format", "json");
+
+        Assert.True(reportExit == 0, reportError);
+        var report = JsonDocument.Parse(reportJson).RootElement;
+        var calibration = report.GetProperty("calibration");
+        Assert.Equal(1, calibration.GetProperty("mature_scored_tracks").GetInt32());
+        Assert.Equal(1, calibration.GetProperty("streams").GetProperty("tracks").GetInt32());
+        Assert.Equal([version], calibration.GetProperty("model_versions").EnumerateArray().Select(v => v.GetString()));
+        var emerging = report.GetProperty("emerging").GetProperty("tracks").EnumerateArray().ToList();
+        Assert.Equal(["vibe"], emerging.Select(e => e.GetProperty("track_id").GetString()));
+        Assert.Equal(served["streams"], emerging[0].GetProperty("predicted_streams").GetDouble(), 4);
     }
 }
