@@ -8,16 +8,19 @@ namespace Apex.Silo.Tests;
 /// <summary>
 /// Property-based fuzzing of every endpoint on a running host (CsCheck): valid templates with one field
 /// replaced by an arbitrary JSON value, removed, or joined by an unknown one; broken JSON; arbitrary
-/// ids, query strings, range and content-type headers. The properties: no answer is a 5xx, and an
-/// answer of 4xx changed nothing (tracks and their counts, keys, battles, stored uploads).
+/// ids, query strings, range and content-type headers, each sent with an admin, ingest, reader or no
+/// key. The properties: no answer is a 5xx; an answer of 4xx changed nothing (tracks and their counts,
+/// keys, battles, stored uploads); and no error body shows the server's internals (its paths, stack
+/// frames, exception types).
 /// </summary>
-public sealed class FuzzTests : IAsyncLifetime
+public sealed partial class FuzzTests : IAsyncLifetime
 {
     /// <summary>Per CI run (about 10 s here); APEX_FUZZ_ITERATIONS runs a longer campaign, APEX_FUZZ_SEED replays one.</summary>
     private static readonly int Iterations = int.TryParse(Environment.GetEnvironmentVariable("APEX_FUZZ_ITERATIONS"), out var n) ? n : 600;
 
     private readonly string _data = Directory.CreateTempSubdirectory("apex-fuzz-").FullName;
     private SiloProcess _silo = null!;
+    private HttpClient[] _callers = [];
 
     private HttpClient Http => _silo.Http;
 
@@ -28,10 +31,18 @@ public sealed class FuzzTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, (await PostAsync("/tracks", """{"track_id":"f1","platform":"fuzz","created_at":"2026-11-01T00:00:00Z","audio_path":"macleod-vibe-ace.ogg"}""")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync("/events", """{"events":[{"event_id":"seed","track_id":"f1","kind":"stream","count":3}]}""")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync("/battles", """{"battles":[{"battle_id":"seed","model_a":"x","model_b":"y","winner":"tie"}]}""")).StatusCode);
+        async Task<string> KeyAsync(string role) =>
+            JsonDocument.Parse(await (await PostAsync("/keys", $$"""{"role":"{{role}}","name":"fuzz-{{role}}"}""")).Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        _callers = [Http, _silo.ClientWith(await KeyAsync("ingest")), _silo.ClientWith(await KeyAsync("reader")), _silo.ClientWith(null)];
     }
 
     public async Task DisposeAsync()
     {
+        foreach (var caller in _callers.Skip(1))
+        {
+            caller.Dispose();
+        }
+
         await _silo.DisposeAsync();
         Directory.Delete(_data, recursive: true);
     }
@@ -156,7 +167,7 @@ public sealed class FuzzTests : IAsyncLifetime
     public async Task No_input_gets_a_5xx_and_a_refused_one_changes_nothing()
     {
         var seen = new Dictionary<int, int>();
-        await Requests.SampleAsync(async request =>
+        await Gen.Select(Requests, Gen.Int[0, 3]).SampleAsync(async (request, caller) =>
         {
             var before = await SnapshotAsync();
             using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(request.Path, UriKind.Relative));
@@ -171,16 +182,19 @@ public sealed class FuzzTests : IAsyncLifetime
                 message.Headers.TryAddWithoutValidation("Range", request.Range);
             }
 
-            using var response = await Http.SendAsync(message);
+            using var response = await _callers[caller].SendAsync(message);
             var status = (int)response.StatusCode;
+            var body = await response.Content.ReadAsStringAsync();
             lock (seen)
             {
                 seen[status] = seen.GetValueOrDefault(status) + 1;
             }
 
-            Assert.True(status < 500, $"{status} for {request}: {await response.Content.ReadAsStringAsync()}");
+            Assert.True(status < 500, $"{status} for {request}: {body}");
             if (status >= 400)
             {
+                Assert.False(Internals().IsMatch(body) || body.Contains(_data, StringComparison.Ordinal) || body.Contains(AppContext.BaseDirectory.TrimEnd('/'), StringComparison.Ordinal),
+                    $"{status} for {request} (caller {caller}) shows internals: {body}");
                 var after = await SnapshotAsync();
                 Assert.True(before == after, $"{status} for {request} changed the stored state: {Difference(before, after)}");
             }
@@ -189,4 +203,8 @@ public sealed class FuzzTests : IAsyncLifetime
         // The campaign reached both sides: accepted requests and refused ones.
         Assert.True(seen.Keys.Any(s => s is >= 200 and < 300) && seen.Keys.Any(s => s is >= 400 and < 500), string.Join(", ", seen.Select(p => $"{p.Key}×{p.Value}")));
     }
+
+    /// <summary>Stack frames, exception type names, and absolute paths under the usual server roots.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\s+at \w+\.|\b\w+Exception\b|(^|[\s""'(])/(tmp|home|root|var|usr|app|work|data|srv|opt|etc)/")]
+    private static partial System.Text.RegularExpressions.Regex Internals();
 }
