@@ -18,7 +18,7 @@ public static class ScoringSiloBuilderExtensions
     /// the model host kept on the registry's serving version, and the score store. The silo metadata
     /// must include <see cref="EmbedderDirectory.Metadata"/> (the host adds it).
     /// </summary>
-    public static ISiloBuilder AddApexScoring(this ISiloBuilder silo, ScoringSetup setup, IScoreStore store)
+    public static ISiloBuilder AddApexScoring(this ISiloBuilder silo, ScoringSetup setup, Func<IServiceProvider, IScoreStore> store)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(setup);

@@ -69,7 +69,7 @@ internal sealed class ScoringCluster : IAsyncDisposable
             var metadata = EmbedderDirectory.Metadata(isGpu, options.AllowCpu, [0]);
             metadata["gpu"] = isGpu ? "true" : "false";
             silo.UseSiloMetadata(metadata)
-                .AddApexScoring(new ScoringSetup(options with { Gpu = isGpu }, new MediaLocations(Samples, Path.Combine(folder, "uploads")), modelsFolder, SyntheticDemo: false), store)
+                .AddApexScoring(new ScoringSetup(options with { Gpu = isGpu }, new MediaLocations(Samples, Path.Combine(folder, "uploads")), modelsFolder, SyntheticDemo: false), _ => store)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
                 .UseApexReminders(database);
             silo.Services.AddSingleton<IIngestLog>(scoring.Log);

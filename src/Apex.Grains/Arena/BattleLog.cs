@@ -43,10 +43,13 @@ public sealed class BattleLog : IDisposable
 
     public static async Task<BattleLog> OpenSqliteAsync(string databasePath, CancellationToken cancellationToken = default)
     {
-        var log = new BattleLog(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath));
+        var log = CreateSqlite(databasePath);
         await Storage.SqliteSchema.ApplyAsync(log._connectionString, Storage.LocalStores.Arena, cancellationToken);
         return log;
     }
+
+    /// <summary>The local log in <paramref name="databasePath"/>, without I/O (the host applies every local schema at start).</summary>
+    public static BattleLog CreateSqlite(string databasePath) => new(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath));
 
     /// <summary>The cluster's log: the table <c>apex db init</c> creates.</summary>
     public static BattleLog OpenPostgres(string connectionString) => new(NpgsqlFactory.Instance, connectionString);

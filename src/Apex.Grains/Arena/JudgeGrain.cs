@@ -1,6 +1,5 @@
 using Apex.Arena;
 using Apex.Grains.Scoring;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Apex.Grains.Arena;
 
@@ -26,7 +25,7 @@ public sealed class JudgeState
 public sealed class JudgeGrain(
     [PersistentState("judge", StorageNames.Tracks)] IPersistentState<JudgeState> state,
     BattleLog log,
-    IServiceProvider services) : Grain, IJudgeGrain
+    ArenaOptions? options = null) : Grain, IJudgeGrain
 {
     public const int MaxBattles = 50_000;
 
@@ -34,7 +33,7 @@ public sealed class JudgeGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var interval = (services.GetService<ArenaOptions>() ?? new ArenaOptions()).RefitInterval;
+        var interval = (options ?? new ArenaOptions()).RefitInterval;
         this.RegisterGrainTimer(_ => TrainIfDueAsync(), new GrainTimerCreationOptions(interval, interval) { Interleave = true });
         return Task.CompletedTask;
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Apex.Arena;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Concurrency;
 
 namespace Apex.Grains.Arena;
@@ -32,11 +31,11 @@ public sealed record ArenaOptions
 /// interleave inside an update.
 /// </summary>
 [Reentrant]
-public sealed class LeaderboardGrain(BattleLog log, IServiceProvider services) : Grain, ILeaderboardGrain
+public sealed class LeaderboardGrain(BattleLog log, ArenaOptions? options = null) : Grain, ILeaderboardGrain
 {
     private readonly PairwiseCounts _counts = new();
     private readonly Dictionary<string, double> _elo = new(StringComparer.Ordinal);
-    private ArenaOptions _options = new();
+    private readonly ArenaOptions _options = options ?? new ArenaOptions();
     private ArenaScope _scope;
     private long _lastSeq;
     private long _sinceRefit;
@@ -45,7 +44,6 @@ public sealed class LeaderboardGrain(BattleLog log, IServiceProvider services) :
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _options = services.GetService<ArenaOptions>() ?? new ArenaOptions();
         _scope = Enum.Parse<ArenaScope>(this.GetPrimaryKeyString(), ignoreCase: true);
         await foreach (var battle in log.ReadAsync(0, cancellationToken))
         {

@@ -18,6 +18,12 @@ public sealed record TrackListing(string TrackId, DateTimeOffset CreatedAt, long
 /// </summary>
 public interface IIngestLog : IAsyncDisposable
 {
+    /// <summary>
+    /// The log's own I/O at start, once its database is known to agree with the other stores (the host's
+    /// start-up step runs it before serving; construction does none).
+    /// </summary>
+    Task PrepareAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Where commit timings go; set by the host once its meter factory exists.</summary>
     IngestMetrics? Metrics { get; set; }
 

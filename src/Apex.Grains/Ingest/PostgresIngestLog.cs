@@ -28,7 +28,13 @@ public sealed class PostgresIngestLog : IIngestLog
         _committer = new GroupCommitter(CommitWithRetriesAsync, (duration, batches) => Metrics?.RecordCommit(duration, batches));
     }
 
-    /// <summary>Opens the log on a database that <c>apex db init</c> (<see cref="Storage.PostgresSchema"/>) prepared.</summary>
+    /// <summary>The log on a database that <c>apex db init</c> prepared, without I/O (the host checks the database at start).</summary>
+    public static PostgresIngestLog Create(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
+
+    /// <summary>Nothing to do: <see cref="Storage.StoreAgreement.CheckPostgresAsync"/> checked the schema.</summary>
+    public Task PrepareAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>Opens the log on a database that <c>apex db init</c> (<see cref="Storage.PostgresSchema"/>) prepared, checking its tables.</summary>
     public static async Task<PostgresIngestLog> OpenAsync(string connectionString, CancellationToken cancellationToken = default)
     {
         var source = NpgsqlDataSource.Create(connectionString);

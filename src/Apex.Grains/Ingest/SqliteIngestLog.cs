@@ -25,25 +25,39 @@ public sealed class SqliteIngestLog : IIngestLog
     private readonly Dictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly GroupCommitter _committer;
-    private readonly Storage.StoreFileGuard _file;
+    private readonly string _path;
+    private Storage.StoreFileGuard? _file;
     private SqliteConnection? _connection;
 
     public IngestMetrics? Metrics { get; set; }
 
-    private SqliteIngestLog(string connectionString, Storage.StoreFileGuard file)
+    private SqliteIngestLog(string databasePath)
     {
-        _connectionString = connectionString;
-        _file = file;
+        _path = databasePath;
+        _connectionString = Storage.SqliteGrainStorage.ConnectionString(databasePath);
         _committer = new GroupCommitter(CommitExclusiveAsync, (duration, batches) => Metrics?.RecordCommit(duration, batches));
     }
 
+    /// <summary>The log in <paramref name="databasePath"/>, without I/O: <see cref="PrepareAsync"/> runs before its first use.</summary>
+    public static SqliteIngestLog Create(string databasePath) => new(databasePath);
+
+    /// <summary>Applies the schema (creating the file when missing) and prepares the log: for tools that open it on their own.</summary>
     public static async Task<SqliteIngestLog> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
     {
-        var connectionString = Storage.SqliteGrainStorage.ConnectionString(databasePath);
-        await Storage.SqliteSchema.ApplyAsync(connectionString, Storage.LocalStores.Ingest, cancellationToken);
-
-        return new SqliteIngestLog(connectionString, Storage.StoreFileGuard.Open(databasePath));
+        await Storage.SqliteSchema.ApplyAsync(Storage.SqliteGrainStorage.ConnectionString(databasePath), Storage.LocalStores.Ingest, cancellationToken);
+        var log = Create(databasePath);
+        await log.PrepareAsync(cancellationToken);
+        return log;
     }
+
+    /// <summary>Guards the file as it is now (it must exist): from here on, a deleted or replaced file acknowledges nothing.</summary>
+    public Task PrepareAsync(CancellationToken cancellationToken = default)
+    {
+        _file ??= Storage.StoreFileGuard.Open(_path);
+        return Task.CompletedTask;
+    }
+
+    private Storage.StoreFileGuard Guard => _file ?? throw new InvalidOperationException("The ingest log is used before PrepareAsync.");
 
     /// <summary>Makes a track known to the log, so that its events are accepted. Idempotent.</summary>
     public async Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
@@ -58,7 +72,7 @@ public sealed class SqliteIngestLog : IIngestLog
             command.Parameters.AddWithValue("$platform", platform);
             command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken);
-            _file.ThrowIfLost();
+            Guard.ThrowIfLost();
         }
         finally
         {
@@ -97,7 +111,7 @@ public sealed class SqliteIngestLog : IIngestLog
 
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
-        _file.ThrowIfLost();
+        Guard.ThrowIfLost();
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -190,7 +204,7 @@ public sealed class SqliteIngestLog : IIngestLog
             await _connection.DisposeAsync();
         }
 
-        _file.Dispose();
+        _file?.Dispose();
         _writer.Dispose();
     }
 
@@ -307,7 +321,7 @@ public sealed class SqliteIngestLog : IIngestLog
 
         await transaction.CommitAsync();
         // Committed into a file that is gone is not durable: not acknowledged (the caller answers 503).
-        _file.ThrowIfLost();
+        Guard.ThrowIfLost();
         return outcomesPerBatch.Select((b, i) => new IngestResult(b.Outcomes, b.Accepted, touchedPerBatch[i].Select(t => _totals[t]).ToList())).ToArray();
     }
 

@@ -1,7 +1,6 @@
 using Apex.Core.Metrics;
 using Apex.Core.Popularity;
 using Apex.Grains.Scoring;
-using Microsoft.Extensions.DependencyInjection;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 
@@ -14,7 +13,7 @@ namespace Apex.Grains.Populations;
 /// is first called from (an ingesting silo), which saves that silo's hand-offs a network hop.
 /// </summary>
 [Orleans.Placement.PreferLocalPlacement]
-public sealed class PopulationGrain(IIngestLog log, IServiceProvider services) : Grain, IPopulationGrain
+public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) : Grain, IPopulationGrain
 {
     private readonly Dictionary<string, TrackTotals> _tracks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackPrediction> _predictions = new(StringComparer.Ordinal);
@@ -25,7 +24,7 @@ public sealed class PopulationGrain(IIngestLog log, IServiceProvider services) :
     {
         await LoadTotalsAsync(cancellationToken);
 
-        if (services.GetService<IScoreStore>() is { } scores)
+        if (scores is not null)
         {
             foreach (var prediction in await scores.LoadPredictionsAsync(this.GetPrimaryKeyString(), cancellationToken))
             {

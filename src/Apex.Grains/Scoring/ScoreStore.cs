@@ -33,12 +33,16 @@ public sealed class ScoreStore : IScoreStore
 
     public static async Task<ScoreStore> OpenSqliteAsync(string databasePath, CancellationToken cancellationToken = default)
     {
-        var store = new ScoreStore(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath),
-            $"INSERT OR REPLACE INTO apex_embeddings ({Columns}) VALUES (@t, @e, @s, @l, @h, @d, @silo, @data)",
-            $"INSERT OR REPLACE INTO apex_predictions ({PredictionColumns}) VALUES (@t, @p, @c, @v, @label, @s, @l)");
+        var store = CreateSqlite(databasePath);
         await Storage.SqliteSchema.ApplyAsync(store._connectionString, Storage.LocalStores.Scores, cancellationToken);
         return store;
     }
+
+    /// <summary>The local store in <paramref name="databasePath"/>, without I/O (the host applies every local schema at start).</summary>
+    public static ScoreStore CreateSqlite(string databasePath) =>
+        new(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath),
+            $"INSERT OR REPLACE INTO apex_embeddings ({Columns}) VALUES (@t, @e, @s, @l, @h, @d, @silo, @data)",
+            $"INSERT OR REPLACE INTO apex_predictions ({PredictionColumns}) VALUES (@t, @p, @c, @v, @label, @s, @l)");
 
     /// <summary>The cluster's store: the table <c>apex db init</c> creates.</summary>
     public static ScoreStore OpenPostgres(string connectionString) =>

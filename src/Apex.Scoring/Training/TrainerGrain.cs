@@ -8,7 +8,6 @@ using Apex.Training.Checkpoints;
 using Apex.Training.Distributed;
 using Apex.Training.Model;
 using Apex.Training.Training;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using static TorchSharp.torch;
@@ -80,8 +79,12 @@ public sealed class TrainerState
 [Reentrant]
 public sealed partial class TrainerGrain(
     [PersistentState("trainer", StorageNames.Tracks)] IPersistentState<TrainerState> state,
-    IServiceProvider services,
-    ILogger<TrainerGrain> logger) : Grain, ITrainerGrain, IRemindable
+    ILogger<TrainerGrain> logger,
+    IIngestLog log,
+    ModelRegistry? models = null,
+    IScoreStore? scores = null,
+    EmbedderDirectory? embedders = null,
+    TrainerOptions? settings = null) : Grain, ITrainerGrain, IRemindable
 {
     private const int MaxRetries = 3;
     private Task? _running;
@@ -104,7 +107,12 @@ public sealed partial class TrainerGrain(
     /// <summary>The re-scoring in progress or last finished in this process: version, tracks, done (read by the metrics).</summary>
     public static (string Version, int Total, int Done) RescoreProgress { get; private set; }
 
-    private TrainerOptions Settings => services.GetService<TrainerOptions>() ?? new TrainerOptions();
+    private TrainerOptions Settings => settings ?? new TrainerOptions();
+
+    // A silo without the scoring services (some tests) can hold the trainer but cannot train.
+    private ModelRegistry Registry => models ?? throw new InvalidOperationException("This silo has no model registry: training is off here.");
+
+    private IScoreStore ScoreStore => scores ?? throw new InvalidOperationException("This silo has no score store: training is off here.");
 
     public static DataParallelOptions Options(int ghostBatches, int globalBatch, int seed, double learningRate = 1e-3) =>
         new() { GhostBatches = ghostBatches, GlobalBatch = globalBatch, Training = new TrainingOptions { Seed = seed, LearningRate = learningRate } };
@@ -145,14 +153,14 @@ public sealed partial class TrainerGrain(
 
     Task<string> ITrainerGrain.PromoteAsync(string version)
     {
-        services.GetRequiredService<ModelRegistry>().Serve(version);
+        Registry.Serve(version);
         _ = RescoreAsync(null, version, Settings);
         return Task.FromResult(version);
     }
 
     Task<string?> ITrainerGrain.RollbackAsync()
     {
-        var version = services.GetRequiredService<ModelRegistry>().Rollback();
+        var version = Registry.Rollback();
         if (version is not null)
         {
             _ = RescoreAsync(null, version, Settings);
@@ -206,7 +214,7 @@ public sealed partial class TrainerGrain(
     private async Task ExecuteAsync(string id)
     {
         var options = Settings;
-        var registry = services.GetRequiredService<ModelRegistry>();
+        var registry = Registry;
         var servingDirectory = registry.ServingDirectory() ?? throw new InvalidOperationException("No model is serving: a run fine-tunes the serving model.");
         var (serving, manifest) = HeadCheckpoint.Load(servingDirectory);
         using var _ = serving;
@@ -285,7 +293,7 @@ public sealed partial class TrainerGrain(
 
     private async Task<List<IGradientWorker>> StartWorkersAsync(string id, int attempt, int workers, List<Sample> train, HeadArchitecture architecture, DataParallelOptions dp)
     {
-        var keys = services.GetRequiredService<EmbedderDirectory>().EmbedderKeys();
+        var keys = (embedders ?? throw new InvalidOperationException("This silo has no embedder directory: training is off here.")).EmbedderKeys();
         if (keys.Count == 0)
         {
             throw new InvalidOperationException("No silo can host training workers: none has gpu=true, and none allows CPU work (Apex:Embedding:AllowCpu).");
@@ -309,7 +317,7 @@ public sealed partial class TrainerGrain(
 
     private async Task RescoreAsync(string? id, string version, TrainerOptions options)
     {
-        var store = services.GetRequiredService<IScoreStore>();
+        var store = ScoreStore;
         var tracks = new List<string>();
         foreach (var platform in await store.PlatformsAsync())
         {
@@ -352,7 +360,7 @@ public sealed partial class TrainerGrain(
     private async Task<DriftView> DriftAsync()
     {
         // No drift before a model serves: a run fine-tunes the serving model.
-        var serving = services.GetService<ModelRegistry>()?.ServingDirectory();
+        var serving = models?.ServingDirectory();
         var labels = serving is not null && File.Exists(Path.Combine(serving, HeadCheckpoint.ManifestFile)) ? await LabelsAsync(Settings) : [];
         var known = labels.Where(l => state.State.LastLabels.ContainsKey(l.Key)).ToList();
         var moved = known.Count(l => Math.Abs(Nan0(l.Value[0]) - Nan0(state.State.LastLabels[l.Key][0])) > Settings.MovedPoints
@@ -368,8 +376,7 @@ public sealed partial class TrainerGrain(
     /// <summary>Each mature scored track's live popularity labels (NaN for a zero count, which is not a label).</summary>
     private async Task<Dictionary<string, float[]>> LabelsAsync(TrainerOptions options)
     {
-        var store = services.GetRequiredService<IScoreStore>();
-        var log = services.GetRequiredService<IIngestLog>();
+        var store = ScoreStore;
         var cutoff = DateTimeOffset.UtcNow - TimeSpan.FromDays(options.MaturityDays);
         var labels = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var platform in await store.PlatformsAsync())
@@ -403,7 +410,7 @@ public sealed partial class TrainerGrain(
 
     private async Task<List<Sample>> SnapshotAsync(HeadArchitecture architecture, TrainerOptions options)
     {
-        var store = services.GetRequiredService<IScoreStore>();
+        var store = ScoreStore;
         var width = architecture.Layers * architecture.Hidden;
         var samples = new List<Sample>();
         foreach (var (track, label) in (await LabelsAsync(options)).OrderBy(l => l.Key, StringComparer.Ordinal))

@@ -50,6 +50,13 @@ public sealed class ApiKeyStore : IDisposable
         _connectionString = connectionString;
     }
 
+    /// <summary>The local profile's store in <paramref name="dataDir"/>, without I/O (the host applies every local schema at start).</summary>
+    public static ApiKeyStore Create(string dataDir) =>
+        new(SqliteFactory.Instance, Apex.Grains.Storage.SqliteGrainStorage.ConnectionString(Apex.Grains.Storage.LocalStores.Keys.PathIn(dataDir)));
+
+    /// <summary>The cluster's store, without I/O (the host checks the database's schema at start).</summary>
+    public static ApiKeyStore CreatePostgres(string connectionString) => new(NpgsqlFactory.Instance, connectionString);
+
     /// <summary>The local profile's store: <c>keys.db</c> in <paramref name="dataDir"/>, created when missing.</summary>
     public static async Task<ApiKeyStore> OpenAsync(string dataDir, CancellationToken cancellationToken = default)
     {

@@ -10,8 +10,20 @@ public static class ApexSiloHost
     public static async Task<WebApplication> BuildAsync(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        await builder.AddApexSiloAsync();
+        builder.AddApexSilo();
         var app = builder.Build();
+        try
+        {
+            // The settings first: the stores are made from them.
+            _ = app.Services.GetRequiredService<IOptions<ApexOptions>>().Value;
+            await app.Services.GetRequiredService<StoreStartup>().RunAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         app.Services.GetRequiredService<Apex.Grains.Ingest.IIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -38,8 +50,9 @@ public static class ApexSiloHost
 
     /// <summary>
     /// Runs until stopped; a setting that fails validation ends it at once with its message and exit code 2,
-    /// a cluster database that cannot be opened (unreachable, or no <c>apex db init</c> yet) or stores that
-    /// do not agree (a lost ingest log, a newer schema) with exit code 3, naming the store and the way out.
+    /// stores that cannot be opened (an unreachable cluster database, a data folder it cannot write) or do
+    /// not agree (no <c>apex db init</c> yet, a lost ingest log, a newer schema) with exit code 3, naming
+    /// the store and the way out.
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -63,10 +76,10 @@ public static class ApexSiloHost
 
             return 3;
         }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException)
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
-            // The cluster profile's database is unreachable or not prepared: say so, not a stack trace.
-            await Console.Error.WriteLineAsync($"error: cannot open the cluster database: {ex.Message}");
+            // The cluster's database is unreachable, or the data folder cannot be written: say so, not a stack trace.
+            await Console.Error.WriteLineAsync($"error: cannot open the stores: {ex.Message}");
             return 3;
         }
 

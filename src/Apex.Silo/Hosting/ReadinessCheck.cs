@@ -12,7 +12,7 @@ namespace Apex.Silo.Hosting;
 /// Liveness is separate: a silo whose database is down is alive and recovers by itself, so an
 /// orchestrator takes it out of the load balancer without restarting it.
 /// </summary>
-public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalSiloDetails silo, IIngestLog log, PopulationHandoff handoff, IOptions<ApexOptions> options, IServiceProvider services)
+public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalSiloDetails silo, IIngestLog log, PopulationHandoff handoff, IOptions<ApexOptions> options, ScoringWaiters waiters)
     : IHealthCheck
 {
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
@@ -25,13 +25,9 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
             ["silo"] = status.ToString().ToLowerInvariant(),
             ["population_handoffs_waiting"] = handoff.Waiting,
         };
-        // Scoring services are absent on silos that do not score.
-        if (services.GetService(typeof(ScoringWaiters)) is ScoringWaiters waiters)
+        foreach (var (reason, count) in waiters.Counts())
         {
-            foreach (var (reason, count) in waiters.Counts())
-            {
-                data[$"queued_{ScoringWaiters.Name(reason)}"] = count;
-            }
+            data[$"queued_{ScoringWaiters.Name(reason)}"] = count;
         }
 
         if (status != SiloStatus.Active)

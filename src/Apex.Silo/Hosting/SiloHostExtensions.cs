@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Apex.Silo.Auth;
@@ -19,67 +18,36 @@ namespace Apex.Silo.Hosting;
 public static class SiloHostExtensions
 {
     /// <summary>
-    /// Validates the settings (a wrong one stops the host with its message), prepares the local
-    /// profile's SQLite files and wires Orleans, the ingest log, ProblemDetails and OpenAPI.
+    /// Wires Orleans, the stores, the ingest log, authentication, ProblemDetails and OpenAPI. No I/O:
+    /// the settings are validated and the stores checked and prepared by <see cref="StoreStartup"/>,
+    /// which <see cref="ApexSiloHost"/> runs after the services are built and before the host starts.
+    /// Settings the wiring itself cannot read (the gpu flag, embedding and arena sections) stop it with
+    /// their message.
     /// </summary>
-    public static async Task<WebApplicationBuilder> AddApexSiloAsync(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddApexSilo(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<ApexOptions>().BindConfiguration(ApexOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ApexOptions>, ApexOptionsValidation>();
+        // The wiring reads the same section; what it reads is validated before anything uses it.
         var options = builder.Configuration.GetSection(ApexOptions.Section).Get<ApexOptions>() ?? new ApexOptions();
-        var errors = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(options, new ValidationContext(options), errors, validateAllProperties: true))
-        {
-            throw new OptionsValidationException(ApexOptions.Section, typeof(ApexOptions), errors.Select(e => e.ErrorMessage ?? "invalid setting"));
-        }
-
         var metadata = SiloMetadata(builder.Configuration);
-        builder.Services.AddSingleton(Options.Create(options));
-        var dataDir = Directory.CreateDirectory(options.DataDir).FullName;
-        AdoNetDatabase database;
-        IIngestLog log;
-        ApiKeyStore keys;
-        if (options.IsCluster)
-        {
-            // The schema is `apex db init`'s job (a Kubernetes Job), not every silo's: a silo only checks it,
-            // and that every registered track is known to the ingest log.
-            if (await StoreAgreement.CheckPostgresAsync(options.Postgres!) is { Agree: false } report)
-            {
-                throw new StoreDisagreementException(report);
-            }
-
-            database = AdoNetDatabase.Postgres(options.Postgres!);
-            log = await PostgresIngestLog.OpenAsync(options.Postgres!);
-            keys = await ApiKeyStore.OpenPostgresAsync(options.Postgres!);
-        }
-        else
-        {
-            // A store lost or replaced (an empty ingest log beside registered tracks) stops the host
-            // before anything is created; a new data folder gets its data set here.
-            if (await StoreAgreement.CheckLocalAsync(dataDir) is { Agree: false } report)
-            {
-                throw new StoreDisagreementException(report);
-            }
-
-            await StoreAgreement.StampLocalAsync(dataDir);
-            var grainDb = SqliteGrainStorage.ConnectionString(LocalStores.Grains.PathIn(dataDir));
-            await SqliteGrainStorage.ApplySchemaAsync(grainDb);
-            database = AdoNetDatabase.Sqlite(grainDb);
-            log = await SqliteIngestLog.OpenAsync(LocalStores.Ingest.PathIn(dataDir));
-            keys = await ApiKeyStore.OpenAsync(dataDir);
-        }
-
-        builder.Services.AddSingleton(log);
+        var dataDir = Path.GetFullPath(options.DataDir);
+        var postgres = options.Postgres ?? "";
+        var database = options.IsCluster ? AdoNetDatabase.Postgres(postgres) : AdoNetDatabase.Sqlite(SqliteGrainStorage.ConnectionString(LocalStores.Grains.PathIn(dataDir)));
+        builder.Services.AddSingleton<IIngestLog>(_ => options.IsCluster ? PostgresIngestLog.Create(postgres) : SqliteIngestLog.Create(LocalStores.Ingest.PathIn(dataDir)));
+        builder.Services.AddSingleton(_ => options.IsCluster ? ApiKeyStore.CreatePostgres(postgres) : ApiKeyStore.Create(dataDir));
+        builder.Services.AddSingleton(_ => options.IsCluster ? BattleLog.OpenPostgres(postgres) : BattleLog.CreateSqlite(LocalStores.Arena.PathIn(dataDir)));
+        builder.Services.AddSingleton<StoreStartup>();
         var scoring = ScoringSettings(builder.Configuration, options, metadata);
         foreach (var (key, value) in EmbedderDirectory.Metadata(scoring.Gpu, scoring.AllowCpu, scoring.Devices))
         {
             metadata[key] = value;
         }
 
-        IScoreStore embeddings = options.IsCluster
-            ? ScoreStore.OpenPostgres(options.Postgres!)
-            : await ScoreStore.OpenSqliteAsync(LocalStores.Scores.PathIn(dataDir));
-        var battles = options.IsCluster ? BattleLog.OpenPostgres(options.Postgres!) : await BattleLog.OpenSqliteAsync(LocalStores.Arena.PathIn(dataDir));
-        builder.Services.AddSingleton(battles);
+        Func<IServiceProvider, IScoreStore> embeddings = options.IsCluster
+            ? _ => ScoreStore.OpenPostgres(postgres)
+            : _ => ScoreStore.CreateSqlite(LocalStores.Scores.PathIn(dataDir));
         builder.Services.AddSingleton(ArenaSettings(builder.Configuration));
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
         var trainerSection = builder.Configuration.GetSection("Apex:Training");
@@ -103,12 +71,6 @@ public static class SiloHostExtensions
                 [$"APEX_BOOTSTRAP_ADMIN_KEY carries at most {KeyStrength.Bits(weak):0} bits; an admin key needs {KeyStrength.MinimumBits} (e.g. `openssl rand -base64 32`)."]);
         }
 
-        if (builder.Configuration["APEX_BOOTSTRAP_ADMIN_KEY"] is { Length: > 0 } bootstrap && await keys.BootstrapAsync(bootstrap))
-        {
-            await Console.Error.WriteLineAsync("Stored the bootstrap admin key from APEX_BOOTSTRAP_ADMIN_KEY (fresh data folder).");
-        }
-
-        builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton<AuthFailureThrottle>();
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
