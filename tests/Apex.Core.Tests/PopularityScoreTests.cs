@@ -24,37 +24,6 @@ public sealed class PopularityScoreTests
         Assert.Equal([0.8, 0.25, 0.6, 0.6, 1.0, 0.1, 0.6, 0.9, 0.25, 0.4], percentiles, (a, b) => Math.Abs(a - b) < 1e-12);
     }
 
-    [Fact]
-    public void Labels_exclude_zero_counts_and_rank_the_rest()
-    {
-        long[] counts = [5, 1, 3, 3, 10, 0, 3, 7, 1, 2];
-        var rows = counts.Select((c, i) => new EngagementCount($"t{i}", "suno", c)).ToList();
-
-        var result = PopularityLabeler.Label(rows);
-
-        Assert.Equal(["t5"], result.ZeroCounts.Select(z => z.TrackId));
-        double[] expected = [45.810634978810654, 0.38268499998700906, 16.10835430372274, 16.10835430372274, 100.0, 16.10835430372274, 69.35946783206323, 0.38268499998700906, 3.2955356513704035];
-        Assert.Equal(expected, result.Labels.Select(l => l.Score), (a, b) => Math.Abs(a - b) < 1e-9);
-        Assert.Equal(rows.Where(r => r.Count > 0).Select(r => r.TrackId), result.Labels.Select(l => l.TrackId));
-    }
-
-    [Fact]
-    public void Each_platform_is_its_own_population()
-    {
-        var rows = new List<EngagementCount>
-        {
-            new("a", "suno", 10), new("b", "udio", 1), new("c", "suno", 20), new("d", "udio", 1000),
-        };
-
-        var labels = PopularityLabeler.Label(rows).Labels.ToDictionary(l => l.TrackId);
-
-        // Within its own platform each track is either the lower or the top half.
-        Assert.Equal(0.5, labels["a"].Percentile);
-        Assert.Equal(0.5, labels["b"].Percentile);
-        Assert.Equal(1.0, labels["c"].Percentile);
-        Assert.Equal(1.0, labels["d"].Percentile);
-    }
-
     [Theory]
     [InlineData(-0.1)]
     [InlineData(1.5)]
@@ -62,7 +31,11 @@ public sealed class PopularityScoreTests
     public void Percentiles_outside_0_1_are_refused(double p) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => PopularityScore.FromPercentile(p));
 
-    [Fact]
-    public void Negative_counts_are_refused() =>
-        Assert.Throws<ArgumentException>(() => PopularityLabeler.Label([new EngagementCount("x", "suno", -3)]));
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.37)]
+    [InlineData(0.8)]
+    [InlineData(1.0)]
+    public void A_score_maps_back_to_its_percentile(double p) =>
+        Assert.Equal(p, PopularityScore.ToPercentile(PopularityScore.FromPercentile(p)), 12);
 }

@@ -1,3 +1,4 @@
+using Apex.Core.Popularity;
 using Apex.Training.Data;
 using Apex.Training.Model;
 
@@ -38,8 +39,10 @@ public sealed class DatasetTests : IDisposable
     {
         var rows = new SyntheticDataset(Songs: 2_000, Seed: 3, Hidden: 8).Rows().ToList();
 
-        // Zero stream counts are not labels; some aesthetics are missing; scores are in range.
-        Assert.Contains(rows, r => r.Streams is null);
+        // Labelled as the paper labels: every song has streams (a song without would leave the dataset) and a
+        // likes label (zero likes rank at the bottom); some aesthetics are missing; scores are in range.
+        Assert.All(rows, r => Assert.NotNull(r.Streams));
+        Assert.All(rows, r => Assert.NotNull(r.Likes));
         Assert.InRange(rows.Count(r => r.Coherence is null) / 2_000.0, 0.15, 0.25);
         Assert.All(rows.Where(r => r.Streams is not null), r => Assert.InRange(r.Streams!.Value, 0, 100));
         Assert.All(rows.Where(r => r.Coherence is not null), r => Assert.InRange(r.Coherence!.Value, 1, 5));
@@ -51,9 +54,10 @@ public sealed class DatasetTests : IDisposable
     }
 
     [Fact]
-    public void Split_is_85_10_5_stratified_by_streams_decile_and_seeded()
+    public void Split_is_85_10_5_stratified_by_the_decile_of_the_streams_percentile_and_seeded()
     {
-        var streams = Enumerable.Range(0, 10_000).Select(i => i % 17 == 0 ? (float?)null : i % 100).ToList();
+        // Scores made from evenly spread percentiles: right-skewed, most of them below 30.
+        var streams = Enumerable.Range(0, 10_000).Select(i => i % 17 == 0 ? (float?)null : (float)PopularityScore.FromPercentile(((i % 100) + 0.5) / 100)).ToList();
 
         var split = DatasetSplit.Stratified(streams, seed: 5);
 
@@ -61,10 +65,12 @@ public sealed class DatasetTests : IDisposable
         Assert.Empty(split.Train.Intersect(split.Test));
         Assert.InRange(split.Train.Length, 8_450, 8_550);
         Assert.InRange(split.Test.Length, 950, 1_050);
-        // Every decile is represented in the test part in proportion.
-        var testDeciles = split.Test.Where(i => streams[i] is not null).GroupBy(i => (int)streams[i]! / 10).ToDictionary(g => g.Key, g => g.Count());
+        // Every percentile decile is represented in the test part in proportion (a tenth each), which
+        // equal-width score bands would not do: more than half the songs score below 20.
+        var testDeciles = split.Test.Where(i => streams[i] is not null).GroupBy(i => SongLabeler.Decile(PopularityScore.ToPercentile(streams[i]!.Value))).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(10, testDeciles.Count);
-        Assert.All(testDeciles.Values, n => Assert.InRange(n, 80, 100));
+        Assert.All(testDeciles.Values, n => Assert.InRange(n, 88, 96));
+        Assert.True(streams.Count(s => s < 20) > streams.Count(s => s is not null) / 2);
         Assert.Equal(split.Test, DatasetSplit.Stratified(streams, seed: 5).Test);
         Assert.NotEqual(split.Test, DatasetSplit.Stratified(streams, seed: 6).Test);
     }

@@ -48,10 +48,16 @@ internal static class DatasetCommand
         var device = EncoderOptionsBinder.DeviceOption();
         var maxBatch = EncoderOptionsBinder.MaxBatchOption();
         var threads = EncoderOptionsBinder.ThreadsOption();
-        var build = new Command("build", "Embed labelled audio and write a training dataset (counts become popularity scores per platform).")
+        var labeling = new LabelingOptionsBinder();
+        var build = new Command("build", "Embed labelled audio and write a training dataset, curated and labelled as the paper builds its dataset.")
         {
             audio, labels, output, encoder, device, maxBatch, threads,
         };
+        foreach (var option in labeling.All)
+        {
+            build.Options.Add(option);
+        }
+
         build.SetAction(async (result, cancellationToken) =>
         {
             if (!Directory.Exists(result.GetValue(audio)))
@@ -70,11 +76,16 @@ internal static class DatasetCommand
             var embedder = EncoderOptionsBinder.Embedder(onnx, loggers);
             try
             {
-                var summary = await BuildWithProgressAsync(result.GetValue(audio)!, result.GetValue(labels)!, embedder, result.GetValue(output)!, cancellationToken);
+                var summary = await BuildWithProgressAsync(result.GetValue(audio)!, result.GetValue(labels)!, embedder, result.GetValue(output)!, created => labeling.Bind(result, created), cancellationToken);
+                foreach (var line in summary.Labeling)
+                {
+                    CliConsole.Note(line);
+                }
+
                 CliConsole.Note($"{summary.Written} songs written to {result.GetValue(output)} ({summary.Embedded} embedded now, {summary.Reused} from the cache); skipped: {summary.BadLabelRows} bad label rows, {summary.WithoutAudio} labelled tracks without audio, {summary.BadAudio} unreadable audio files; {summary.AudioWithoutLabels} audio files had no labels.");
                 return summary.Written > 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
             }
-            catch (InvalidDataException ex)
+            catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
             {
                 CliConsole.Fail(ex.Message);
                 return ExitCodes.BadInput;
@@ -83,11 +94,12 @@ internal static class DatasetCommand
         return build;
     }
 
-    private static async Task<BuildSummary> BuildWithProgressAsync(string audio, string labels, AudioEmbedder embedder, string output, CancellationToken cancellationToken)
+    private static async Task<BuildSummary> BuildWithProgressAsync(string audio, string labels, AudioEmbedder embedder, string output,
+        Func<IEnumerable<DateTimeOffset?>, Apex.Core.Popularity.LabelingOptions> labeling, CancellationToken cancellationToken)
     {
         BuildSummary? summary = null;
         await Progress.RunAsync("Embedding tracks", 1, show: true, async ticker =>
-            summary = await DatasetBuilder.BuildAsync(audio, labels, embedder, output, CliConsole.Note, ticker, cancellationToken));
+            summary = await DatasetBuilder.BuildAsync(audio, labels, embedder, output, labeling, CliConsole.Note, ticker, cancellationToken));
         return summary!;
     }
 }

@@ -6,16 +6,20 @@ using Apex.Training.Data;
 namespace Apex.Cli.Datasets;
 
 /// <summary>What a dataset build did; every skipped item was also reported with its reason.</summary>
-internal sealed record BuildSummary(int LabelRows, int BadLabelRows, int Embedded, int Reused, int BadAudio, int WithoutAudio, int AudioWithoutLabels, int Written);
+internal sealed record BuildSummary(int LabelRows, int BadLabelRows, int Embedded, int Reused, int BadAudio, int WithoutAudio, int AudioWithoutLabels, int Written, IReadOnlyList<string> Labeling);
 
 /// <summary>
-/// Audio folder + labels CSV + encoder → dataset: embeds every labelled track (file name without
-/// extension = track_id), caching embeddings so that a rerun skips finished tracks, applies the
-/// popularity transform per platform to the counts, and writes the Parquet dataset.
+/// Audio folder + labels CSV + encoder → dataset, curated and labelled by the project's one labeler
+/// (<see cref="SongLabeler"/>) in the paper's order: songs with zero streams, too young at the as-of
+/// date or with the audio of an earlier song (SHA-256 of the file) are left out before anything is
+/// embedded; unreadable audio is left out next; the rest are ranked (and balanced across platforms when
+/// asked) and written as Parquet. Embeddings are cached (file name without extension = track_id), so a
+/// rerun skips finished tracks.
 /// </summary>
 internal static class DatasetBuilder
 {
-    public static async Task<BuildSummary> BuildAsync(string audioFolder, string labelsPath, AudioEmbedder embedder, string output, Action<string> report, ProgressTicker progress, CancellationToken cancellationToken)
+    public static async Task<BuildSummary> BuildAsync(string audioFolder, string labelsPath, AudioEmbedder embedder, string output,
+        Func<IEnumerable<DateTimeOffset?>, LabelingOptions> labeling, Action<string> report, ProgressTicker progress, CancellationToken cancellationToken)
     {
         var (labels, problems) = LabelsCsv.Read(labelsPath);
         problems.ForEach(report);
@@ -40,9 +44,21 @@ internal static class DatasetBuilder
         var labelledIds = labels.Select(l => l.TrackId).ToHashSet(StringComparer.Ordinal);
         var unlabelled = audio.Keys.Count(id => !labelledIds.Contains(id));
 
+        // Curation that needs no embedding first (zero streams, age, duplicate audio): nothing is embedded for nothing.
+        var options = labeling(labels.Select(l => (DateTimeOffset?)new DateTimeOffset(l.CreatedAt, TimeSpan.Zero)));
+        var songs = new List<SongCounts>(labelled.Count);
+        foreach (var l in labelled)
+        {
+            songs.Add(new SongCounts(l.TrackId, l.Platform, l.Streams, l.Likes, new DateTimeOffset(l.CreatedAt, TimeSpan.Zero), await ContentHashAsync(audio[l.TrackId], cancellationToken)));
+        }
+
+        var curated = SongLabeler.Label(songs, options with { BalancePlatforms = false });
+        var byId = labelled.ToDictionary(l => l.TrackId, StringComparer.Ordinal);
+        var candidates = curated.Kept.Select(k => byId[k.Song.TrackId]).ToList();
+
         var cache = new EmbeddingCache(output + ".embeddings");
-        var todo = labelled.Where(l => !cache.Contains(l.TrackId)).ToList();
-        var reused = labelled.Count - todo.Count;
+        var todo = candidates.Where(l => !cache.Contains(l.TrackId)).ToList();
+        var reused = candidates.Count - todo.Count;
         var embedded = 0;
         var bad = new HashSet<string>(StringComparer.Ordinal);
         progress.SetTotal(todo.Count);
@@ -63,21 +79,20 @@ internal static class DatasetBuilder
             progress.Advance(id);
         }
 
-        var kept = labelled.Where(l => !bad.Contains(l.TrackId)).ToList();
-        var platforms = kept.Select(l => l.Platform).ToList();
-        var streams = PopularityLabeler.Scores(platforms, kept.Select(l => l.Streams).ToList());
-        var likes = PopularityLabeler.Scores(platforms, kept.Select(l => l.Likes).ToList());
+        // Ranked among the songs that stay (unreadable audio is out), then balanced when asked.
+        var final = SongLabeler.Label(curated.Kept.Select(k => k.Song).Where(s => !bad.Contains(s.TrackId)).ToList(), options);
         var info = new DatasetInfo(embedder.Encoder.Info.LayerCount, embedder.Encoder.Info.HiddenSize, $"built from {Path.GetFileName(labelsPath)} with encoder {Path.GetFileName(embedder.Encoder.Info.ModelPath)} ({embedder.Encoder.Info.Source})");
-        await ParquetDataset.WriteAsync(output, kept.Select((l, i) =>
+        await ParquetDataset.WriteAsync(output, final.Kept.Select(label =>
         {
+            var l = byId[label.Song.TrackId];
             var (segments, values) = cache.Get(l.TrackId);
             return new SongRow
             {
                 TrackId = l.TrackId,
                 Platform = l.Platform,
                 CreatedAt = l.CreatedAt,
-                Streams = streams[i],
-                Likes = likes[i],
+                Streams = (float)label.StreamsScore,
+                Likes = (float?)label.LikesScore,
                 Coherence = l.Aesthetics[0],
                 Musicality = l.Aesthetics[1],
                 Memorability = l.Aesthetics[2],
@@ -89,6 +104,17 @@ internal static class DatasetBuilder
             };
         }), info, cancellationToken: cancellationToken);
 
-        return new BuildSummary(labels.Count + problems.Count, problems.Count, embedded, reused, bad.Count, withoutAudio, unlabelled, kept.Count);
+        var summary = LabelingOptionsSummary(new SongLabels(final.Kept, [.. curated.Dropped, .. final.Dropped]), options);
+        return new BuildSummary(labels.Count + problems.Count, problems.Count, embedded, reused, bad.Count, withoutAudio, unlabelled, final.Kept.Count, summary);
+    }
+
+    private static IReadOnlyList<string> LabelingOptionsSummary(SongLabels labels, LabelingOptions options) =>
+        [.. Commands.LabelingOptionsBinder.Summary(labels, options)];
+
+    /// <summary>SHA-256 of the file's bytes: the same audio under two track ids is one song.</summary>
+    private static async Task<string> ContentHashAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream, cancellationToken));
     }
 }

@@ -23,6 +23,17 @@ public static class PopularityScore
         return 100.0 * Math.Pow(percentile, Exponent);
     }
 
+    /// <summary>The percentile rank a score in [0, 100] comes from (the transform's inverse).</summary>
+    public static double ToPercentile(double score)
+    {
+        if (double.IsNaN(score) || score < 0 || score > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(score), score, "A popularity score lies in [0, 100].");
+        }
+
+        return Math.Pow(score / 100.0, 1.0 / Exponent);
+    }
+
     /// <summary>Percentile ranks (average rank of ties / N) of every value in the population.</summary>
     public static double[] PercentileRanks(ReadOnlySpan<double> counts)
     {

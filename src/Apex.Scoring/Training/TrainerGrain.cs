@@ -373,7 +373,11 @@ public sealed partial class TrainerGrain(
 
     private static float Nan0(float v) => float.IsNaN(v) ? 0 : v;
 
-    /// <summary>Each mature scored track's live popularity labels (NaN for a zero count, which is not a label).</summary>
+    /// <summary>
+    /// Each mature scored track's live popularity labels, from the project's one labeler with the live
+    /// reading (<see cref="LabelingOptions.Live"/>): tracks without streams are not labels, and no likes
+    /// is NaN (no likes label).
+    /// </summary>
     private async Task<Dictionary<string, float[]>> LabelsAsync(TrainerOptions options)
     {
         var store = ScoreStore;
@@ -383,27 +387,14 @@ public sealed partial class TrainerGrain(
         {
             var mature = (await store.LoadPredictionsAsync(platform)).Where(p => p.CreatedAt < cutoff).Select(p => p.TrackId).ToHashSet(StringComparer.Ordinal);
             var totals = await log.ReadPlatformTotalsAsync(platform);
-            var streams = Scores(totals.Select(t => (t.TrackId, t.Streams)));
-            var likes = Scores(totals.Select(t => (t.TrackId, t.Likes)));
-            foreach (var track in mature)
+            var ranked = SongLabeler.Label(totals.Select(t => new SongCounts(t.TrackId, platform, t.Streams, t.Likes)).ToList(), LabelingOptions.Live);
+            foreach (var label in ranked.Kept.Where(l => mature.Contains(l.Song.TrackId)))
             {
-                var label = new[] { streams.GetValueOrDefault(track, float.NaN), likes.GetValueOrDefault(track, float.NaN) };
-                if (!float.IsNaN(label[0]) || !float.IsNaN(label[1]))
-                {
-                    labels[track] = label;
-                }
+                labels[label.Song.TrackId] = [(float)label.StreamsScore, label.LikesScore is { } likes ? (float)likes : float.NaN];
             }
         }
 
         return labels;
-    }
-
-    /// <summary>The popularity transform of Apex.Core over a platform's nonzero counts, as the population grain applies it.</summary>
-    private static Dictionary<string, float> Scores(IEnumerable<(string TrackId, long Count)> counts)
-    {
-        var labelled = counts.Where(c => c.Count > 0).ToList();
-        var percentiles = PopularityScore.PercentileRanks(labelled.Select(c => (double)c.Count).ToArray());
-        return labelled.Select((c, i) => (c.TrackId, (float)PopularityScore.FromPercentile(percentiles[i]))).ToDictionary(p => p.TrackId, p => p.Item2, StringComparer.Ordinal);
     }
 
     private sealed record Sample(string TrackId, float[] Features, float[] Labels);

@@ -52,14 +52,14 @@ public sealed record SyntheticDataset(int Songs, int Seed, int Layers = 4, int H
             var z = latent[i];
             platforms[i] = random.NextDouble() < 0.6 ? "suno" : "udio";
             var logStreams = 4 + 1.2 * Dot(streamWeights, z) + 0.6 * normal.Sample();
-            streams[i] = (long)Math.Floor(Math.Exp(logStreams) - 2); // some songs end at zero: not labels
+            // At least one stream: songs without streams leave a dataset, and a synthetic one keeps its size.
+            streams[i] = Math.Max(1, (long)Math.Floor(Math.Exp(logStreams) - 2));
             likes[i] = (long)Math.Floor(Math.Exp(0.8 * logStreams - 1.5 + 0.5 * Dot(likeWeights, z) + 0.5 * normal.Sample()));
             var missing = random.NextDouble() < MissingAestheticShare;
             aesthetics[i] = AestheticNoise.Values.Select((noise, j) => missing ? (float?)null : (float)(1 + 4 / (1 + Math.Exp(-(Dot(aestheticWeights[j], z) + noise * normal.Sample()))))).ToArray();
         }
 
-        var streamScores = PopularityLabeler.Scores(platforms, streams.Select(c => Math.Max(0, c)).ToList());
-        var likeScores = PopularityLabeler.Scores(platforms, likes.Select(c => Math.Max(0, c)).ToList());
+        var labels = SongLabeler.Label(Enumerable.Range(0, Songs).Select(i => new SongCounts($"synth-{i:D7}", platforms[i], streams[i], Math.Max(0, likes[i]))).ToList(), new LabelingOptions());
         var epoch = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         for (var i = 0; i < Songs; i++)
         {
@@ -70,8 +70,8 @@ public sealed record SyntheticDataset(int Songs, int Seed, int Layers = 4, int H
                 TrackId = $"synth-{i:D7}",
                 Platform = platforms[i],
                 CreatedAt = epoch.AddMinutes(songRandom.Next(365 * 24 * 60)),
-                Streams = streamScores[i],
-                Likes = likeScores[i],
+                Streams = (float)labels.Kept[i].StreamsScore,
+                Likes = (float?)labels.Kept[i].LikesScore,
                 Coherence = aesthetics[i][0],
                 Musicality = aesthetics[i][1],
                 Memorability = aesthetics[i][2],
