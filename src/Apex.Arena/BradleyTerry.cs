@@ -197,7 +197,7 @@ public static class BradleyTerry
     }
 }
 
-/// <summary>Online Elo as arenas keep it beside Bradley-Terry: K = 4, base 1000, 400-point scale; both-bad skipped.</summary>
+/// <summary>Online Elo as arenas keep it beside Bradley-Terry: K = 4, base 1000, 400-point scale; both-bad and same-system battles skipped.</summary>
 public static class Elo
 {
     public const double K = 4;
@@ -218,6 +218,11 @@ public static class Elo
     public static void Apply(Dictionary<string, double> ratings, string modelA, string modelB, BattleWinner winner, double k = K, double initial = 1000)
     {
         ArgumentNullException.ThrowIfNull(ratings);
+        if (string.Equals(modelA, modelB, StringComparison.Ordinal))
+        {
+            return; // two tracks of one system: nothing to learn about systems
+        }
+
         var ra = ratings.GetValueOrDefault(modelA, initial);
         var rb = ratings.GetValueOrDefault(modelB, initial);
         if (winner == BattleWinner.BothBad)

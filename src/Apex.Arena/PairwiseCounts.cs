@@ -19,6 +19,9 @@ public sealed class PairwiseCounts
 
     public long BothBad { get; private set; }
 
+    /// <summary>Battles between two tracks of one system: valid data that says nothing about ratings, skipped.</summary>
+    public long SameSystem { get; private set; }
+
     public IEnumerable<(int A, int B, double WinsA, double WinsB, double Ties)> Cells =>
         _cells.Select(c => (c.Key.A, c.Key.B, c.Value.WinsA, c.Value.WinsB, c.Value.Ties));
 
@@ -35,6 +38,12 @@ public sealed class PairwiseCounts
 
     public void Add(string modelA, string modelB, BattleWinner winner, double weight = 1)
     {
+        if (string.Equals(modelA, modelB, StringComparison.Ordinal))
+        {
+            SameSystem += (long)weight;
+            return;
+        }
+
         var a = IndexOf(modelA);
         var b = IndexOf(modelB);
         if (winner == BattleWinner.BothBad)
@@ -69,7 +78,7 @@ public sealed class PairwiseCounts
     /// <summary>A copy to fit on while this one keeps counting.</summary>
     public PairwiseCounts Clone()
     {
-        var copy = new PairwiseCounts { BattlesPerSystem = [.. BattlesPerSystem], Battles = Battles, BothBad = BothBad };
+        var copy = new PairwiseCounts { BattlesPerSystem = [.. BattlesPerSystem], Battles = Battles, BothBad = BothBad, SameSystem = SameSystem };
         copy._systems.AddRange(_systems);
         foreach (var (name, index) in _index)
         {

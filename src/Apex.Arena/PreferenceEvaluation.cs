@@ -52,15 +52,30 @@ public static class PreferenceEvaluation
 
     private sealed record Example(Battle Battle, float[] Features, bool Label, bool Instrumental, TrackScoreRow A, TrackScoreRow B);
 
-    public static ArenaEvaluation Run(IReadOnlyList<Battle> battles, IReadOnlyDictionary<string, TrackScoreRow> scores, int folds = 10, int seed = 42)
+    /// <summary>Runs the experiment; with <c>since</c>, only battles at or after that time count (the paper takes its last four months), and battles without a time are left out too.</summary>
+    public static ArenaEvaluation Run(IReadOnlyList<Battle> battles, IReadOnlyDictionary<string, TrackScoreRow> scores, int folds = 10, int seed = 42, DateTimeOffset? since = null)
     {
         ArgumentNullException.ThrowIfNull(battles);
         ArgumentNullException.ThrowIfNull(scores);
         var excluded = new Dictionary<string, int> { ["tie"] = 0, ["both_bad"] = 0, ["missing_scores"] = 0, ["missing_instrumental_flag"] = 0 };
+        if (since is not null)
+        {
+            excluded["before_period"] = 0;
+            excluded["no_time"] = 0;
+        }
+
         var examples = new List<Example>();
         foreach (var battle in battles)
         {
-            if (battle.Winner is BattleWinner.Tie or BattleWinner.BothBad)
+            if (since is not null && battle.Timestamp is null)
+            {
+                excluded["no_time"]++;
+            }
+            else if (since is { } from && battle.Timestamp < from)
+            {
+                excluded["before_period"]++;
+            }
+            else if (battle.Winner is BattleWinner.Tie or BattleWinner.BothBad)
             {
                 excluded[battle.Winner == BattleWinner.Tie ? "tie" : "both_bad"]++;
             }
@@ -85,10 +100,14 @@ public static class PreferenceEvaluation
 
         var assignment = StratifiedFolds(examples.Select(e => e.Label).ToArray(), folds, seed);
         var classifiers = ClassifierNames.ToDictionary(name => name, name => Report(examples, CrossValidate(examples, assignment, folds, seed, name)));
+        // The rules compare sums of scores on 0..1 scales (popularity / 100, SongEval (s − 1) / 4), so that
+        // the two popularity scores do not drown the five aesthetic ones.
         var baselines = new Dictionary<string, PreferenceReport>
         {
-            ["all_scores"] = Report(examples, examples.Select(e => Sum(e.A) - Sum(e.B)).ToArray()),
-            ["likes"] = Report(examples, examples.Select(e => e.A.Likes - e.B.Likes).ToArray()),
+            ["all_scores"] = Report(examples, examples.Select(e => Popularity(e.A) + SongEval(e.A) - Popularity(e.B) - SongEval(e.B)).ToArray()),
+            ["popularity"] = Report(examples, examples.Select(e => Popularity(e.A) - Popularity(e.B)).ToArray()),
+            ["songeval"] = Report(examples, examples.Select(e => SongEval(e.A) - SongEval(e.B)).ToArray()),
+            ["likes"] = Report(examples, examples.Select(e => (e.A.Likes - e.B.Likes) / 100).ToArray()),
         };
         return new ArenaEvaluation(examples.Count, excluded, folds, seed, classifiers, baselines);
     }
@@ -112,7 +131,9 @@ public static class PreferenceEvaluation
         return assignment;
     }
 
-    private static double Sum(TrackScoreRow s) => s.Streams + s.Likes + s.Coherence + s.Musicality + s.Memorability + s.Clarity + s.Naturalness;
+    private static double Popularity(TrackScoreRow s) => (s.Streams + s.Likes) / 100;
+
+    private static double SongEval(TrackScoreRow s) => (s.Coherence + s.Musicality + s.Memorability + s.Clarity + s.Naturalness - 5) / 4;
 
     private static double[] CrossValidate(List<Example> examples, int[] assignment, int folds, int seed, string classifier)
     {

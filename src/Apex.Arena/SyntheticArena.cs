@@ -64,11 +64,16 @@ public sealed record SyntheticArena(int Systems, int Battles, int Seed, double T
                 scores.Add(Scores(trackB, qb, instrumental, random, normal));
             }
 
-            battles.Add(new Battle(id, names[a], names[b], winner, instrumental, trackA, trackB, $"voter-{random.Next(Math.Max(1, Battles / 20))}"));
+            // Spread evenly over one year, so that period filters (arena-eval --months) have something to cut.
+            var at = SyntheticStart.AddSeconds(k * (365.0 * 24 * 3600 / Math.Max(1, Battles)));
+            battles.Add(new Battle(id, names[a], names[b], winner, instrumental, trackA, trackB, $"voter-{random.Next(Math.Max(1, Battles / 20))}", at));
         }
 
         return new Result(battles, truth, scores);
     }
+
+    /// <summary>When the synthetic battles begin.</summary>
+    public static readonly DateTimeOffset SyntheticStart = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private static TrackScoreRow Scores(string id, double quality, bool instrumental, Random random, Normal normal)
     {

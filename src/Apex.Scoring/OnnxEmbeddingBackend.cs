@@ -21,7 +21,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
     private readonly ScoringOptions _options;
     private readonly MediaLocations _media;
-    private readonly IAudioDecoder _decoder;
+    private readonly ConcurrentDictionary<int, IAudioDecoder> _decoders = new();
     private readonly ILoggerFactory _loggers;
     private readonly SemaphoreSlim _decodes;
     private readonly ConcurrentDictionary<int, Lazy<DeviceBatcher>> _devices = new();
@@ -29,12 +29,11 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
     private readonly Counter<long> _segmentsEncoded;
     private readonly Counter<long> _decodeFailures;
 
-    public OnnxEmbeddingBackend(ScoringOptions options, MediaLocations media, IAudioDecoder decoder, ILoggerFactory loggers, IMeterFactory? meters = null)
+    public OnnxEmbeddingBackend(ScoringOptions options, MediaLocations media, ILoggerFactory loggers, IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _media = media;
-        _decoder = decoder;
         _loggers = loggers;
         _decodes = new SemaphoreSlim(options.DecodeConcurrency);
         var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
@@ -60,7 +59,8 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
             await _decodes.WaitAsync(cancellationToken);
             try
             {
-                audio = await _decoder.DecodeAsync(resolved, cancellationToken: cancellationToken);
+                // At the rate the encoder declares, as the CLI decodes (a 16 kHz encoder gets 16 kHz audio).
+                audio = await Decoder(batcher.Info.SampleRate).DecodeAsync(resolved, cancellationToken: cancellationToken);
             }
             catch (AudioDecodeException ex) when (ex.Kind is not (AudioErrorKind.FfmpegMissing or AudioErrorKind.TimedOut))
             {
@@ -98,6 +98,9 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
         _decodes.Dispose();
     }
+
+    private IAudioDecoder Decoder(int sampleRate) =>
+        _decoders.GetOrAdd(sampleRate, rate => new FfmpegAudioDecoder(new AudioOptions { SampleRate = rate }, _loggers.CreateLogger<FfmpegAudioDecoder>()));
 
     private DeviceBatcher Batcher(int device) =>
         _devices.GetOrAdd(device, d => new Lazy<DeviceBatcher>(() => new DeviceBatcher(Open(d), _options, _batchSizes, _loggers.CreateLogger<DeviceBatcher>()))).Value;

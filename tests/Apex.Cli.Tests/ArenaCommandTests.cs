@@ -43,11 +43,27 @@ public sealed class ArenaCommandTests : IDisposable
         var result = JsonDocument.Parse(stdout).RootElement;
         Assert.True(result.GetProperty("battles").GetInt32() > 400);
         Assert.Equal(["logistic_regression", "random_forest", "gradient_boosting", "adaboost", "svm"], result.GetProperty("classifiers").EnumerateObject().Select(p => p.Name));
-        Assert.Equal(["all_scores", "likes"], result.GetProperty("baselines").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["all_scores", "popularity", "songeval", "likes"], result.GetProperty("baselines").EnumerateObject().Select(p => p.Name));
         var lr = result.GetProperty("classifiers").GetProperty("logistic_regression");
         Assert.Equal(["overall", "instrumental", "vocal"], lr.EnumerateObject().Select(p => p.Name));
         Assert.InRange(lr.GetProperty("overall").GetProperty("auc").GetDouble(), 0, 1);
         Assert.True(result.GetProperty("excluded").GetProperty("tie").GetInt32() > 0);
+
+        // The paper's period (its last four months) and its Table 3 layout.
+        var (recentExit, recent, recentError) = await Apex.RunAsync("arena-eval", "--battles", battles, "--scores", scores, "--folds", "3", "--months", "4", "--format", "json");
+        Assert.True(recentExit == 0, recentError);
+        var period = JsonDocument.Parse(recent).RootElement;
+        var before = period.GetProperty("excluded").GetProperty("before_period").GetInt32();
+        Assert.InRange(before, 380, 420); // eight of the twelve months of 600 battles
+        Assert.Equal(result.GetProperty("battles").GetInt32(), period.GetProperty("battles").GetInt32() + before - (result.GetProperty("excluded").GetProperty("tie").GetInt32() - period.GetProperty("excluded").GetProperty("tie").GetInt32()) - (result.GetProperty("excluded").GetProperty("both_bad").GetInt32() - period.GetProperty("excluded").GetProperty("both_bad").GetInt32()));
+        var (markdownExit, markdown, _) = await Apex.RunAsync("arena-eval", "--battles", battles, "--scores", scores, "--folds", "3", "--format", "markdown");
+        Assert.Equal(0, markdownExit);
+        Assert.Contains("| predictor | accuracy | ROC-AUC | instrumental accuracy | instrumental ROC-AUC | vocal accuracy | vocal ROC-AUC |", markdown, StringComparison.Ordinal);
+        Assert.Equal(9, markdown.Split('\n').Count(l => l.StartsWith("| ", StringComparison.Ordinal)) - 1);
+        Assert.Contains("| Rule: SongEval only |", markdown, StringComparison.Ordinal);
+        var (bothExit, _, bothError) = await Apex.RunAsync("arena-eval", "--battles", battles, "--scores", scores, "--since", "2025-06-01", "--months", "4");
+        Assert.Equal(2, bothExit);
+        Assert.Contains("not both", bothError, StringComparison.Ordinal);
     }
 
     [Fact]

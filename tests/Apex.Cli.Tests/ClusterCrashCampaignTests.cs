@@ -57,10 +57,21 @@ public sealed partial class ClusterCrashCampaignTests(ThrowawayPostgres postgres
             await Task.Delay(250);
         }
 
-        string[] simulate = ["simulate", "--url", survivor.Url, "--key", key.Trim(), "--tracks", "30", "--events", "40000", "--batch", "100",
+        string[] simulate = ["simulate", "--url", survivor.Url, "--key", key.Trim(), "--tracks", "30", "--events", "60000", "--batch", "100",
             "--duplicates", "0.05", "--retries", "0.1", "--seed", "23", "--concurrency", "4", "--attempts", "400"];
         var run = Apex.RunAsync(simulate);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The faults come once events flow (registering the tracks first takes a while on a busy machine).
+        using (var reader = new HttpClient { BaseAddress = new Uri(survivor.Url) })
+        {
+            reader.DefaultRequestHeaders.Add("X-Api-Key", key.Trim());
+            var flowing = DateTime.UtcNow.AddSeconds(120);
+            while (!await StreamsCountedAsync(reader))
+            {
+                Assert.True(DateTime.UtcNow < flowing && !run.IsCompleted, "no events were counted within 120 s");
+                await Task.Delay(200);
+            }
+        }
+
         Assert.False(run.IsCompleted, "the simulation ended before the first fault");
         await doomed.KillAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -79,6 +90,13 @@ public sealed partial class ClusterCrashCampaignTests(ThrowawayPostgres postgres
         Assert.True(againExit == 0, again);
         Assert.Contains("accepted 0,", again, StringComparison.Ordinal);
         Assert.Contains("OK: the host's counts equal", again, StringComparison.Ordinal);
+    }
+
+    private static async Task<bool> StreamsCountedAsync(HttpClient reader)
+    {
+        var listing = await reader.GetStringAsync(new Uri("/platforms/suno/tracks?sort=streams&limit=1", UriKind.Relative));
+        using var json = System.Text.Json.JsonDocument.Parse(listing);
+        return json.RootElement.EnumerateArray().Any(t => t.GetProperty("streams").GetInt64() > 0);
     }
 
     private static int Retried(string log) =>

@@ -8,14 +8,37 @@ public sealed class ServeScoringTests : IDisposable
     private const string Admin = "serve-test-admin-key-0123456789";
     private readonly string _data = Directory.CreateTempSubdirectory("apex-serve-scoring-").FullName;
 
-    public void Dispose() => Directory.Delete(_data, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_data, recursive: true);
+        File.Delete(Path.Combine(Path.GetDirectoryName(_data)!, Path.GetFileName(_data) + "-encoder-16k.onnx"));
+    }
+
+    /// <summary>
+    /// The bundled tiny encoder declaring 16 kHz instead of 24 kHz: the same graph, with its
+    /// <c>apex.sample_rate</c> metadata value patched in place (the same number of bytes).
+    /// </summary>
+    private string SixteenKilohertzEncoder()
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert.onnx"));
+        var key = "apex.sample_rate"u8;
+        var at = bytes.AsSpan().IndexOf(key) + key.Length;
+        var value = bytes.AsSpan(at).IndexOf("24000"u8);
+        Assert.InRange(value, 0, 4); // the value's field follows its key's in the same metadata entry
+        "16000"u8.CopyTo(bytes.AsSpan(at + value));
+        var path = Path.Combine(_data, "..", Path.GetFileName(_data) + "-encoder-16k.onnx");
+        File.WriteAllBytes(path, bytes);
+        return Path.GetFullPath(path);
+    }
 
     [Fact]
     public async Task A_registered_track_is_scored_by_the_synthetic_demo_head_exactly_as_apex_score_scores_it()
     {
         // The local profile as run.sh starts it: no model yet, so the host trains and serves synthetic-demo.
+        // Its encoder declares 16 kHz: the silo must decode at that rate, as apex score does.
+        var encoder = SixteenKilohertzEncoder();
         await using var host = await ServeHost.StartAsync(ServeHost.FreePort(),
-            [$"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}", $"--Apex:SiloPort={ServeHost.FreePort()}", $"--Apex:GatewayPort={ServeHost.FreePort()}"], Admin);
+            [$"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}", $"--Apex:SiloPort={ServeHost.FreePort()}", $"--Apex:GatewayPort={ServeHost.FreePort()}", $"--Apex:Embedding:Encoder={encoder}"], Admin);
         var port = host.Port;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         http.DefaultRequestHeaders.Add("X-Api-Key", Admin);
@@ -38,7 +61,7 @@ public sealed class ServeScoringTests : IDisposable
         Assert.Equal("synthetic-demo", scoring.GetProperty("model_label").GetString());
         var version = scoring.GetProperty("model_version").GetString()!;
 
-        var (exit, stdout, stderr) = await Apex.RunAsync("score", "--model", Path.Combine(_data, "models", version), "--format", "json", Apex.Sample(Song));
+        var (exit, stdout, stderr) = await Apex.RunAsync("score", "--model", Path.Combine(_data, "models", version), "--encoder", encoder, "--format", "json", Apex.Sample(Song));
 
         Assert.True(exit == 0, stderr);
         var offline = JsonDocument.Parse(stdout).RootElement;

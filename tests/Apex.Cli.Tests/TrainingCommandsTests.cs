@@ -49,6 +49,24 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Equal(3, score.GetProperty("segments").GetArrayLength());
         Assert.InRange(score.GetProperty("scores").GetProperty("streams").GetDouble(), 0, 100);
         Assert.InRange(score.GetProperty("scores").GetProperty("clarity").GetDouble(), 1, 5);
+
+        // JSON Lines named by file: exactly what arena-eval reads beside a battle file naming those tracks.
+        string[] songs = ["macleod-vibe-ace", "brahms-hungarian-dance-5", "sorohan-solo-trumpet-06", "macleod-sugar-plum-fairy"];
+        var (linesExit, jsonl, linesError) = await Apex.RunAsync(["score", "--model", PathOf("model"), "--format", "jsonl", .. songs.Select(n => Apex.Sample(n + ".ogg"))]);
+        Assert.True(linesExit == 0, linesError);
+        var scored = jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(songs.Order(), scored.Select(l => l.GetProperty("track_id").GetString()).Order());
+        Assert.Equal(score.GetProperty("scores").GetProperty("streams").GetDouble(), scored.Single(l => l.GetProperty("track_id").GetString() == songs[0]).GetProperty("streams").GetDouble(), 5);
+        await File.WriteAllTextAsync(PathOf("scores.jsonl"), jsonl);
+        var battles = Enumerable.Range(0, 60).Select(i => JsonSerializer.Serialize(new
+        {
+            battle_id = $"b{i}", model_a = $"system-{i % 4}", model_b = $"system-{(i + 1) % 4}", winner = i % 3 == 0 ? "model_b" : "model_a",
+            instrumental = i % 2 == 0, track_a = songs[i % 4], track_b = songs[(i + 1) % 4],
+        }));
+        await File.WriteAllLinesAsync(PathOf("battles.jsonl"), battles);
+        var (evalBattlesExit, evalBattles, evalBattlesError) = await Apex.RunAsync("arena-eval", "--battles", PathOf("battles.jsonl"), "--scores", PathOf("scores.jsonl"), "--folds", "3", "--format", "json");
+        Assert.True(evalBattlesExit == 0, evalBattlesError);
+        Assert.Equal(60, JsonDocument.Parse(evalBattles).RootElement.GetProperty("battles").GetInt32());
     }
 
     [Fact]
@@ -63,7 +81,19 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Equal(25, csv.Length);
         Assert.Equal(24, csv.Skip(1).Select(l => l.Split(',')[0]).Distinct().Count());
         Assert.Equal(24, JsonDocument.Parse(await File.ReadAllTextAsync(PathOf("abl/results.json"))).RootElement.GetArrayLength());
-        Assert.Contains("| C-full | uncertainty | 2 | song | full |", await File.ReadAllTextAsync(PathOf("abl/results.md")), StringComparison.Ordinal);
+        // Every metric of every task: 7 tasks × MSE, MAE, Pearson, Spearman; popularity-only rows leave the aesthetics empty.
+        var header = csv[0].Split(',');
+        Assert.Equal(7 + 28, header.Length);
+        Assert.Contains("naturalness_spearman", header);
+        var cMetrics = csv.Single(l => l.StartsWith("C-popularity,", StringComparison.Ordinal)).Split(',');
+        Assert.All(cMetrics[(7 + 8)..], cell => Assert.Equal("", cell));
+        Assert.All(csv.Single(l => l.StartsWith("C-full,", StringComparison.Ordinal)).Split(',')[7..], cell => Assert.True(double.TryParse(cell, System.Globalization.CultureInfo.InvariantCulture, out _), cell));
+        // The paper's two tables: Table 1 with every condition, Table 2 with the twelve full-task models.
+        var md = await File.ReadAllTextAsync(PathOf("abl/results.md"));
+        Assert.Contains("| C-full | uncertainty | 2 | song | full |", md, StringComparison.Ordinal);
+        var table2 = md[md.IndexOf("Table 2.", StringComparison.Ordinal)..].Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(13, table2.Count); // header + A..L
+        Assert.Contains("coherence MSE", table2[0], StringComparison.Ordinal);
         var plots = Directory.GetFiles(PathOf("abl/plots"), "*.png");
         Assert.Equal(7, plots.Length);
         Assert.All(plots, p => Assert.Equal(0x89, File.ReadAllBytes(p)[0])); // PNG signature

@@ -46,7 +46,7 @@ public sealed class ArenaApiTests : IAsyncLifetime
         var first = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(batch)));
         var retry = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(batch)));
         var capped = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b4", "x", "z", "model_b", true, null, null, "v1")]))));
-        var bad = await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b5", "x", "z", "model_a", true, null, null, null), ("b6", "x", "x", "model_a", true, null, null, null)])));
+        var bad = await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b5", "x", "z", "model_a", true, null, null, null), ("b6", "x", "z", "nobody", true, null, null, null)])));
 
         Assert.Equal((3, 0), (first.GetProperty("accepted").GetInt32(), first.GetProperty("duplicate").GetInt32()));
         Assert.Equal((0, 3), (retry.GetProperty("accepted").GetInt32(), retry.GetProperty("duplicate").GetInt32()));
@@ -60,15 +60,26 @@ public sealed class ArenaApiTests : IAsyncLifetime
         var resent = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b5", "x", "z", "model_a", true, null, null, null)]))));
         Assert.Equal(1, resent.GetProperty("accepted").GetInt32()); // nothing of the refused batch was recorded
 
+        // The documented format too, one format per battle; two tracks of one system are valid data.
+        const string documented = """{"battles":[{"battle_id":"b7","a_system":" x ","b_system":"x","vote":"a"},{"battle_id":"b8","a_system":"y","b_system":"z","vote":"b"}]}""";
+        Assert.Equal(2, (await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(documented)))).GetProperty("accepted").GetInt32());
+        var mixed = await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json("""{"battles":[{"battle_id":"b9","a_system":"x","model_b":"y","vote":"a"}]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, mixed.StatusCode);
+        Assert.Contains("one format per battle", (await BodyAsync(mixed)).GetProperty("errors").GetProperty("battles[0]")[0].GetString(), StringComparison.Ordinal);
+        var fastChatTie = await BodyAsync(await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json(Battles([("b10", "y", "z", "tie (bothbad)", false, null, null, null)]))));
+        Assert.Equal(1, fastChatTie.GetProperty("accepted").GetInt32());
+
         // The board answers with its last finished refit (every second here): wait for the one that saw b5.
         var deadline = DateTime.UtcNow.AddSeconds(20);
         JsonElement overall;
-        while ((overall = await BodyAsync(await Http.GetAsync(new Uri("/leaderboards/overall", UriKind.Relative)))).GetProperty("battles").GetInt64() < 3 && DateTime.UtcNow < deadline)
+        while ((overall = await BodyAsync(await Http.GetAsync(new Uri("/leaderboards/overall", UriKind.Relative)))).GetProperty("skipped_both_bad").GetInt64() < 2 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
 
-        Assert.Equal(3, overall.GetProperty("battles").GetInt64()); // b1, b2, b5: the both-bad b3 is not counted
+        // b1, b2, b5, b8; the both-bad b3 and b10 and the same-system b7 are skipped, and said so.
+        Assert.Equal(4, overall.GetProperty("battles").GetInt64());
+        Assert.Equal((1, 2), (overall.GetProperty("skipped_same_system").GetInt64(), overall.GetProperty("skipped_both_bad").GetInt64()));
         Assert.Equal(["x", "y", "z"], overall.GetProperty("systems").EnumerateArray().Select(s => s.GetProperty("system").GetString()).Order());
         Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/leaderboards/everything", UriKind.Relative))).StatusCode);
 

@@ -21,10 +21,11 @@ internal static class ArenaCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
         var format = new Option<string>("--format") { DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("json", "table");
-        var command = new Command("leaderboard", "Bradley-Terry ratings with bootstrap intervals and Elo, one row per system.") { battles, scope, bootstrap, seed, format };
+        var bothBadAsTie = BothBadAsTieOption();
+        var command = new Command("leaderboard", "Bradley-Terry ratings with bootstrap intervals and Elo, one row per system.") { battles, scope, bootstrap, seed, format, bothBadAsTie };
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (await ReadBattlesAsync(result.GetValue(battles)!, cancellationToken) is not { } all)
+            if (await ReadBattlesAsync(result.GetValue(battles)!, result.GetValue(bothBadAsTie), cancellationToken) is not { } all)
             {
                 return ExitCodes.BadInput;
             }
@@ -98,12 +99,15 @@ internal static class ArenaCommand
         var scores = new Option<string>("--scores") { Description = "JSON Lines, one per track: track_id, streams, likes, coherence, musicality, memorability, clarity, naturalness.", Required = true };
         var folds = new Option<int>("--folds") { DefaultValueFactory = _ => 10 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
-        var format = new Option<string>("--format") { DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("json", "table");
-        var command = new Command("arena-eval", "The paper's preference experiment: 31 features, five classifiers under stratified k-fold CV, rule baselines.") { battles, scores, folds, seed, format };
+        var format = new Option<string>("--format") { Description = "table, json, or markdown (the paper's Table 3 layout).", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("json", "table", "markdown");
+        var bothBadAsTie = BothBadAsTieOption();
+        var since = new Option<DateTimeOffset?>("--since") { Description = "Only battles at or after this time (ISO 8601); battles without a time are left out." };
+        var months = new Option<int?>("--months") { Description = "Only the battles of the last N months before the newest battle (the paper: 4)." };
+        var command = new Command("arena-eval", "The paper's preference experiment: 31 features, five classifiers under stratified k-fold CV, rule baselines.") { battles, scores, folds, seed, format, bothBadAsTie, since, months };
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (await ReadBattlesAsync(result.GetValue(battles)!, cancellationToken) is not { } all || await ReadScoresAsync(result.GetValue(scores)!, cancellationToken) is not { } rows)
+            if (await ReadBattlesAsync(result.GetValue(battles)!, result.GetValue(bothBadAsTie), cancellationToken) is not { } all || await ReadScoresAsync(result.GetValue(scores)!, cancellationToken) is not { } rows)
             {
                 return ExitCodes.BadInput;
             }
@@ -114,10 +118,33 @@ internal static class ArenaCommand
                 return ExitCodes.BadInput;
             }
 
+            if (result.GetValue(since) is not null && result.GetValue(months) is not null || result.GetValue(months) is < 1)
+            {
+                CliConsole.Fail("give --since or --months (at least 1), not both.");
+                return ExitCodes.BadInput;
+            }
+
+            var from = result.GetValue(since);
+            if (result.GetValue(months) is { } m)
+            {
+                if (all.Select(b => b.Timestamp).Max() is not { } newest)
+                {
+                    CliConsole.Fail("--months needs battles with a time (ts, or FastChat's tstamp).");
+                    return ExitCodes.BadInput;
+                }
+
+                from = newest.AddMonths(-m);
+            }
+
+            if (from is { } start)
+            {
+                CliConsole.Note($"battles from {start:yyyy-MM-dd HH:mm} UTC on.");
+            }
+
             ArenaEvaluation evaluation;
             try
             {
-                evaluation = PreferenceEvaluation.Run(all, rows, result.GetValue(folds), result.GetValue(seed));
+                evaluation = PreferenceEvaluation.Run(all, rows, result.GetValue(folds), result.GetValue(seed), from);
             }
             catch (InvalidDataException ex)
             {
@@ -128,6 +155,12 @@ internal static class ArenaCommand
             if (result.GetValue(format) == "json")
             {
                 Console.WriteLine(JsonSerializer.Serialize(evaluation, Json));
+                return ExitCodes.Ok;
+            }
+
+            if (result.GetValue(format) == "markdown")
+            {
+                Console.Write(Table3(evaluation));
                 return ExitCodes.Ok;
             }
 
@@ -145,7 +178,38 @@ internal static class ArenaCommand
         return command;
     }
 
-    private static async Task<IReadOnlyList<Battle>?> ReadBattlesAsync(string path, CancellationToken cancellationToken)
+    /// <summary>The paper's Table 3: each predictor's accuracy and ROC-AUC, overall, instrumental and vocal.</summary>
+    private static string Table3(ArenaEvaluation evaluation)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var md = new System.Text.StringBuilder();
+        md.AppendLine(inv, $"Table 3. Preference prediction on {evaluation.Battles} battles (stratified {evaluation.Folds}-fold CV, seed {evaluation.Seed}; left out: {string.Join(", ", evaluation.Excluded.Select(e => $"{e.Key.Replace('_', ' ')} {e.Value}"))}).");
+        md.AppendLine();
+        md.AppendLine("| predictor | accuracy | ROC-AUC | instrumental accuracy | instrumental ROC-AUC | vocal accuracy | vocal ROC-AUC |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
+        var names = new Dictionary<string, string>
+        {
+            ["logistic_regression"] = "Logistic regression", ["random_forest"] = "Random forest", ["gradient_boosting"] = "Gradient boosting", ["adaboost"] = "AdaBoost", ["svm"] = "SVM (linear)",
+            ["all_scores"] = "Rule: all scores", ["popularity"] = "Rule: popularity only", ["songeval"] = "Rule: SongEval only", ["likes"] = "Rule: likes only",
+        };
+        foreach (var (name, report) in evaluation.Classifiers.Concat(evaluation.Baselines))
+        {
+            md.Append(inv, $"| {names.GetValueOrDefault(name, name)} |");
+            foreach (var m in new[] { report.Overall, report.Instrumental, report.Vocal })
+            {
+                md.Append(inv, $" {m.Accuracy:0.000} | {(m.Auc is { } auc ? auc.ToString("0.000", inv) : "–")} |");
+            }
+
+            md.AppendLine();
+        }
+
+        return md.ToString();
+    }
+
+    private static Option<bool> BothBadAsTieOption() =>
+        new("--bothbad-as-tie") { Description = "Read FastChat's \"tie (bothbad)\" as a tie (FastChat's own reading) instead of both_bad (left out of ratings)." };
+
+    private static async Task<IReadOnlyList<Battle>?> ReadBattlesAsync(string path, bool bothBadAsTie, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -155,7 +219,10 @@ internal static class ArenaCommand
 
         try
         {
-            return await BattleFile.ReadAsync(path, cancellationToken);
+            var contents = await BattleFile.ReadFileAsync(path, bothBadAsTie, cancellationToken);
+            CliConsole.Note($"{contents.Battles.Count} battles in {path} ({(contents.Format == BattleFormat.Documented ? "documented" : "FastChat")} format).");
+            contents.Notes.ToList().ForEach(CliConsole.Note);
+            return contents.Battles;
         }
         catch (InvalidDataException ex)
         {

@@ -6,7 +6,6 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Apex.Audio.Decoding;
 using Apex.Embedding.Encoding;
 using Apex.Grains.Scoring;
 using Apex.Scoring;
@@ -88,7 +87,7 @@ internal static class BenchScoringCommand
         foreach (var batch in batches)
         {
             var options = new ScoringOptions { Encoder = encoderPath, AllowCpu = true, MaxBatch = batch, MaxWait = maxWait, QueueCapacity = tracks };
-            using var backend = new OnnxEmbeddingBackend(options, new MediaLocations(BundledAssets.Samples, temp), new FfmpegAudioDecoder(), loggers);
+            using var backend = new OnnxEmbeddingBackend(options, new MediaLocations(BundledAssets.Samples, temp), loggers);
             await backend.EmbedAsync(0, new EmbedJob("warm-up", Path.GetFileName(songs[0])), "bench", cancellationToken);
             var before = backend.Stats(0, "bench");
             var clock = Stopwatch.StartNew();

@@ -21,8 +21,12 @@ internal static class ScoreCommand
         var maxBatch = EncoderOptionsBinder.MaxBatchOption();
         var threads = EncoderOptionsBinder.ThreadsOption();
         var segments = new Option<bool>("--segments") { Description = "Also give the scores of every 30 s segment." };
-        var format = new Option<string>("--format") { DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("json", "table");
+        var format = new Option<string>("--format")
+        {
+            Description = "table; json (one nested object per file); jsonl (one flat line per file: track_id = the file name without extension and the seven scores, what apex arena-eval --scores reads).",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("json", "jsonl", "table");
         var command = new Command("score", "Score audio: predicted streams and likes scores (0..100) and the five aesthetic scores (1..5).")
         {
             audio, inputList, model, encoder, device, maxBatch, threads, segments, format,
@@ -63,6 +67,7 @@ internal static class ScoreCommand
             var version = manifest.Label is null ? manifest.Version : $"{manifest.Version} [{manifest.Label}]";
             var embedder = EncoderOptionsBinder.Embedder(onnx, loggers);
             var json = result.GetValue(format) == "json";
+            var jsonl = result.GetValue(format) == "jsonl";
             var table = new Table { Caption = new TableTitle(Markup.Escape($"model {version}")) }.AddColumn("file");
             foreach (var task in head.Architecture.Tasks)
             {
@@ -83,7 +88,20 @@ internal static class ScoreCommand
                     }
 
                     var scores = HeadScorer.Score(head, mode, embedding.Values, embedding.SegmentCount);
-                    if (json)
+                    if (jsonl)
+                    {
+                        var line = new Dictionary<string, object?> { ["track_id"] = Path.GetFileNameWithoutExtension(embedding.Path) };
+                        foreach (var (name, value) in Named(scores.Tasks, scores.Song))
+                        {
+                            line[name] = value;
+                        }
+
+                        line["path"] = embedding.Path;
+                        line["model"] = manifest.Version;
+                        line["model_label"] = manifest.Label;
+                        Console.WriteLine(JsonSerializer.Serialize(line));
+                    }
+                    else if (json)
                     {
                         Console.WriteLine(JsonSerializer.Serialize(new
                         {
@@ -102,7 +120,7 @@ internal static class ScoreCommand
                 }
             });
 
-            if (!json)
+            if (!json && !jsonl)
             {
                 CliConsole.CreateOutput().Write(table);
             }

@@ -47,7 +47,10 @@ public sealed record LeaderboardRow(
     [property: Id(8)] double Elo,
     [property: Id(9)] bool Provisional);
 
-/// <summary>The board as of its last refit, with how many battles it has counted since.</summary>
+/// <summary>
+/// The board as of its last refit, with how many battles it has counted since, and the battles the fit
+/// leaves out: both-bad votes and battles between two tracks of one system.
+/// </summary>
 [GenerateSerializer]
 [Alias("Apex.Grains.Arena.LeaderboardView")]
 public sealed record LeaderboardView(
@@ -57,4 +60,6 @@ public sealed record LeaderboardView(
     [property: Id(3)] long BattlesAtRefit,
     [property: Id(4)] DateTimeOffset? RefittedAt,
     [property: Id(5)] double? RefitSeconds,
-    [property: Id(6)] int Bootstrap);
+    [property: Id(6)] int Bootstrap,
+    [property: Id(7)] long SkippedSameSystem = 0,
+    [property: Id(8)] long SkippedBothBad = 0);

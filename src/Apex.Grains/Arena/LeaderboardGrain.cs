@@ -127,7 +127,7 @@ public sealed class LeaderboardGrain(BattleLog log, ArenaOptions? options = null
             var clock = Stopwatch.StartNew();
             var entries = Leaderboard.Build(counts, elo, options.Bootstrap, options.Seed);
             var rows = entries.Select(e => new LeaderboardRow(e.System, e.Rating, e.CiLow, e.CiHigh, e.RankUb, e.Battles, e.Wins, e.Ties, e.Elo, e.Provisional)).ToList();
-            var view = new LeaderboardView(scope, rows, counts.Battles, counts.Battles, DateTimeOffset.UtcNow, clock.Elapsed.TotalSeconds, options.Bootstrap);
+            var view = new LeaderboardView(scope, rows, counts.Battles, counts.Battles, DateTimeOffset.UtcNow, clock.Elapsed.TotalSeconds, options.Bootstrap, counts.SameSystem, counts.BothBad);
             ArenaMetrics.RefitDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("scope", scope));
             _board = view;
             return view;
@@ -135,5 +135,5 @@ public sealed class LeaderboardGrain(BattleLog log, ArenaOptions? options = null
         return _refit;
     }
 
-    private LeaderboardView Empty() => new(this.GetPrimaryKeyString(), [], _counts.Battles, 0, null, null, _options.Bootstrap);
+    private LeaderboardView Empty() => new(this.GetPrimaryKeyString(), [], _counts.Battles, 0, null, null, _options.Bootstrap, _counts.SameSystem, _counts.BothBad);
 }

@@ -14,15 +14,24 @@ public static class ArenaApi
     public const int MaxBattlesPerBatch = 10_000;
     public const int MaxPairsPerJudge = 100_000;
 
+    /// <summary>
+    /// One battle, in either format (one per battle): FastChat's <c>model_a, model_b, winner,
+    /// track_a, track_b</c> or the documented <c>a_system, b_system, vote, a_track, b_track</c>.
+    /// </summary>
     public sealed record BattleRequest(
         [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id: 1 to 200 characters, no control characters.")] string? BattleId,
-        [property: Required, StringLength(Domains.MaxSystem, MinimumLength = 1), Description("A system: 1 to 200 characters, no control characters.")] string? ModelA,
-        [property: Required, StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Another system.")] string? ModelB,
-        [property: Required, AllowedValues("model_a", "model_b", "tie", "both_bad")] string? Winner,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track A's system, 1 to 200 characters, no control characters (trimmed). May equal model_b: leaderboards skip such a battle.")] string? ModelA,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track B's system.")] string? ModelB,
+        [property: AllowedValues("model_a", "model_b", "tie", "both_bad", "tie (bothbad)"), Description("FastChat format; \"tie (bothbad)\" is both_bad (left out of ratings).")] string? Winner,
         bool? Instrumental,
-        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackA,
-        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackB,
-        [property: StringLength(VoterIds.MaxLength, MinimumLength = 1), Description("Normalised (NFKC, trimmed, case-folded) and kept only as a hash; capped per UTC day.")] string? Voter);
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("FastChat format: track A's id.")] string? TrackA,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("FastChat format: track B's id.")] string? TrackB,
+        [property: StringLength(VoterIds.MaxLength, MinimumLength = 1), Description("Normalised (NFKC, trimmed, case-folded) and kept only as a hash; capped per UTC day.")] string? Voter,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Documented format: track A's system (instead of model_a).")] string? ASystem = null,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Documented format: track B's system.")] string? BSystem = null,
+        [property: AllowedValues("a", "b", "tie", "both_bad"), Description("Documented format: the vote (instead of winner).")] string? Vote = null,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("Documented format: track A's id.")] string? ATrack = null,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("Documented format: track B's id.")] string? BTrack = null);
 
     public sealed record BattlesRequest([property: Required, Description("1 to 10,000 battles.")] IReadOnlyList<BattleRequest?>? Battles);
 
@@ -54,6 +63,9 @@ public static class ArenaApi
     public sealed record JudgeResponse(string ModelVersion, int TrainedOnBattles, IReadOnlyList<double?> PreferA, IReadOnlyList<string?> Errors);
 
     private static readonly string[] Winners = ["model_a", "model_b", "tie", "both_bad"];
+
+    // The documented format's votes, in the order of Winners.
+    private static readonly string[] Votes = ["a", "b", "tie", "both_bad"];
 
     public static IEndpointRouteBuilder MapArenaApi(this IEndpointRouteBuilder app)
     {
@@ -94,13 +106,18 @@ public static class ArenaApi
                 continue;
             }
 
-            var winner = Array.IndexOf(Winners, b.Winner);
+            var documented = b.ASystem is not null || b.BSystem is not null || b.Vote is not null || b.ATrack is not null || b.BTrack is not null;
+            var fastChat = b.ModelA is not null || b.ModelB is not null || b.Winner is not null || b.TrackA is not null || b.TrackB is not null;
+            var (systemA, systemB, trackA, trackB) = documented ? (b.ASystem?.Trim(), b.BSystem?.Trim(), b.ATrack, b.BTrack) : (b.ModelA?.Trim(), b.ModelB?.Trim(), b.TrackA, b.TrackB);
+            var winner = documented ? Array.IndexOf(Votes, b.Vote) : b.Winner == "tie (bothbad)" ? Array.IndexOf(Winners, "both_bad") : Array.IndexOf(Winners, b.Winner);
             var problem =
+                documented && fastChat ? "one format per battle: a_system, b_system, vote, a_track, b_track (documented) or model_a, model_b, winner, track_a, track_b (FastChat)" :
                 !Domains.IsClientId(b.BattleId, Domains.MaxClientId) ? $"battle_id is required: {Domains.ClientIdRule(Domains.MaxClientId)}" :
-                !Domains.IsClientId(b.ModelA, Domains.MaxSystem) || !Domains.IsClientId(b.ModelB, Domains.MaxSystem) ? $"model_a and model_b are required: {Domains.ClientIdRule(Domains.MaxSystem)}" :
-                b.TrackA is { } ta && !Domains.IsName(ta, Domains.MaxTrackId) || b.TrackB is { } tb && !Domains.IsName(tb, Domains.MaxTrackId) ? $"track_a and track_b, when given, must be track ids: {Domains.NameRule(Domains.MaxTrackId)}" :
-                b.ModelA == b.ModelB ? "model_a and model_b must be different systems" :
-                winner < 0 ? "winner must be model_a, model_b, tie or both_bad" :
+                !Domains.IsClientId(systemA, Domains.MaxSystem) || !Domains.IsClientId(systemB, Domains.MaxSystem)
+                    ? $"{(documented ? "a_system and b_system" : "model_a and model_b")} are required: {Domains.ClientIdRule(Domains.MaxSystem)}" :
+                trackA is { } ta && !Domains.IsName(ta, Domains.MaxTrackId) || trackB is { } tb && !Domains.IsName(tb, Domains.MaxTrackId)
+                    ? $"{(documented ? "a_track and b_track" : "track_a and track_b")}, when given, must be track ids: {Domains.NameRule(Domains.MaxTrackId)}" :
+                winner < 0 ? (documented ? "vote must be a, b, tie or both_bad" : "winner must be model_a, model_b, tie, both_bad or \"tie (bothbad)\"") :
                 b.Voter is { } voter && (voter.Length > VoterIds.MaxLength || VoterIds.IsBlank(voter)) ? $"voter, when given, must hold a visible character (at most {VoterIds.MaxLength} characters)" :
                 null;
             if (problem is not null)
@@ -109,7 +126,7 @@ public static class ArenaApi
                 continue;
             }
 
-            incoming.Add(new IncomingBattle(b.BattleId!, b.ModelA!, b.ModelB!, winner, b.Instrumental, b.TrackA, b.TrackB, b.Voter is { } v ? VoterIds.Hash(v) : null));
+            incoming.Add(new IncomingBattle(b.BattleId!, systemA!, systemB!, winner, b.Instrumental, trackA, trackB, b.Voter is { } v ? VoterIds.Hash(v) : null));
         }
 
         if (errors.Count > 0)

@@ -6,7 +6,10 @@ using static TorchSharp.torch;
 
 namespace Apex.Training.Training;
 
-/// <summary>One row of the ablation table: a condition, its settings and its test metrics.</summary>
+/// <summary>
+/// One row of the ablation: a condition, its settings and its test metrics for every task it has
+/// (MSE, MAE, Pearson, Spearman; popularity-only conditions have no aesthetic tasks).
+/// </summary>
 public sealed record AblationRow(
     string Condition,
     string Loss,
@@ -14,14 +17,14 @@ public sealed record AblationRow(
     string Mode,
     string Tasks,
     int BestEpoch,
-    double StreamsMse,
-    double StreamsMae,
-    double StreamsPearson,
-    double StreamsSpearman,
-    double LikesMse,
-    double LikesPearson,
-    double? MeanAestheticPearson,
-    bool Resumed);
+    IReadOnlyDictionary<string, MetricsManifest> Metrics,
+    bool Resumed)
+{
+    public double StreamsMse => Metrics["streams"].Mse;
+
+    /// <summary>The model letter (A..L) without the task set.</summary>
+    public string Model => Condition.Split('-')[0];
+}
 
 /// <summary>
 /// The paper's 24-condition grid on one dataset. Each condition's checkpoint goes to its own folder;
@@ -64,52 +67,122 @@ public static class Ablation
         return rows;
     }
 
-    private static AblationRow RowOf(string name, TrainingOptions options, CheckpointManifest manifest, bool resumed)
+    private static AblationRow RowOf(string name, TrainingOptions options, CheckpointManifest manifest, bool resumed) =>
+        new(name, manifest.Loss, options.TrunkDepth, manifest.InputMode, options.TaskSet, manifest.BestEpoch, manifest.TestMetrics, resumed);
+
+    /// <summary>The tasks in the paper's order: the two popularity scores, then the five SongEval dimensions.</summary>
+    public static readonly string[] TaskOrder = ["streams", "likes", "coherence", "musicality", "memorability", "clarity", "naturalness"];
+
+    private static readonly string[] MetricNames = ["mse", "mae", "pearson", "spearman"];
+
+    private static double Metric(MetricsManifest m, string name) => name switch
     {
-        var m = manifest.TestMetrics;
-        var aesthetics = m.Where(kv => kv.Key is not ("streams" or "likes")).Select(kv => kv.Value.Pearson).ToList();
-        return new AblationRow(
-            name,
-            manifest.Loss,
-            options.TrunkDepth,
-            manifest.InputMode,
-            options.TaskSet,
-            manifest.BestEpoch,
-            m["streams"].Mse,
-            m["streams"].Mae,
-            m["streams"].Pearson,
-            m["streams"].Spearman,
-            m["likes"].Mse,
-            m["likes"].Pearson,
-            aesthetics.Count > 0 ? aesthetics.Average() : null,
-            resumed);
-    }
+        "mse" => m.Mse,
+        "mae" => m.Mae,
+        "pearson" => m.Pearson,
+        "spearman" => m.Spearman,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
+    };
 
     private static async Task WriteAsync(string directory, List<AblationRow> rows, CancellationToken cancellationToken)
     {
         var inv = CultureInfo.InvariantCulture;
-        var csv = new StringBuilder("condition,loss,trunk,mode,tasks,best_epoch,streams_mse,streams_mae,streams_pearson,streams_spearman,likes_mse,likes_pearson,mean_aesthetic_pearson\n");
+        var csv = new StringBuilder("condition,model,loss,trunk,mode,tasks,best_epoch");
+        foreach (var task in TaskOrder)
+        {
+            foreach (var metric in MetricNames)
+            {
+                csv.Append(inv, $",{task}_{metric}");
+            }
+        }
+
+        csv.AppendLine();
         foreach (var r in rows)
         {
-            csv.AppendLine(inv, $"{r.Condition},{r.Loss},{r.Trunk},{r.Mode},{r.Tasks},{r.BestEpoch},{r.StreamsMse:R},{r.StreamsMae:R},{r.StreamsPearson:R},{r.StreamsSpearman:R},{r.LikesMse:R},{r.LikesPearson:R},{r.MeanAestheticPearson?.ToString("R", inv) ?? ""}");
+            csv.Append(inv, $"{r.Condition},{r.Model},{r.Loss},{r.Trunk},{r.Mode},{r.Tasks},{r.BestEpoch}");
+            foreach (var task in TaskOrder)
+            {
+                foreach (var metric in MetricNames)
+                {
+                    csv.Append(r.Metrics.TryGetValue(task, out var m) ? "," + Metric(m, metric).ToString("R", inv) : ",");
+                }
+            }
+
+            csv.AppendLine();
         }
 
         await File.WriteAllTextAsync(Path.Combine(directory, "results.csv"), csv.ToString(), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(rows, Json), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), Markdown(rows), cancellationToken);
+    }
 
+    /// <summary>
+    /// The paper's two tables: Table 1, popularity prediction for all 24 conditions (streams and likes:
+    /// MSE, MAE, Pearson, Spearman); Table 2, aesthetic prediction for the full-task conditions (each
+    /// SongEval dimension: MSE and Pearson; MAE and Spearman are in results.csv and .json). Bold: the
+    /// best value of each column.
+    /// </summary>
+    public static string Markdown(IReadOnlyList<AblationRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine("| model | loss | shared layers | mode | tasks | streams MSE | streams MAE | streams Pearson | streams Spearman | likes MSE | likes Pearson | mean aesthetic Pearson |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        var best = rows.MinBy(r => r.StreamsMse);
+        md.AppendLine("Table 1. Popularity prediction on the test split (all 24 conditions).");
+        md.AppendLine();
+        md.AppendLine("| model | loss | shared layers | mode | tasks | streams MSE | streams MAE | streams Pearson | streams Spearman | likes MSE | likes MAE | likes Pearson | likes Spearman |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var popularity = TaskOrder.Take(2).SelectMany(t => MetricNames.Select(m => (Task: t, Metric: m))).ToList();
         foreach (var r in rows)
         {
-            var mark = ReferenceEquals(r, best) ? "**" : "";
-            md.AppendLine(inv, $"| {mark}{r.Condition}{mark} | {r.Loss} | {r.Trunk} | {r.Mode} | {r.Tasks} | {r.StreamsMse:0.0} | {r.StreamsMae:0.00} | {r.StreamsPearson:0.000} | {r.StreamsSpearman:0.000} | {r.LikesMse:0.0} | {r.LikesPearson:0.000} | {(r.MeanAestheticPearson is { } p ? p.ToString("0.000", inv) : "–")} |");
+            md.Append(inv, $"| {r.Condition} | {r.Loss} | {r.Trunk} | {r.Mode} | {r.Tasks} |");
+            foreach (var (task, metric) in popularity)
+            {
+                md.Append(' ').Append(Cell(rows, r, task, metric)).Append(" |");
+            }
+
+            md.AppendLine();
         }
 
+        var full = rows.Where(r => r.Metrics.ContainsKey("coherence")).ToList();
+        if (full.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("Table 2. Aesthetic prediction on the test split (full-task conditions; SongEval dimensions, 1..5).");
+            md.AppendLine();
+            var dimensions = TaskOrder.Skip(2).ToList();
+            md.AppendLine("| model | " + string.Join(" | ", dimensions.SelectMany(d => new[] { $"{d} MSE", $"{d} Pearson" })) + " |");
+            md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", dimensions.Count * 2)));
+            foreach (var r in full)
+            {
+                md.Append(inv, $"| {r.Model} |");
+                foreach (var d in dimensions)
+                {
+                    md.Append(' ').Append(Cell(full, r, d, "mse")).Append(" | ").Append(Cell(full, r, d, "pearson")).Append(" |");
+                }
+
+                md.AppendLine();
+            }
+        }
+
+        var best = rows.MinBy(r => r.StreamsMse);
         md.AppendLine();
-        md.AppendLine(inv, $"Best streams MSE: **{best?.Condition}**. Test split: 10 % of the songs, stratified by streams-score decile.");
+        md.AppendLine(inv, $"Best streams MSE: {best?.Condition}. Test split: 10 % of the songs, stratified by streams-percentile decile.");
         md.AppendLine("Predicted-vs-actual plots of the best full-task condition are in `plots/`.");
-        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), md.ToString(), cancellationToken);
+        return md.ToString();
+    }
+
+    /// <summary>A metric, bold where it is the column's best (lowest error, highest correlation).</summary>
+    private static string Cell(IReadOnlyList<AblationRow> rows, AblationRow row, string task, string metric)
+    {
+        if (!row.Metrics.TryGetValue(task, out var m))
+        {
+            return "–";
+        }
+
+        var value = Metric(m, metric);
+        var column = rows.Where(r => r.Metrics.ContainsKey(task)).Select(r => Metric(r.Metrics[task], metric)).ToList();
+        var isBest = metric is "mse" or "mae" ? value <= column.Min() : value >= column.Max();
+        var text = value.ToString(metric is "mse" or "mae" ? (task is "streams" or "likes" ? "0.0" : "0.000") : "0.000", CultureInfo.InvariantCulture);
+        return isBest ? $"**{text}**" : text;
     }
 }
