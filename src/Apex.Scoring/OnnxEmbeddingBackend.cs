@@ -147,7 +147,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
         public EncoderInfo Info => _encoder.Info;
 
-        public string EncoderName => $"{Path.GetFileNameWithoutExtension(_encoder.Info.ModelPath)} ({_encoder.Info.Source})";
+        public string EncoderName => _encoder.Info.Identity;
 
         public int Admitted => Volatile.Read(ref _admitted);
 

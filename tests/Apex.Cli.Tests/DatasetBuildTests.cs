@@ -63,6 +63,9 @@ public sealed class DatasetBuildTests : IDisposable
         Assert.Equal(3, rows["t3"].Segments);
         var info = await ParquetDataset.ReadInfoAsync(output);
         Assert.Equal((4, 32), (info.Layers, info.Hidden));
+        // The encoder's identity travels with its embeddings: name, content hash, shape and rate.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert.onnx"))));
+        Assert.Equal($"tiny-mert (sha256:{hash[..16]}, 4×32, 24000 Hz)", info.Encoder);
 
         var (again, _, log) = await Apex.RunAsync("dataset", "build", "--audio", audio, "--labels", labels, "--out", output);
         Assert.Equal(0, again);

@@ -23,6 +23,7 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Contains("naturalness", trainOut, StringComparison.Ordinal);
         var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(PathOf("model/manifest.json"))).RootElement;
         Assert.Equal("uncertainty", manifest.GetProperty("loss").GetString());
+        Assert.Equal("4 × 64", manifest.GetProperty("batch").GetString()); // the paper's four ghost batches per step
 
         var (evalExit, evalOut, _) = await Apex.RunAsync("evaluate", "--model", PathOf("model"), "--data", PathOf("ds.parquet"), "--split", "test", "--format", "json");
         Assert.Equal(0, evalExit);
@@ -49,6 +50,29 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Equal(3, score.GetProperty("segments").GetArrayLength());
         Assert.InRange(score.GetProperty("scores").GetProperty("streams").GetDouble(), 0, 100);
         Assert.InRange(score.GetProperty("scores").GetProperty("clarity").GetDouble(), 1, 5);
+
+        // A head scores only embeddings of the encoder it was trained on. Synthetic data records none; a
+        // head that records another encoder is refused, offline and live, with the reason.
+        Assert.Equal(JsonValueKind.Null, manifest.GetProperty("encoder").ValueKind);
+        var tinyHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert.onnx"))));
+        var tiny = $"tiny-mert (sha256:{tinyHash[..16]}, 4×32, 24000 Hz)";
+        const string other = "mert-v1-95m (sha256:00112233445566aa, 4×32, 24000 Hz)";
+        var manifestPath = PathOf("model/manifest.json");
+        var original = await File.ReadAllTextAsync(manifestPath);
+        await File.WriteAllTextAsync(manifestPath, original.Replace("\"encoder\": null", $"\"encoder\": \"{other}\"", StringComparison.Ordinal));
+        var (refusedExit, _, refusedError) = await Apex.RunAsync("score", "--model", PathOf("model"), Apex.Sample("macleod-vibe-ace.ogg"));
+        Assert.Equal(2, refusedExit);
+        Assert.Contains($"it was trained on embeddings of {other}, and these come from {tiny}", refusedError, StringComparison.Ordinal);
+        using (var host = new global::Apex.Scoring.ModelHost(PathOf("model")))
+        {
+            var embedding = new global::Apex.Grains.Scoring.EmbedOutcome(global::Apex.Grains.Scoring.EmbedStatus.Embedded, null, 1, 4, 32, new float[128], tiny, "silo", 30);
+            var live = Assert.Throws<InvalidOperationException>(() => host.Predict(embedding, "embeddings:x", DateTimeOffset.UtcNow));
+            Assert.Contains("does not score this track: it was trained on embeddings of " + other, live.Message, StringComparison.Ordinal);
+        }
+
+        await File.WriteAllTextAsync(manifestPath, original.Replace("\"encoder\": null", $"\"encoder\": \"{tiny}\"", StringComparison.Ordinal));
+        Assert.Equal(0, (await Apex.RunAsync("score", "--model", PathOf("model"), Apex.Sample("macleod-vibe-ace.ogg"))).ExitCode);
+        await File.WriteAllTextAsync(manifestPath, original);
 
         // JSON Lines named by file: exactly what arena-eval reads beside a battle file naming those tracks.
         string[] songs = ["macleod-vibe-ace", "brahms-hungarian-dance-5", "sorohan-solo-trumpet-06", "macleod-sugar-plum-fairy"];

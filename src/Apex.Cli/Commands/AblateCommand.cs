@@ -11,7 +11,9 @@ internal static class AblateCommand
         var data = new Option<string>("--data") { Description = "Dataset (Parquet).", Required = true };
         var output = new Option<string>("--out") { Description = "Folder for the 24 checkpoints and results.csv/json/md (resumable).", Required = true };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 100 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512 };
+        var batch = new Option<int>("--batch-size") { Description = "Rows per ghost batch (BatchNorm statistics are per ghost batch).", DefaultValueFactory = _ => 512 };
+        var ghosts = new Option<int>("--ghost-batches") { Description = "Ghost batches per optimiser step: the paper's 4 × 512 (a global batch of 2,048).", DefaultValueFactory = _ => 4 };
+        var single = new Option<bool>("--single-batch") { Description = "One plain mini-batch of --batch-size rows per step (the same as --ghost-batches 1)." };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
         var patience = new Option<int>("--patience") { DefaultValueFactory = _ => 10 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
@@ -19,7 +21,7 @@ internal static class AblateCommand
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var command = new Command("ablate", "Train and evaluate all 24 conditions (3 losses × 2 trunks × 2 modes × 2 task sets, models A..L).")
         {
-            data, output, epochs, batch, lr, patience, seed, device,
+            data, output, epochs, batch, ghosts, single, lr, patience, seed, device,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -27,6 +29,7 @@ internal static class AblateCommand
             {
                 Epochs = result.GetValue(epochs),
                 BatchSize = result.GetValue(batch),
+                GhostBatches = result.GetValue(single) ? 1 : result.GetValue(ghosts),
                 LearningRate = result.GetValue(lr),
                 Patience = result.GetValue(patience),
                 Seed = result.GetValue(seed),

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Apex.Cli.Inputs;
+using Apex.Embedding.Encoding;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
 using Apex.Training.Training;
@@ -60,6 +61,12 @@ internal static class ScoreCommand
             if (onnx.Info.LayerCount != head.Architecture.Layers || onnx.Info.HiddenSize != head.Architecture.Hidden)
             {
                 CliConsole.Fail($"the encoder gives {onnx.Info.LayerCount} × {onnx.Info.HiddenSize} embeddings but the model takes {head.Architecture.Layers} × {head.Architecture.Hidden}.");
+                return ExitCodes.BadInput;
+            }
+
+            if (EncoderIdentity.Mismatch(manifest.Encoder, onnx.Info.Identity) is { } mismatch)
+            {
+                CliConsole.Fail($"model {manifest.Version} cannot score with this encoder: {mismatch}. Give --encoder the model it was trained with.");
                 return ExitCodes.BadInput;
             }
 

@@ -23,7 +23,9 @@ internal static class TrainCommand
         var tasks = new Option<string>("--tasks") { Description = "full (7 tasks) or popularity (2).", DefaultValueFactory = _ => "full" };
         tasks.AcceptOnlyFromAmong("full", "popularity");
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 100 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512 };
+        var batch = new Option<int>("--batch-size") { Description = "Rows per ghost batch (BatchNorm statistics are per ghost batch).", DefaultValueFactory = _ => 512 };
+        var ghosts = new Option<int>("--ghost-batches") { Description = "Ghost batches per optimiser step: the paper's 4 × 512 (a global batch of 2,048).", DefaultValueFactory = _ => 4 };
+        var single = new Option<bool>("--single-batch") { Description = "One plain mini-batch of --batch-size rows per step (the same as --ghost-batches 1)." };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
         var patience = new Option<int>("--patience") { DefaultValueFactory = _ => 10 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
@@ -33,7 +35,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an APEX head and write its checkpoint (safetensors + manifest).")
         {
-            data, output, condition, loss, trunk, mode, tasks, epochs, batch, lr, patience, seed, device, label,
+            data, output, condition, loss, trunk, mode, tasks, epochs, batch, ghosts, single, lr, patience, seed, device, label,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -48,6 +50,7 @@ internal static class TrainCommand
                     TaskSet = result.GetValue(tasks)!,
                     Epochs = result.GetValue(epochs),
                     BatchSize = result.GetValue(batch),
+                    GhostBatches = result.GetValue(single) ? 1 : result.GetValue(ghosts),
                     LearningRate = result.GetValue(lr),
                     Patience = result.GetValue(patience),
                     Seed = result.GetValue(seed),

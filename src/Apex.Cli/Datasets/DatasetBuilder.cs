@@ -81,7 +81,8 @@ internal static class DatasetBuilder
 
         // Ranked among the songs that stay (unreadable audio is out), then balanced when asked.
         var final = SongLabeler.Label(curated.Kept.Select(k => k.Song).Where(s => !bad.Contains(s.TrackId)).ToList(), options);
-        var info = new DatasetInfo(embedder.Encoder.Info.LayerCount, embedder.Encoder.Info.HiddenSize, $"built from {Path.GetFileName(labelsPath)} with encoder {Path.GetFileName(embedder.Encoder.Info.ModelPath)} ({embedder.Encoder.Info.Source})");
+        var info = new DatasetInfo(embedder.Encoder.Info.LayerCount, embedder.Encoder.Info.HiddenSize,
+            $"built from {Path.GetFileName(labelsPath)} with encoder {Path.GetFileName(embedder.Encoder.Info.ModelPath)} ({embedder.Encoder.Info.Source})", embedder.Encoder.Info.Identity);
         await ParquetDataset.WriteAsync(output, final.Kept.Select(label =>
         {
             var l = byId[label.Song.TrackId];

@@ -8,9 +8,13 @@ public sealed record EncoderInfo(
     int SampleRate,
     bool? Normalize,
     string Source,
-    string Provider)
+    string Provider,
+    string ContentHash = "")
 {
     public int LayerCount => Layers.Count;
+
+    /// <summary>Name, content hash, shape and rate: recorded with every embedding, dataset and checkpoint made from this encoder.</summary>
+    public string Identity => EncoderIdentity.Of(ModelPath, ContentHash.Length >= 16 ? ContentHash : new string('0', 16), Layers.Count, HiddenSize, SampleRate);
 
     /// <summary>Floats per segment in the output: layers × hidden.</summary>
     public int SegmentWidth => Layers.Count * HiddenSize;

@@ -219,7 +219,7 @@ public sealed partial class TrainerGrain(
         var (serving, manifest) = HeadCheckpoint.Load(servingDirectory);
         using var _ = serving;
         var architecture = serving.Architecture;
-        var snapshot = await SnapshotAsync(architecture, options);
+        var snapshot = await SnapshotAsync(architecture, manifest.Encoder, options);
         if (snapshot.Count < options.MinTrainingTracks)
         {
             throw new InvalidOperationException($"{snapshot.Count} mature scored tracks with labels; a run needs {options.MinTrainingTracks}.");
@@ -277,6 +277,8 @@ public sealed partial class TrainerGrain(
             Version = version,
             Label = null,
             DataSnapshot = $"cluster: {snapshot.Count} mature scored tracks (popularity labels), run {id}, fine-tuned from {manifest.Version}",
+            // The encoder of the embeddings it was fine-tuned on (the parent's, or the one encoder they all come from).
+            Encoder = manifest.Encoder ?? (snapshot.Select(s => s.Encoder).Distinct(StringComparer.Ordinal).ToList() is [var only] ? only : null),
             CreatedAt = DateTimeOffset.UtcNow,
         });
         registry.Serve(version);
@@ -397,16 +399,18 @@ public sealed partial class TrainerGrain(
         return labels;
     }
 
-    private sealed record Sample(string TrackId, float[] Features, float[] Labels);
+    private sealed record Sample(string TrackId, float[] Features, float[] Labels, string Encoder);
 
-    private async Task<List<Sample>> SnapshotAsync(HeadArchitecture architecture, TrainerOptions options)
+    private async Task<List<Sample>> SnapshotAsync(HeadArchitecture architecture, string? encoder, TrainerOptions options)
     {
         var store = ScoreStore;
         var width = architecture.Layers * architecture.Hidden;
         var samples = new List<Sample>();
         foreach (var (track, label) in (await LabelsAsync(options)).OrderBy(l => l.Key, StringComparer.Ordinal))
         {
-            if (await store.LoadAsync(track) is not { Values: { } values } embedding || embedding.Layers * embedding.Hidden != width)
+            // Only embeddings the serving head may score (its encoder's, when it records one).
+            if (await store.LoadAsync(track) is not { Values: { } values } embedding || embedding.Layers * embedding.Hidden != width
+                || Apex.Embedding.Encoding.EncoderIdentity.Mismatch(encoder, embedding.Encoder) is not null)
             {
                 continue;
             }
@@ -421,7 +425,7 @@ public sealed partial class TrainerGrain(
             }
 
             var labels = architecture.Tasks.Select(t => t.Name switch { "streams" => label[0], "likes" => label[1], _ => float.NaN }).ToArray();
-            samples.Add(new Sample(track, mean, labels));
+            samples.Add(new Sample(track, mean, labels, embedding.Encoder));
         }
 
         return samples;

@@ -21,12 +21,20 @@ public sealed record CheckpointManifest
     [JsonPropertyName("loss")]
     public required string Loss { get; init; }
 
+    /// <summary>How it was batched: ghost batches × rows per ghost batch (the paper: "4 × 512").</summary>
+    [JsonPropertyName("batch")]
+    public string? Batch { get; init; }
+
     /// <summary>Learnt ½·exp(−s_i) per task under uncertainty weighting.</summary>
     [JsonPropertyName("task_weights")]
     public IReadOnlyList<float>? TaskWeights { get; init; }
 
     [JsonPropertyName("data_snapshot")]
     public required string DataSnapshot { get; init; }
+
+    /// <summary>The encoder whose embeddings trained this head (name, content hash, shape, rate); null for synthetic data. The head scores only that encoder's embeddings.</summary>
+    [JsonPropertyName("encoder")]
+    public string? Encoder { get; init; }
 
     /// <summary>The seed of the stratified split, so that evaluation can re-derive the same test songs.</summary>
     [JsonPropertyName("split_seed")]

@@ -24,6 +24,11 @@ public static class ParquetDataset
             [DatasetInfo.HiddenKey] = info.Hidden.ToString(CultureInfo.InvariantCulture),
             [DatasetInfo.DescriptionKey] = info.Description,
         };
+        if (info.Encoder is { } encoder)
+        {
+            metadata[DatasetInfo.EncoderKey] = encoder;
+        }
+
         var temp = path + ".tmp";
         await using (var stream = File.Create(temp))
         {
@@ -216,7 +221,8 @@ public static class ParquetDataset
             reader.CustomMetadata.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
                 ? n
                 : throw new InvalidDataException($"{path}: missing or invalid dataset metadata '{key}'.");
-        return new DatasetInfo(Read(DatasetInfo.LayersKey), Read(DatasetInfo.HiddenKey), reader.CustomMetadata.GetValueOrDefault(DatasetInfo.DescriptionKey, ""));
+        return new DatasetInfo(Read(DatasetInfo.LayersKey), Read(DatasetInfo.HiddenKey), reader.CustomMetadata.GetValueOrDefault(DatasetInfo.DescriptionKey, ""),
+            reader.CustomMetadata.GetValueOrDefault(DatasetInfo.EncoderKey));
     }
 
     private static void Check(SongRow row, DatasetInfo info)

@@ -44,20 +44,31 @@ public static class Trainer
             head.train();
             double sum = 0;
             var batches = 0;
-            foreach (var batch in train.Epoch(options.BatchSize, order))
+            foreach (var global in train.Epoch(options.BatchSize * options.GhostBatches, order))
             {
-                if (batch.Count < 2)
+                // Ghost batches: BatchNorm normalises each BatchSize rows on their own; the gradients of
+                // the ghosts, each weighted by its share of rows, add up to one step over the global batch.
+                var ghosts = Ghosts(global, options.BatchSize, train.Layers * train.Hidden, train.Tasks.Count).Where(g => g.Count >= 2).ToList(); // BatchNorm needs two rows
+                var rows = ghosts.Sum(g => g.Count);
+                if (rows == 0)
                 {
-                    continue; // BatchNorm cannot train on a single row
+                    continue;
                 }
 
-                using var scope = NewDisposeScope();
-                var (x, y) = ToTensors(batch, train.Layers, train.Hidden, train.Tasks.Count, device);
                 optimizer.zero_grad();
-                var value = loss.call(head.call(x), y);
-                value.backward();
+                double stepLoss = 0;
+                foreach (var ghost in ghosts)
+                {
+                    using var scope = NewDisposeScope();
+                    var (x, y) = ToTensors(ghost, train.Layers, train.Hidden, train.Tasks.Count, device);
+                    var value = loss.call(head.call(x), y);
+                    using var share = ((double)ghost.Count / rows).ToScalar();
+                    value.mul(share).backward();
+                    stepLoss += value.item<float>() * ghost.Count / rows;
+                }
+
                 optimizer.step();
-                sum += value.item<float>();
+                sum += stepLoss;
                 batches++;
             }
 
@@ -122,6 +133,18 @@ public static class Trainer
         }
 
         return loss.call(cat(predictions, 0), cat(targets, 0)).item<float>();
+    }
+
+    /// <summary>A batch cut into consecutive ghost batches of at most <paramref name="size"/> rows.</summary>
+    private static IEnumerable<SampleBatch> Ghosts(SampleBatch batch, int size, int featureWidth, int labelWidth)
+    {
+        for (var start = 0; start < batch.Count; start += size)
+        {
+            var count = Math.Min(size, batch.Count - start);
+            yield return count == batch.Count
+                ? batch
+                : new SampleBatch(batch.Features.AsSpan(start * featureWidth, count * featureWidth).ToArray(), batch.Labels.AsSpan(start * labelWidth, count * labelWidth).ToArray(), count);
+        }
     }
 
     internal static (Tensor Features, Tensor Labels) ToTensors(SampleBatch batch, int layers, int hidden, int tasks, Device device) =>

@@ -16,7 +16,16 @@ public sealed record TrainingOptions
 
     public int Epochs { get; init; } = 100;
 
+    /// <summary>Rows per (ghost) batch: BatchNorm's statistics are taken over this many.</summary>
     public int BatchSize { get; init; } = 512;
+
+    /// <summary>
+    /// Ghost batches per optimiser step: each of <see cref="BatchSize"/> rows is forwarded with its own
+    /// BatchNorm statistics and their gradients add up to one step over GhostBatches × BatchSize rows.
+    /// The paper trained with 4 × 512 (what <c>apex train</c> and <c>apex ablate</c> default to); 1 is a
+    /// plain mini-batch.
+    /// </summary>
+    public int GhostBatches { get; init; } = 1;
 
     public double LearningRate { get; init; } = 1e-3;
 
@@ -29,9 +38,9 @@ public sealed record TrainingOptions
 
     public TrainingOptions Validate()
     {
-        if (Epochs < 1 || BatchSize < 2 || !(LearningRate > 0) || WeightDecay < 0 || Patience < 1)
+        if (Epochs < 1 || BatchSize < 2 || GhostBatches < 1 || !(LearningRate > 0) || WeightDecay < 0 || Patience < 1)
         {
-            throw new ArgumentException("Epochs ≥ 1, batch size ≥ 2 (BatchNorm needs two rows), learning rate > 0, weight decay ≥ 0 and patience ≥ 1.");
+            throw new ArgumentException("Epochs ≥ 1, batch size ≥ 2 (BatchNorm needs two rows), ghost batches ≥ 1, learning rate > 0, weight decay ≥ 0 and patience ≥ 1.");
         }
 
         _ = HeadArchitecture.TrunkOf(TrunkDepth);
