@@ -155,10 +155,14 @@ public static class PreferenceEvaluation
     /// <summary>Trains one classifier; answers a scoring function (higher: A preferred; above 0: predicted A).</summary>
     private static Func<float[], double> Fit(List<Example> train, string classifier, int seed)
     {
-        var weights = PreferenceModel.BalancedWeights(train.Select(e => e.Label).ToList());
+        // Class weights as the paper sets them: balanced for logistic regression, the forest and the SVM;
+        // XGBoost's positive-class weight (majority / minority) for boosting; none for AdaBoost, which
+        // scikit-learn gives no class weight.
+        var labels = train.Select(e => e.Label).ToList();
+        var weights = classifier == "gradient_boosting" ? PreferenceModel.ClassRatioWeights(labels) : PreferenceModel.BalancedWeights(labels);
         if (classifier == "adaboost")
         {
-            var model = AdaBoost.Train(train.Select(e => e.Features).ToList(), train.Select(e => e.Label).ToList(), weights.Select(w => (double)w).ToList());
+            var model = AdaBoost.Train(train.Select(e => e.Features).ToList(), labels, [.. Enumerable.Repeat(1.0, train.Count)]);
             return model.Score;
         }
 

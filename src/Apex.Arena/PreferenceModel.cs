@@ -29,6 +29,17 @@ public sealed record PreferenceModel(string Version, int TrainedOn, double[] Mea
         return labels.Select(l => (float)(labels.Count / (2.0 * (l ? positives : labels.Count - positives)))).ToArray();
     }
 
+    /// <summary>XGBoost's scale_pos_weight as the paper sets it: the minority class weighs majority / minority, the majority 1.</summary>
+    public static float[] ClassRatioWeights(IReadOnlyList<bool> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var positives = labels.Count(l => l);
+        var negatives = labels.Count - positives;
+        var minority = positives <= negatives;
+        var ratio = (float)Math.Max(positives, negatives) / Math.Max(1, Math.Min(positives, negatives));
+        return labels.Select(l => l == minority ? ratio : 1f).ToArray();
+    }
+
     /// <summary>The paper's logistic regression: L2 with C = 0.1 (L2 = 1/C), up to 1,000 L-BFGS iterations, weighted rows.</summary>
     public static LbfgsLogisticRegressionBinaryTrainer.Options LogisticRegressionOptions() =>
         new() { L2Regularization = 10f, L1Regularization = 0, MaximumNumberOfIterations = 1000, ExampleWeightColumnName = "Weight" };
