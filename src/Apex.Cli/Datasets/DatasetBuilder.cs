@@ -105,12 +105,9 @@ internal static class DatasetBuilder
             };
         }), info, cancellationToken: cancellationToken);
 
-        var summary = LabelingOptionsSummary(new SongLabels(final.Kept, [.. curated.Dropped, .. final.Dropped]), options);
+        IReadOnlyList<string> summary = [.. Commands.LabelingOptionsBinder.Summary(new SongLabels(final.Kept, [.. curated.Dropped, .. final.Dropped]), options)];
         return new BuildSummary(labels.Count + problems.Count, problems.Count, embedded, reused, bad.Count, withoutAudio, unlabelled, final.Kept.Count, summary);
     }
-
-    private static IReadOnlyList<string> LabelingOptionsSummary(SongLabels labels, LabelingOptions options) =>
-        [.. Commands.LabelingOptionsBinder.Summary(labels, options)];
 
     /// <summary>SHA-256 of the file's bytes: the same audio under two track ids is one song.</summary>
     private static async Task<string> ContentHashAsync(string path, CancellationToken cancellationToken)
