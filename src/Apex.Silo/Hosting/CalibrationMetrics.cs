@@ -17,15 +17,15 @@ public sealed partial class CalibrationMetrics : BackgroundService
     private readonly IScoreStore _store;
     private readonly IOptions<ApexOptions> _options;
     private readonly ILogger<CalibrationMetrics> _logger;
-    private readonly IHostApplicationLifetime _lifetime;
+    private readonly PlacementReadiness _placement;
     private volatile IReadOnlyList<(string Platform, string Task, int Tracks, double? Pearson, double? Mae)> _latest = [];
     private volatile IReadOnlyList<(string Platform, string Task, int Decile, double Predicted, double Actual)> _deciles = [];
     private volatile Apex.Grains.Training.DriftView? _drift;
 
-    public CalibrationMetrics(IGrainFactory grains, IScoreStore store, IOptions<ApexOptions> options, IMeterFactory meters, IHostApplicationLifetime lifetime, ILogger<CalibrationMetrics> logger)
+    public CalibrationMetrics(IGrainFactory grains, IScoreStore store, IOptions<ApexOptions> options, IMeterFactory meters, PlacementReadiness placement, ILogger<CalibrationMetrics> logger)
     {
         ArgumentNullException.ThrowIfNull(meters);
-        _lifetime = lifetime;
+        _placement = placement;
         _grains = grains;
         _store = store;
         _options = options;
@@ -42,7 +42,7 @@ public sealed partial class CalibrationMetrics : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!await HostStarted.WaitAsync(_lifetime, stoppingToken))
+        if (!await _placement.WaitAsync(stoppingToken))
         {
             return;
         }

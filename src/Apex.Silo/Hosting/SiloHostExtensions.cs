@@ -28,6 +28,10 @@ public static class SiloHostExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<ApexOptions>().BindConfiguration(ApexOptions.Section).ValidateOnStart();
+        // Orleans retries a placement that finds no active silo (start-up, a silo leaving) and logs each retry
+        // at Debug; Polly's telemetry would log the same retry again as a warning. A placement that still
+        // fails reaches its caller, which logs it.
+        builder.Logging.AddFilter("Polly", LogLevel.Error);
         builder.Services.AddSingleton<IValidateOptions<ApexOptions>, ApexOptionsValidation>();
         // The wiring reads the same section; what it reads is validated before anything uses it.
         var options = builder.Configuration.GetSection(ApexOptions.Section).Get<ApexOptions>() ?? new ApexOptions();
@@ -137,6 +141,7 @@ public static class SiloHostExtensions
 
         // Registered after the silo, so they start once it is active and stop before it leaves: nothing
         // calls a grain while the silo cannot place one.
+        builder.Services.AddSingleton<PlacementReadiness>();
         builder.Services.AddHostedService<TrainerStartup>();
         builder.Services.AddHostedService<CalibrationMetrics>();
         builder.Services.AddHostedService<Apex.Grains.Populations.PopulationReconciler>();

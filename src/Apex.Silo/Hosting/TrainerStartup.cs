@@ -3,17 +3,17 @@ using Apex.Grains.Training;
 namespace Apex.Silo.Hosting;
 
 /// <summary>
-/// Wakes the trainer once the host has started, so that its drift reminder is registered. Right after
-/// start the cluster's manifest may not list the trainer's silo yet: the call is retried quietly for a
-/// while instead of logging a placement failure with its stack trace.
+/// Wakes the trainer once grains can be placed here, so that its drift reminder is registered. The
+/// trainer may live on another silo that is not placeable yet: the call is retried quietly for a while
+/// instead of logging a placement failure with its stack trace.
 /// </summary>
-public sealed partial class TrainerStartup(IGrainFactory grains, IHostApplicationLifetime lifetime, ILogger<TrainerStartup> logger) : BackgroundService
+public sealed partial class TrainerStartup(IGrainFactory grains, PlacementReadiness placement, ILogger<TrainerStartup> logger) : BackgroundService
 {
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!await HostStarted.WaitAsync(lifetime, stoppingToken))
+        if (!await placement.WaitAsync(stoppingToken))
         {
             return;
         }
