@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Transforms;
 
 namespace Apex.Arena;
 
@@ -27,9 +28,10 @@ public sealed record ArenaEvaluation(
 /// pooled, then split by instrumental/vocal), beside two rule baselines. Classifiers (ML.NET where it has
 /// one): logistic regression (L-BFGS, L2 = 1/C with C = 0.1, balanced class weights), random forest
 /// (FastForest, 300 trees, 16 leaves ≈ depth 4), gradient-boosted trees (FastTree, 300 trees, learning
-/// rate 0.05, 16 leaves), AdaBoost (300 stumps, learning rate 0.05; by hand) and a linear SVM (ML.NET's
-/// LinearSvm; ML.NET has no kernel SVM, and on 31 mostly monotone features a linear margin is what
-/// the paper's grid search amounts to), its λ chosen by an inner 3-fold grid on each training fold.
+/// rate 0.05, 16 leaves), AdaBoost (300 stumps, learning rate 0.05; by hand) and an SVM (ML.NET's
+/// LinearSvm, balanced; ML.NET has no kernel SVM, so the RBF kernel is approximated by random Fourier
+/// features, a stand-in for scikit-learn's SVC), its kernel (linear or RBF) and λ chosen by an inner
+/// 3-fold grid on each training fold, as the paper grid-searches kernel and C.
 /// </summary>
 public static class PreferenceEvaluation
 {
@@ -54,6 +56,34 @@ public static class PreferenceEvaluation
 
     /// <summary>Runs the experiment; with <c>since</c>, only battles at or after that time count (the paper takes its last four months), and battles without a time are left out too.</summary>
     public static ArenaEvaluation Run(IReadOnlyList<Battle> battles, IReadOnlyDictionary<string, TrackScoreRow> scores, int folds = 10, int seed = 42, DateTimeOffset? since = null)
+    {
+        var (examples, excluded, assignment) = Prepare(battles, scores, folds, seed, since);
+        var classifiers = ClassifierNames.ToDictionary(name => name, name => Report(examples, CrossValidate(examples, assignment, folds, seed, name)));
+        // The rules compare sums of scores on 0..1 scales (popularity / 100, SongEval (s − 1) / 4), so that
+        // the two popularity scores do not drown the five aesthetic ones.
+        var baselines = new Dictionary<string, PreferenceReport>
+        {
+            ["all_scores"] = Report(examples, examples.Select(e => Popularity(e.A) + SongEval(e.A) - Popularity(e.B) - SongEval(e.B)).ToArray()),
+            ["popularity"] = Report(examples, examples.Select(e => Popularity(e.A) - Popularity(e.B)).ToArray()),
+            ["songeval"] = Report(examples, examples.Select(e => SongEval(e.A) - SongEval(e.B)).ToArray()),
+            ["likes"] = Report(examples, examples.Select(e => (e.A.Likes - e.B.Likes) / 100).ToArray()),
+        };
+        return new ArenaEvaluation(examples.Count, excluded, folds, seed, classifiers, baselines);
+    }
+
+    /// <summary>
+    /// The experiment's data as another implementation needs it to run the same cross-validation: per
+    /// usable battle its 31 features, verdict (A preferred), instrumental flag and fold.
+    /// </summary>
+    public static (IReadOnlyList<float[]> Features, IReadOnlyList<bool> Labels, IReadOnlyList<bool> Instrumental, IReadOnlyList<int> Folds) Data(
+        IReadOnlyList<Battle> battles, IReadOnlyDictionary<string, TrackScoreRow> scores, int folds = 10, int seed = 42, DateTimeOffset? since = null)
+    {
+        var (examples, _, assignment) = Prepare(battles, scores, folds, seed, since);
+        return (examples.Select(e => e.Features).ToList(), examples.Select(e => e.Label).ToList(), examples.Select(e => e.Instrumental).ToList(), assignment);
+    }
+
+    private static (List<Example> Examples, Dictionary<string, int> Excluded, int[] Folds) Prepare(
+        IReadOnlyList<Battle> battles, IReadOnlyDictionary<string, TrackScoreRow> scores, int folds, int seed, DateTimeOffset? since)
     {
         ArgumentNullException.ThrowIfNull(battles);
         ArgumentNullException.ThrowIfNull(scores);
@@ -98,18 +128,7 @@ public static class PreferenceEvaluation
             throw new InvalidDataException($"{examples.Count} usable battles (both verdicts needed, at least {folds * 2}): too few for {folds}-fold cross-validation.");
         }
 
-        var assignment = StratifiedFolds(examples.Select(e => e.Label).ToArray(), folds, seed);
-        var classifiers = ClassifierNames.ToDictionary(name => name, name => Report(examples, CrossValidate(examples, assignment, folds, seed, name)));
-        // The rules compare sums of scores on 0..1 scales (popularity / 100, SongEval (s − 1) / 4), so that
-        // the two popularity scores do not drown the five aesthetic ones.
-        var baselines = new Dictionary<string, PreferenceReport>
-        {
-            ["all_scores"] = Report(examples, examples.Select(e => Popularity(e.A) + SongEval(e.A) - Popularity(e.B) - SongEval(e.B)).ToArray()),
-            ["popularity"] = Report(examples, examples.Select(e => Popularity(e.A) - Popularity(e.B)).ToArray()),
-            ["songeval"] = Report(examples, examples.Select(e => SongEval(e.A) - SongEval(e.B)).ToArray()),
-            ["likes"] = Report(examples, examples.Select(e => (e.A.Likes - e.B.Likes) / 100).ToArray()),
-        };
-        return new ArenaEvaluation(examples.Count, excluded, folds, seed, classifiers, baselines);
+        return (examples, excluded, StratifiedFolds(examples.Select(e => e.Label).ToArray(), folds, seed));
     }
 
     /// <summary>Fold of each example: each class shuffled with the seed and dealt round-robin, so every fold keeps the class balance.</summary>
@@ -170,8 +189,8 @@ public static class PreferenceEvaluation
         var data = ml.Data.LoadFromEnumerable(train.Select((e, i) => new Row { Features = e.Features, Label = e.Label, Weight = weights[i] }));
         if (classifier == "svm")
         {
-            var lambda = ChooseSvmLambda(ml, train, weights, seed);
-            return Score(ml, Svm(ml, lambda).Fit(data), threshold: 0);
+            var chosen = ChooseSvm(ml, train, weights, seed);
+            return Score(ml, Svm(ml, chosen).Fit(data), threshold: 0);
         }
 
         IEstimator<ITransformer> pipeline = classifier switch
@@ -187,23 +206,40 @@ public static class PreferenceEvaluation
         return Score(ml, pipeline.Fit(data), threshold: classifier == "random_forest" ? 0.5 : 0);
     }
 
-    private static EstimatorChain<BinaryPredictionTransformer<LinearBinaryModelParameters>> Svm(MLContext ml, float lambda) =>
-        ml.Transforms.NormalizeMeanVariance("Features").Append(ml.BinaryClassification.Trainers.LinearSvm(
-            new LinearSvmTrainer.Options { Lambda = lambda, NumberOfIterations = 200, ExampleWeightColumnName = "Weight" }));
+    /// <summary>One point of the SVM's grid: the kernel (linear, or RBF through random Fourier features) and λ (= 1 / (C · n)).</summary>
+    private sealed record SvmSetting(bool Rbf, float Lambda);
 
-    /// <summary>The grid search: λ with the best mean AUC over an inner stratified 3-fold split of the training fold.</summary>
-    private static float ChooseSvmLambda(MLContext ml, List<Example> train, float[] weights, int seed)
+    /// <summary>Random Fourier features standing in for the RBF kernel (ML.NET's LinearSvm has no kernel); γ = 1 / features, scikit-learn's "scale" on standardised inputs.</summary>
+    private const int FourierFeatures = 256;
+
+    private static readonly IReadOnlyList<SvmSetting> SvmGrid =
+        [.. new[] { false, true }.SelectMany(rbf => new[] { 1e-3f, 1e-2f, 1e-1f }.Select(lambda => new SvmSetting(rbf, lambda)))];
+
+    private static EstimatorChain<BinaryPredictionTransformer<LinearBinaryModelParameters>> Svm(MLContext ml, SvmSetting setting)
     {
-        float[] grid = [1e-4f, 1e-3f, 1e-2f, 1e-1f];
+        IEstimator<ITransformer> features = ml.Transforms.NormalizeMeanVariance("Features");
+        if (setting.Rbf)
+        {
+            features = features.Append(ml.Transforms.ApproximatedKernelMap("Features", rank: FourierFeatures, useCosAndSinBases: true,
+                generator: new GaussianKernel(gamma: 1f / PreferenceFeatures.Count), seed: 7));
+        }
+
+        return features.Append(ml.BinaryClassification.Trainers.LinearSvm(
+            new LinearSvmTrainer.Options { Lambda = setting.Lambda, NumberOfIterations = 200, ExampleWeightColumnName = "Weight" }));
+    }
+
+    /// <summary>The grid search: the kernel and λ with the best mean AUC over an inner stratified 3-fold split of the training fold.</summary>
+    private static SvmSetting ChooseSvm(MLContext ml, List<Example> train, float[] weights, int seed)
+    {
         var inner = StratifiedFolds(train.Select(e => e.Label).ToArray(), 3, seed);
-        return grid.MaxBy(lambda => Enumerable.Range(0, 3).Average(fold =>
+        return SvmGrid.MaxBy(setting => Enumerable.Range(0, 3).Average(fold =>
         {
             var fit = Enumerable.Range(0, train.Count).Where(i => inner[i] != fold).ToList();
             var held = Enumerable.Range(0, train.Count).Where(i => inner[i] == fold).ToList();
             var data = ml.Data.LoadFromEnumerable(fit.Select(i => new Row { Features = train[i].Features, Label = train[i].Label, Weight = weights[i] }));
-            var predict = Score(ml, Svm(ml, lambda).Fit(data), threshold: 0);
+            var predict = Score(ml, Svm(ml, setting).Fit(data), threshold: 0);
             return Auc(held.Select(i => predict(train[i].Features)).ToArray(), held.Select(i => train[i].Label).ToArray()) ?? 0.5;
-        }));
+        }))!;
     }
 
     private static Func<float[], double> Score(MLContext ml, ITransformer model, double threshold)

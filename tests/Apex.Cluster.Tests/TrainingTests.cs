@@ -4,6 +4,10 @@ using Apex.Grains.Scoring;
 using Apex.Grains.Training;
 using Apex.Scoring;
 using Apex.Scoring.Training;
+using Apex.Core.Popularity;
+using Apex.Training.Checkpoints;
+using Apex.Training.Data;
+using Apex.Training.Training;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Apex.Cluster.Tests;
@@ -85,6 +89,10 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
         var views = await Task.WhenAll(Enumerable.Range(0, Tracks).Select(i => cluster.Client.GetGrain<ITrackGrain>($"tr-{i}").GetAsync()));
         Assert.All(views, v => Assert.Equal(promoted, v!.Scoring!.Scores!.ModelVersion));
         Assert.False((await trainer.GetDriftAsync()).Due); // nothing new since the run
+        var rollout = await trainer.GetRolloutAsync();
+        Assert.Equal((promoted, run.Id, Tracks, Tracks), (rollout!.Version, rollout.RunId, rollout.Total, rollout.Done));
+        Assert.NotNull(rollout.FinishedAt);
+        await TheCheckpointCarriesItsOwnRunAsync(cluster, promoted, run);
 
         Assert.Equal(original, await trainer.RollbackAsync());
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -93,6 +101,39 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
             Assert.True(DateTime.UtcNow < deadline, "tracks were not re-scored with the rolled-back model");
             await Task.Delay(500);
         }
+    }
+
+    /// <summary>
+    /// The promoted checkpoint's manifest is its own run's: its data snapshot is in the checkpoint, whose
+    /// labels are the labeler's live reading of the ingest log; the split re-derived from that file with
+    /// the manifest's seed is the stored one; and <c>apex evaluate</c>'s computation on its test part gives
+    /// the stored metrics and the run's figures, to the last digit.
+    /// </summary>
+    private async Task TheCheckpointCarriesItsOwnRunAsync(ScoringCluster cluster, string promoted, TrainingRunView run)
+    {
+        var folder = Path.Combine(_models, promoted);
+        var (head, manifest) = HeadCheckpoint.Load(folder);
+        using var _ = head;
+        var snapshot = Path.Combine(folder, FineTuning.SnapshotFile);
+        var info = await ParquetDataset.ReadInfoAsync(snapshot);
+        var rows = await ParquetDataset.ReadAllAsync(snapshot);
+        Assert.Equal(Tracks, rows.Count);
+        Assert.Contains(FineTuning.SnapshotFile, manifest.DataSnapshot, StringComparison.Ordinal);
+
+        var totals = await cluster.Log.ReadPlatformTotalsAsync("suno");
+        var labels = SongLabeler.Label(totals.Select(t => new SongCounts(t.TrackId, "suno", t.Streams, t.Likes)).ToList(), LabelingOptions.Live).Kept.ToDictionary(l => l.Song.TrackId);
+        Assert.All(rows, r => Assert.Equal(((float?)labels[r.TrackId].StreamsScore, (float?)labels[r.TrackId].LikesScore), (r.Streams, r.Likes)));
+
+        var mode = Enum.Parse<InputMode>(manifest.InputMode, ignoreCase: true);
+        var parts = await SplitParts.ReadAsync(snapshot, info, manifest.SplitSeed, mode, trainInMemory: false);
+        Assert.Equal(manifest.Split, SplitManifest.Of(parts, manifest.SplitSeed));
+        Assert.Equal((27, 2, 3), (manifest.Split!.Train, manifest.Split.Validation, manifest.Split.Test)); // 85 / 5 / 10 of 32
+
+        var test = TrainingSet.Build(parts.Test, info, head.Architecture.Tasks, mode);
+        var evaluated = MetricsManifest.Of(Predictor.Evaluate(Predictor.PredictSongs(head, test), test));
+        Assert.Equal(manifest.TestMetrics.OrderBy(m => m.Key), evaluated.OrderBy(m => m.Key));
+        Assert.Equal(manifest.TestMetrics["streams"].Pearson, run.Candidate!.StreamsPearson);
+        Assert.Equal(manifest.Split.Test, run.Candidate.HeldOutTracks);
     }
 
     [Fact]

@@ -76,6 +76,22 @@ public sealed class DatasetTests : IDisposable
     }
 
     [Fact]
+    public void A_small_set_still_gets_a_tenth_for_test_and_a_twentieth_for_validation_spread_over_the_strata()
+    {
+        // 32 songs over ten deciles: three or four per stratum, where rounding each stratum's tenth on
+        // its own would leave no test song at all.
+        var streams = Enumerable.Range(0, 32).Select(i => (float?)PopularityScore.FromPercentile((i + 0.5) / 32)).ToList();
+
+        var split = DatasetSplit.Stratified(streams, seed: 42);
+
+        Assert.Equal((27, 3, 2), (split.Train.Length, split.Test.Length, split.Validation.Length));
+        Assert.Equal(Enumerable.Range(0, 32), split.Train.Concat(split.Test).Concat(split.Validation).Order());
+        // At most one test song per decile: the test part spans the popularity range.
+        Assert.All(split.Test.GroupBy(i => SongLabeler.Decile(PopularityScore.ToPercentile(streams[i]!.Value))), g => Assert.Single(g));
+        Assert.Equal(split.Test, DatasetSplit.Stratified(streams, seed: 42).Test);
+    }
+
+    [Fact]
     public void Segment_mode_makes_one_sample_per_segment_sharing_the_song_labels()
     {
         var synthetic = new SyntheticDataset(Songs: 20, Seed: 1, Hidden: 4);

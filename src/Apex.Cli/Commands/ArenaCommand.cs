@@ -189,7 +189,7 @@ internal static class ArenaCommand
         md.AppendLine("|---|---|---|---|---|---|---|");
         var names = new Dictionary<string, string>
         {
-            ["logistic_regression"] = "Logistic regression", ["random_forest"] = "Random forest", ["gradient_boosting"] = "Gradient boosting", ["adaboost"] = "AdaBoost", ["svm"] = "SVM (linear)",
+            ["logistic_regression"] = "Logistic regression", ["random_forest"] = "Random forest", ["gradient_boosting"] = "Gradient boosting", ["adaboost"] = "AdaBoost", ["svm"] = "SVM (linear or RBF by random Fourier features, grid-searched; stand-in)",
             ["all_scores"] = "Rule: all scores", ["popularity"] = "Rule: popularity only", ["songeval"] = "Rule: SongEval only", ["likes"] = "Rule: likes only",
         };
         foreach (var (name, report) in evaluation.Classifiers.Concat(evaluation.Baselines))

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Apex.Arena;
 
 namespace Apex.Cli.Commands;
@@ -127,25 +126,7 @@ internal static class BenchArenaCommand
 
     private static async Task<(double Seconds, Dictionary<string, double> Ratings)> SklearnAsync(string battles, CancellationToken cancellationToken)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "tools", "bench-arena", "bt_sklearn.py");
-        if (!File.Exists(script))
-        {
-            script = Path.GetFullPath(Path.Combine("tools", "bench-arena", "bt_sklearn.py"));
-        }
-
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(battles);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"bt_sklearn.py failed: {await stderr}");
-        }
-
-        var json = JsonDocument.Parse(await stdout).RootElement;
+        var json = await PythonTool.RunAsync(Path.Combine("tools", "bench-arena", "bt_sklearn.py"), [battles], cancellationToken);
         return (json.GetProperty("seconds").GetDouble(), json.GetProperty("ratings").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble()));
     }
 }

@@ -26,6 +26,10 @@ public interface ITrainerGrain : IGrainWithIntegerKey
     [Alias("RollbackAsync")]
     Task<string?> RollbackAsync();
 
+    /// <summary>The re-scoring with the serving version: in progress, or the last one finished (null before any).</summary>
+    [Alias("GetRolloutAsync")]
+    Task<RolloutView?> GetRolloutAsync();
+
     /// <summary>The drift now: new mature scored tracks since the last run and the share whose popularity moved.</summary>
     [Alias("GetDriftAsync")]
     Task<DriftView> GetDriftAsync();
@@ -67,6 +71,22 @@ public sealed record TrainingRunView(
     [property: Id(13)] int Retries,
     [property: Id(14)] int RescoreTotal,
     [property: Id(15)] int Rescored);
+
+/// <summary>
+/// Re-scoring every scored track with a newly served version (after a promotion or a rollback), stored
+/// with the trainer's state: <see cref="Done"/> tracks in track-id order are re-scored, and a restart
+/// resumes from there.
+/// </summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.RolloutView")]
+public sealed record RolloutView(
+    [property: Id(0)] string Version,
+    [property: Id(1)] string? RunId,
+    [property: Id(2)] DateTimeOffset StartedAt,
+    [property: Id(3)] DateTimeOffset? FinishedAt,
+    [property: Id(4)] int Total,
+    [property: Id(5)] int Done,
+    [property: Id(6)] string? Error);
 
 [GenerateSerializer]
 [Alias("Apex.Grains.Training.DriftView")]

@@ -1,4 +1,3 @@
-using Apex.Core.Metrics;
 using Apex.Core.Popularity;
 using Apex.Grains;
 using Apex.Grains.Ingest;
@@ -10,7 +9,6 @@ using Apex.Training.Model;
 using Apex.Training.Training;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using static TorchSharp.torch;
 
 namespace Apex.Scoring.Training;
 
@@ -64,6 +62,10 @@ public sealed class TrainerState
     /// <summary>Each mature track's popularity labels when the last run started (drift is measured against them).</summary>
     [Id(2)]
     public Dictionary<string, float[]> LastLabels { get; set; } = [];
+
+    /// <summary>The re-scoring with the serving version in progress or last finished (survives a restart of the trainer's silo).</summary>
+    [Id(3)]
+    public RolloutView? Rollout { get; set; }
 }
 
 /// <summary>
@@ -87,7 +89,14 @@ public sealed partial class TrainerGrain(
     TrainerOptions? settings = null) : Grain, ITrainerGrain, IRemindable
 {
     private const int MaxRetries = 3;
+    private const string DriftReminder = "drift";
+    private const string RolloutReminder = "rollout";
+
+    /// <summary>Tracks re-scored between two writes of the rollout's progress (a restart redoes at most these).</summary>
+    private const int RolloutChunk = 64;
+
     private Task? _running;
+    private Task? _rollout;
     private IGrainTimer? _keepAlive;
 
     public const string MeterName = "Apex.Training";
@@ -119,7 +128,8 @@ public sealed partial class TrainerGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var interrupted = state.State.Runs.Where(r => r.Status == TrainingRunStatus.Running).ToList();
+        // A run whose candidate is serving and whose re-scoring was cut short finishes with its rollout.
+        var interrupted = state.State.Runs.Where(r => r.Status == TrainingRunStatus.Running && r.Id != state.State.Rollout?.RunId).ToList();
         foreach (var run in interrupted)
         {
             Replace(run with { Status = TrainingRunStatus.Failed, FinishedAt = DateTimeOffset.UtcNow, Error = "the trainer's silo stopped during the run; start a new one" });
@@ -131,11 +141,23 @@ public sealed partial class TrainerGrain(
         }
 
         var interval = Settings.CheckInterval < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : Settings.CheckInterval;
-        await this.RegisterOrUpdateReminder("drift", interval, interval, cancellationToken);
+        await this.RegisterOrUpdateReminder(DriftReminder, interval, interval, cancellationToken);
+        ResumeRollout();
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == RolloutReminder)
+        {
+            // Its only job is to wake this grain after a restart; activation resumed the rollout.
+            if (state.State.Rollout is not { FinishedAt: null } && await this.GetReminder(RolloutReminder) is { } done)
+            {
+                await this.UnregisterReminder(done);
+            }
+
+            return;
+        }
+
         var drift = await DriftAsync();
         if (drift.Due)
         {
@@ -151,23 +173,25 @@ public sealed partial class TrainerGrain(
 
     Task<TrainingRunView> ITrainerGrain.StartAsync(string reason) => StartAsync(reason);
 
-    Task<string> ITrainerGrain.PromoteAsync(string version)
+    async Task<string> ITrainerGrain.PromoteAsync(string version)
     {
         Registry.Serve(version);
-        _ = RescoreAsync(null, version, Settings);
-        return Task.FromResult(version);
+        await BeginRolloutAsync(version, runId: null);
+        return version;
     }
 
-    Task<string?> ITrainerGrain.RollbackAsync()
+    async Task<string?> ITrainerGrain.RollbackAsync()
     {
         var version = Registry.Rollback();
         if (version is not null)
         {
-            _ = RescoreAsync(null, version, Settings);
+            await BeginRolloutAsync(version, runId: null);
         }
 
-        return Task.FromResult(version);
+        return version;
     }
+
+    Task<RolloutView?> ITrainerGrain.GetRolloutAsync() => Task.FromResult(state.State.Rollout);
 
     private async Task<TrainingRunView> StartAsync(string reason)
     {
@@ -200,8 +224,7 @@ public sealed partial class TrainerGrain(
         }
         finally
         {
-            _keepAlive?.Dispose();
-            _keepAlive = null;
+            ReleaseKeepAlive();
             RunsByOutcome.AddOrUpdate(Run(id).Status switch
             {
                 TrainingRunStatus.Promoted => "promoted",
@@ -219,44 +242,45 @@ public sealed partial class TrainerGrain(
         var (serving, manifest) = HeadCheckpoint.Load(servingDirectory);
         using var _ = serving;
         var architecture = serving.Architecture;
-        var snapshot = await SnapshotAsync(architecture, manifest.Encoder, options);
-        if (snapshot.Count < options.MinTrainingTracks)
+        var (rows, labels) = await SnapshotAsync(architecture, manifest.Encoder, options);
+        if (rows.Count < options.MinTrainingTracks)
         {
-            throw new InvalidOperationException($"{snapshot.Count} mature scored tracks with labels; a run needs {options.MinTrainingTracks}.");
+            throw new InvalidOperationException($"{rows.Count} mature scored tracks with labels; a run needs {options.MinTrainingTracks}.");
         }
 
         state.State.LastRunAt = DateTimeOffset.UtcNow;
-        state.State.LastLabels = snapshot.ToDictionary(s => s.TrackId, s => new[] { s.Labels[0], s.Labels[1] });
-        var heldOut = snapshot.Where(s => HeldOut(s.TrackId)).ToList();
-        var train = snapshot.Where(s => !HeldOut(s.TrackId)).ToList();
-        var dp = Options(options.GhostBatches, Math.Min(options.GlobalBatch, Math.Max(2 * options.GhostBatches, train.Count)), options.Seed, options.LearningRate);
-        var workers = Enumerable.Range(1, Math.Min(options.Workers, dp.GhostBatches)).Last(k => dp.GhostBatches % k == 0);
-        var steps = (long)options.Epochs * Math.Max(1, (int)Math.Ceiling(train.Count / (double)dp.GlobalBatch));
-        Replace(Run(id) with { Workers = workers, Steps = steps, TrainingTracks = train.Count });
+        state.State.LastLabels = labels;
+        var encoder = manifest.Encoder ?? (rows.Select(r => EncoderOf[r.TrackId]).Distinct(StringComparer.Ordinal).ToList() is [var only] ? only : null);
+        var info = new Apex.Training.Data.DatasetInfo(architecture.Layers, architecture.Hidden, $"live snapshot of run {id}", encoder);
+        using var run = FineTuning.Prepare(rows, info, serving, new FineTuningOptions
+        {
+            GhostBatches = options.GhostBatches, GlobalBatch = options.GlobalBatch, Epochs = options.Epochs, LearningRate = options.LearningRate, Seed = options.Seed,
+        });
+        var workers = Enumerable.Range(1, Math.Min(options.Workers, run.Parallel.GhostBatches)).Last(k => run.Parallel.GhostBatches % k == 0);
+        Replace(Run(id) with { Workers = workers, Steps = run.Steps, TrainingTracks = run.Train.SongCount });
 
-        using var coordinator = new DataParallelCoordinator(architecture, architecture.Tasks, dp);
-        coordinator.Replica.LoadHead(serving);
-        var pool = await StartWorkersAsync(id, 0, workers, train, architecture, dp);
+        var pool = await StartWorkersAsync(id, 0, workers, run);
         var retries = 0;
-        while (coordinator.Step < steps)
+        while (run.Coordinator.Step < run.Steps)
         {
             try
             {
-                await coordinator.StepAsync(pool);
+                await run.Coordinator.StepAsync(pool);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException && retries < MaxRetries)
             {
                 // A worker (or its silo) was lost: the coordinator still holds the last completed step.
                 retries++;
-                LogStepRetried(logger, id, coordinator.Step, ex);
-                pool = await StartWorkersAsync(id, retries, workers, train, architecture, dp);
+                LogStepRetried(logger, id, run.Coordinator.Step, ex);
+                pool = await StartWorkersAsync(id, retries, workers, run);
             }
 
-            Replace(Run(id) with { StepsDone = coordinator.Step, Retries = retries });
+            Replace(Run(id) with { StepsDone = run.Coordinator.Step, Retries = retries });
         }
 
-        var candidate = Evaluate(coordinator.Replica.Head, heldOut, "candidate");
-        var current = Evaluate(serving, heldOut, manifest.Version);
+        var candidateMetrics = run.Evaluate(run.Candidate);
+        var candidate = Summary(candidateMetrics, "candidate", run.Test.SongCount);
+        var current = Summary(run.Evaluate(serving), manifest.Version, run.Test.SongCount);
         var better = (candidate.MeanPearson ?? double.NegativeInfinity) - (current.MeanPearson ?? 0) >= options.PromotionMargin;
         if (!better)
         {
@@ -270,31 +294,23 @@ public sealed partial class TrainerGrain(
         }
 
         var version = $"apex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-live";
-        var head = coordinator.Replica.Head;
-        head.eval();
-        HeadCheckpoint.Save(Path.Combine(registry.Folder, version), head, manifest with
-        {
-            Version = version,
-            Label = null,
-            DataSnapshot = $"cluster: {snapshot.Count} mature scored tracks (popularity labels), run {id}, fine-tuned from {manifest.Version}",
-            // The encoder of the embeddings it was fine-tuned on (the parent's, or the one encoder they all come from).
-            Encoder = manifest.Encoder ?? (snapshot.Select(s => s.Encoder).Distinct(StringComparer.Ordinal).ToList() is [var only] ? only : null),
-            CreatedAt = DateTimeOffset.UtcNow,
-        });
+        await run.SaveAsync(Path.Combine(registry.Folder, version), manifest, version,
+            $"cluster: {rows.Count} mature scored tracks (popularity labels), run {id}, fine-tuned from {manifest.Version}", candidateMetrics);
         registry.Serve(version);
         Replace(Run(id) with
         {
             Candidate = candidate with { Version = version }, Serving = current,
             Decision = $"promoted {version}: mean Pearson {candidate.MeanPearson:0.000} against {current.MeanPearson:0.000} for {manifest.Version}",
         });
-        await state.WriteStateAsync();
-        await RescoreAsync(id, version, options);
-        Replace(Run(id) with { Status = TrainingRunStatus.Promoted, FinishedAt = DateTimeOffset.UtcNow });
-        await state.WriteStateAsync();
+        await BeginRolloutAsync(version, id);
+        await (_rollout ?? Task.CompletedTask);
     }
 
-    private async Task<List<IGradientWorker>> StartWorkersAsync(string id, int attempt, int workers, List<Sample> train, HeadArchitecture architecture, DataParallelOptions dp)
+    private async Task<List<IGradientWorker>> StartWorkersAsync(string id, int attempt, int workers, FineTuning run)
     {
+        var (train, architecture, dp) = (run.Train, run.Candidate.Architecture, run.Parallel);
+        var width = train.Width;
+        var tasks = train.Tasks.Count;
         var keys = (embedders ?? throw new InvalidOperationException("This silo has no embedder directory: training is off here.")).EmbedderKeys();
         if (keys.Count == 0)
         {
@@ -305,11 +321,12 @@ public sealed partial class TrainerGrain(
         for (var k = 0; k < workers; k++)
         {
             var ghosts = dp.GhostsOf(k, workers).ToHashSet();
-            var mine = Enumerable.Range(0, train.Count).Where(i => ghosts.Contains(i % dp.GhostBatches)).ToArray();
+            var mine = Enumerable.Range(0, train.SampleCount).Where(i => ghosts.Contains(i % dp.GhostBatches)).ToArray();
             var grain = GrainFactory.GetGrain<ITrainingWorkerGrain>($"{keys[k % keys.Count]}|{id}|{attempt}|{k}");
             await grain.LoadAsync(new WorkerShard(
-                architecture.Layers, architecture.Hidden, architecture.Tasks.Select(t => t.Name).ToList(), train.Count, mine,
-                mine.SelectMany(i => train[i].Features).ToArray(), mine.SelectMany(i => train[i].Labels).ToArray(), dp.GhostBatches, dp.GlobalBatch, dp.Training.Seed,
+                architecture.Layers, architecture.Hidden, architecture.Tasks.Select(t => t.Name).ToList(), train.SampleCount, mine,
+                mine.SelectMany(i => train.Features.AsSpan(i * width, width).ToArray()).ToArray(), mine.SelectMany(i => train.LabelsOf(i).ToArray()).ToArray(),
+                dp.GhostBatches, dp.GlobalBatch, dp.Training.Seed,
                 [.. architecture.Trunk], architecture.BranchWidth, architecture.TrunkDropout, architecture.BranchDropout));
             pool.Add(new GrainGradientWorker(grain));
         }
@@ -317,46 +334,142 @@ public sealed partial class TrainerGrain(
         return pool;
     }
 
-    private async Task RescoreAsync(string? id, string version, TrainerOptions options)
+    /// <summary>
+    /// Records the rollout of <paramref name="version"/> durably (it replaces one in progress), keeps a
+    /// reminder that wakes this grain after a restart until it is done, and starts it.
+    /// </summary>
+    private async Task BeginRolloutAsync(string version, string? runId)
     {
-        var store = ScoreStore;
-        var tracks = new List<string>();
-        foreach (var platform in await store.PlatformsAsync())
+        state.State.Rollout = new RolloutView(version, runId, DateTimeOffset.UtcNow, null, 0, 0, null);
+        await state.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(RolloutReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        StartRollout();
+    }
+
+    /// <summary>The grain stays active while a run or a rollout is in progress, and may go once neither is.</summary>
+    private void ReleaseKeepAlive()
+    {
+        if (_running is { IsCompleted: false } || _rollout is { IsCompleted: false } || state.State.Rollout is { FinishedAt: null })
         {
-            tracks.AddRange((await store.LoadPredictionsAsync(platform)).Select(p => p.TrackId));
+            return;
         }
 
-        if (id is not null)
+        _keepAlive?.Dispose();
+        _keepAlive = null;
+    }
+
+    private void ResumeRollout()
+    {
+        if (state.State.Rollout is { FinishedAt: null })
         {
-            Replace(Run(id) with { RescoreTotal = tracks.Count });
+            StartRollout();
+        }
+    }
+
+    private void StartRollout()
+    {
+        // One loop at a time: a loop that sees another version recorded stops, and the next one starts after it.
+        var previous = _rollout ?? Task.CompletedTask;
+        _rollout = previous.ContinueWith(_ => RolloutAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Current).Unwrap();
+        _keepAlive ??= this.RegisterGrainTimer(() => Task.CompletedTask, new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true, Interleave = true });
+    }
+
+    /// <summary>
+    /// Re-scores every scored track with the rollout's version, in track-id order and in chunks; after each
+    /// chunk the progress is written, so a restart resumes after the last written chunk (a track re-scored
+    /// twice is harmless: a track already at the version does nothing).
+    /// </summary>
+    private async Task RolloutAsync()
+    {
+        if (state.State.Rollout is not { FinishedAt: null } rollout)
+        {
+            return;
         }
 
-        RescoreProgress = (version, tracks.Count, 0);
-        var done = 0;
-        using var gate = new SemaphoreSlim(options.RescoreConcurrency);
-        await Task.WhenAll(tracks.Select(async track =>
+        try
         {
-            await gate.WaitAsync();
-            try
+            var store = ScoreStore;
+            var tracks = new List<string>();
+            foreach (var platform in await store.PlatformsAsync())
             {
-                // Every silo's model watcher picks the new version up within seconds; until then, wait.
-                for (var attempt = 0; attempt < 60 && !await GrainFactory.GetGrain<ITrackGrain>(track).RescoreAsync(version); attempt++)
+                tracks.AddRange((await store.LoadPredictionsAsync(platform)).Select(p => p.TrackId));
+            }
+
+            tracks.Sort(StringComparer.Ordinal);
+            rollout = rollout with { Total = tracks.Count, Done = Math.Min(rollout.Done, tracks.Count) };
+            await SaveRolloutAsync(rollout);
+            for (var start = rollout.Done; start < tracks.Count; start += RolloutChunk)
+            {
+                if (state.State.Rollout?.Version != rollout.Version || state.State.Rollout.StartedAt != rollout.StartedAt)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(1));
+                    return; // a newer rollout replaced this one
                 }
-            }
-            finally
-            {
-                gate.Release();
+
+                using var gate = new SemaphoreSlim(Settings.RescoreConcurrency);
+                await Task.WhenAll(tracks.Skip(start).Take(RolloutChunk).Select(async track =>
+                {
+                    await gate.WaitAsync();
+                    try
+                    {
+                        // Every silo's model watcher picks the new version up within seconds; until then, wait.
+                        for (var attempt = 0; attempt < 60 && !await GrainFactory.GetGrain<ITrackGrain>(track).RescoreAsync(rollout.Version); attempt++)
+                        {
+                            await Task.Delay(TimeSpan.FromSeconds(1));
+                        }
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }));
+                rollout = rollout with { Done = Math.Min(tracks.Count, start + RolloutChunk) };
+                await SaveRolloutAsync(rollout);
             }
 
-            var count = Interlocked.Increment(ref done);
-            RescoreProgress = (version, tracks.Count, count);
-            if (id is not null)
+            await SaveRolloutAsync(rollout with { FinishedAt = DateTimeOffset.UtcNow });
+            if (rollout.RunId is { } id)
             {
-                Replace(Run(id) with { Rescored = count });
+                Replace(Run(id) with { Status = TrainingRunStatus.Promoted, FinishedAt = DateTimeOffset.UtcNow });
+                await state.WriteStateAsync();
             }
-        }));
+
+            if (await this.GetReminder(RolloutReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            if (_running is null or { IsCompleted: true })
+            {
+                ReleaseKeepAlive();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Recorded and left unfinished: the reminder (or the next activation) tries again.
+            LogRolloutFailed(logger, rollout.Version, ex);
+            if (state.State.Rollout?.StartedAt == rollout.StartedAt)
+            {
+                state.State.Rollout = state.State.Rollout with { Error = $"{ex.GetType().Name}: {ex.Message}" };
+                await state.WriteStateAsync();
+            }
+        }
+    }
+
+    private async Task SaveRolloutAsync(RolloutView rollout)
+    {
+        if (state.State.Rollout?.StartedAt != rollout.StartedAt)
+        {
+            return;
+        }
+
+        state.State.Rollout = rollout;
+        RescoreProgress = (rollout.Version, rollout.Total, rollout.Done);
+        if (rollout.RunId is { } id && state.State.Runs.Any(r => r.Id == id))
+        {
+            Replace(Run(id) with { RescoreTotal = rollout.Total, Rescored = rollout.Done });
+        }
+
+        await state.WriteStateAsync();
     }
 
     private async Task<DriftView> DriftAsync()
@@ -365,8 +478,8 @@ public sealed partial class TrainerGrain(
         var serving = models?.ServingDirectory();
         var labels = serving is not null && File.Exists(Path.Combine(serving, HeadCheckpoint.ManifestFile)) ? await LabelsAsync(Settings) : [];
         var known = labels.Where(l => state.State.LastLabels.ContainsKey(l.Key)).ToList();
-        var moved = known.Count(l => Math.Abs(Nan0(l.Value[0]) - Nan0(state.State.LastLabels[l.Key][0])) > Settings.MovedPoints
-            || Math.Abs(Nan0(l.Value[1]) - Nan0(state.State.LastLabels[l.Key][1])) > Settings.MovedPoints);
+        var moved = known.Count(l => Math.Abs(Nan0(l.Value.Streams) - Nan0(state.State.LastLabels[l.Key][0])) > Settings.MovedPoints
+            || Math.Abs(Nan0(l.Value.Likes) - Nan0(state.State.LastLabels[l.Key][1])) > Settings.MovedPoints);
         var newMature = labels.Count - known.Count;
         var movedShare = known.Count == 0 ? 0 : moved / (double)known.Count;
         var due = labels.Count >= Settings.MinTrainingTracks && (newMature >= Settings.MinNewMatureTracks || movedShare >= Settings.MovedShare);
@@ -380,35 +493,48 @@ public sealed partial class TrainerGrain(
     /// reading (<see cref="LabelingOptions.Live"/>): tracks without streams are not labels, and no likes
     /// is NaN (no likes label).
     /// </summary>
-    private async Task<Dictionary<string, float[]>> LabelsAsync(TrainerOptions options)
+    private async Task<Dictionary<string, LiveLabel>> LabelsAsync(TrainerOptions options)
     {
         var store = ScoreStore;
         var cutoff = DateTimeOffset.UtcNow - TimeSpan.FromDays(options.MaturityDays);
-        var labels = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, LiveLabel>(StringComparer.Ordinal);
         foreach (var platform in await store.PlatformsAsync())
         {
-            var mature = (await store.LoadPredictionsAsync(platform)).Where(p => p.CreatedAt < cutoff).Select(p => p.TrackId).ToHashSet(StringComparer.Ordinal);
+            var mature = (await store.LoadPredictionsAsync(platform)).Where(p => p.CreatedAt < cutoff).ToDictionary(p => p.TrackId, p => p.CreatedAt, StringComparer.Ordinal);
             var totals = await log.ReadPlatformTotalsAsync(platform);
             var ranked = SongLabeler.Label(totals.Select(t => new SongCounts(t.TrackId, platform, t.Streams, t.Likes)).ToList(), LabelingOptions.Live);
-            foreach (var label in ranked.Kept.Where(l => mature.Contains(l.Song.TrackId)))
+            foreach (var label in ranked.Kept)
             {
-                labels[label.Song.TrackId] = [(float)label.StreamsScore, label.LikesScore is { } likes ? (float)likes : float.NaN];
+                if (mature.TryGetValue(label.Song.TrackId, out var createdAt))
+                {
+                    labels[label.Song.TrackId] = new LiveLabel(platform, createdAt, (float)label.StreamsScore, label.LikesScore is { } likes ? (float)likes : float.NaN);
+                }
             }
         }
 
         return labels;
     }
 
-    private sealed record Sample(string TrackId, float[] Features, float[] Labels, string Encoder);
+    /// <summary>A mature track's live labels (no likes label: NaN).</summary>
+    private sealed record LiveLabel(string Platform, DateTimeOffset CreatedAt, float Streams, float Likes);
 
-    private async Task<List<Sample>> SnapshotAsync(HeadArchitecture architecture, string? encoder, TrainerOptions options)
+    // The encoder of each snapshot row's embedding (rows carry no encoder of their own).
+    private Dictionary<string, string> EncoderOf { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The labelled mature tracks as dataset rows, in track-id order: the labeler's live labels and the
+    /// mean of the track's stored segment embeddings (only embeddings the serving head may score: its
+    /// encoder's, when it records one). Also answers the labels, for the next drift check.
+    /// </summary>
+    private async Task<(List<Apex.Training.Data.SongRow> Rows, Dictionary<string, float[]> Labels)> SnapshotAsync(HeadArchitecture architecture, string? encoder, TrainerOptions options)
     {
         var store = ScoreStore;
         var width = architecture.Layers * architecture.Hidden;
-        var samples = new List<Sample>();
-        foreach (var (track, label) in (await LabelsAsync(options)).OrderBy(l => l.Key, StringComparer.Ordinal))
+        var labels = await LabelsAsync(options);
+        var rows = new List<Apex.Training.Data.SongRow>();
+        EncoderOf.Clear();
+        foreach (var (track, label) in labels.OrderBy(l => l.Key, StringComparer.Ordinal))
         {
-            // Only embeddings the serving head may score (its encoder's, when it records one).
             if (await store.LoadAsync(track) is not { Values: { } values } embedding || embedding.Layers * embedding.Hidden != width
                 || Apex.Embedding.Encoding.EncoderIdentity.Mismatch(encoder, embedding.Encoder) is not null)
             {
@@ -424,65 +550,26 @@ public sealed partial class TrainerGrain(
                 }
             }
 
-            var labels = architecture.Tasks.Select(t => t.Name switch { "streams" => label[0], "likes" => label[1], _ => float.NaN }).ToArray();
-            samples.Add(new Sample(track, mean, labels, embedding.Encoder));
+            EncoderOf[track] = embedding.Encoder;
+            rows.Add(new Apex.Training.Data.SongRow
+            {
+                TrackId = track, Platform = label.Platform, CreatedAt = label.CreatedAt.UtcDateTime, Segments = 1, Embedding = mean,
+                Streams = label.Streams, Likes = float.IsNaN(label.Likes) ? null : label.Likes,
+            });
         }
 
-        return samples;
+        return (rows, rows.ToDictionary(r => r.TrackId, r => new[] { labels[r.TrackId].Streams, labels[r.TrackId].Likes }, StringComparer.Ordinal));
     }
 
-    /// <summary>About 15 % of tracks, chosen by a stable hash of the id, are held out of every run for the comparison.</summary>
-    private static bool HeldOut(string trackId) => (uint)StableHash(trackId) % 100 < 15;
-
-    private static int StableHash(string text)
+    /// <summary>The run view's summary of per-task metrics: Pearson of each popularity task and their mean.</summary>
+    private static ModelMetrics Summary(IReadOnlyList<TaskMetrics> metrics, string version, int testTracks)
     {
-        unchecked
-        {
-            var hash = (int)2166136261;
-            foreach (var c in text)
-            {
-                hash = (hash ^ c) * 16777619;
-            }
-
-            return hash;
-        }
-    }
-
-    private static ModelMetrics Evaluate(ApexHead head, List<Sample> heldOut, string version)
-    {
-        if (heldOut.Count < 2)
-        {
-            return new ModelMetrics(version, null, null, null, heldOut.Count);
-        }
-
-        head.eval();
-        float[] predictions;
-        using (no_grad())
-        {
-            using var scope = NewDisposeScope();
-            var x = tensor(heldOut.SelectMany(s => s.Features).ToArray(), [heldOut.Count, head.Architecture.Layers, head.Architecture.Hidden]);
-            predictions = head.call(x).data<float>().ToArray();
-        }
-
-        var tasks = head.Architecture.Tasks.Count;
-        double? Pearson(string task)
-        {
-            var t = head.Architecture.Tasks.ToList().FindIndex(x => x.Name == task);
-            var rows = Enumerable.Range(0, heldOut.Count).Where(i => t >= 0 && !float.IsNaN(heldOut[i].Labels[t])).ToList();
-            if (rows.Count < 3)
-            {
-                return null;
-            }
-
-            var r = RegressionMetrics.Pearson(rows.Select(i => (double)predictions[(i * tasks) + t]).ToArray(), rows.Select(i => (double)heldOut[i].Labels[t]).ToArray());
-            return double.IsFinite(r) ? r : 0; // constant predictions carry no ranking
-        }
-
+        double? Pearson(string task) => metrics.FirstOrDefault(m => m.Task == task)?.Report.Pearson is { } r ? (double.IsFinite(r) ? r : 0) : null; // constant predictions carry no ranking
         var streams = Pearson("streams");
         var likes = Pearson("likes");
         double?[] both = [streams, likes];
         var present = both.Where(p => p is not null).Select(p => p!.Value).ToList();
-        return new ModelMetrics(version, streams, likes, present.Count == 0 ? null : present.Average(), heldOut.Count);
+        return new ModelMetrics(version, streams, likes, present.Count == 0 ? null : present.Average(), testTracks);
     }
 
     private TrainingRunView Run(string id) => state.State.Runs.Single(r => r.Id == id);
@@ -495,6 +582,9 @@ public sealed partial class TrainerGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Training run {Run} failed")]
     private static partial void LogRunFailed(ILogger logger, string run, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-scoring with {Version} failed; it resumes with the next reminder")]
+    private static partial void LogRolloutFailed(ILogger logger, string version, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Training run {Run}: step {Step} failed on a worker; retrying it on new workers")]
     private static partial void LogStepRetried(ILogger logger, string run, long step, Exception exception);

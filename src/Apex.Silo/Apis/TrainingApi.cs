@@ -23,6 +23,8 @@ public static class TrainingApi
         training.MapGet("/runs", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ITrainerGrain>(0).ListRunsAsync()))
             .WithName("ListTrainingRuns").WithSummary("Training runs, newest first.").RequireAuthorization(Roles.Reader);
         training.MapGet("/runs/{id}", GetAsync).WithName("GetTrainingRun").WithSummary("A run: status, steps, workers, both models' metrics, the decision and re-scoring progress.").RequireAuthorization(Roles.Reader);
+        training.MapGet("/rollout", GetRolloutAsync).WithName("GetRollout")
+            .WithSummary("The re-scoring with the serving version after a promotion or rollback: tracks done of total, in progress or finished (it resumes after a restart).").RequireAuthorization(Roles.Reader);
         training.MapGet("/drift", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<ITrainerGrain>(0).GetDriftAsync()))
             .WithName("LabelDrift").WithSummary("New mature tracks since the last run and the share whose popularity moved.").RequireAuthorization(Roles.Reader);
 
@@ -44,6 +46,11 @@ public static class TrainingApi
             ? TypedResults.Ok(run)
             : TypedResults.Problem(title: "Training run not found.", detail: $"No run '{id}'.", statusCode: StatusCodes.Status404NotFound);
 
+    private static async Task<Results<Ok<RolloutView>, ProblemHttpResult>> GetRolloutAsync(IGrainFactory grains) =>
+        await grains.GetGrain<ITrainerGrain>(0).GetRolloutAsync() is { } rollout
+            ? TypedResults.Ok(rollout)
+            : TypedResults.Problem(title: "No rollout yet.", detail: "No version has been promoted or rolled back to in this cluster.", statusCode: StatusCodes.Status404NotFound);
+
     private static Ok<ModelsResponse> List(ModelRegistry registry) =>
         TypedResults.Ok(new ModelsResponse(registry.ServingVersion(), registry.Versions()
             .Select(v => new ModelView(v.Manifest.Version, v.Manifest.Label, v.Status, v.Manifest.CreatedAt, v.Manifest.DataSnapshot, v.Manifest.InputMode, v.Manifest.Loss)).ToList()));
@@ -53,7 +60,7 @@ public static class TrainingApi
         try
         {
             var serving = await grains.GetGrain<ITrainerGrain>(0).PromoteAsync(version);
-            return TypedResults.Ok(new PromotedResponse(serving, "every silo swaps it in within seconds; tracks are re-scored in the background"));
+            return TypedResults.Ok(new PromotedResponse(serving, "every silo swaps it in within seconds; tracks are re-scored in the background (GET /training/rollout)"));
         }
         catch (InvalidDataException ex)
         {
@@ -63,6 +70,6 @@ public static class TrainingApi
 
     private static async Task<Results<Ok<PromotedResponse>, ProblemHttpResult>> RollbackAsync(IGrainFactory grains) =>
         await grains.GetGrain<ITrainerGrain>(0).RollbackAsync() is { } serving
-            ? TypedResults.Ok(new PromotedResponse(serving, "rolled back; tracks are re-scored in the background"))
+            ? TypedResults.Ok(new PromotedResponse(serving, "rolled back; tracks are re-scored in the background (GET /training/rollout)"))
             : TypedResults.Problem(title: "Nothing to roll back to.", detail: "No other version has been served.", statusCode: StatusCodes.Status409Conflict);
 }

@@ -1,4 +1,8 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Serialization;
+using Apex.Training.Data;
+using Apex.Training.Training;
 
 namespace Apex.Training.Checkpoints;
 
@@ -40,6 +44,10 @@ public sealed record CheckpointManifest
     [JsonPropertyName("split_seed")]
     public int SplitSeed { get; init; }
 
+    /// <summary>The sizes of the split's parts and a fingerprint of its test songs.</summary>
+    [JsonPropertyName("split")]
+    public SplitManifest? Split { get; init; }
+
     [JsonPropertyName("best_epoch")]
     public int BestEpoch { get; init; }
 
@@ -68,4 +76,31 @@ public sealed record MetricsManifest(
     [property: JsonPropertyName("mse")] double Mse,
     [property: JsonPropertyName("mae")] double Mae,
     [property: JsonPropertyName("pearson")] double Pearson,
-    [property: JsonPropertyName("spearman")] double Spearman);
+    [property: JsonPropertyName("spearman")] double Spearman)
+{
+    /// <summary>Per task, as the manifest stores them.</summary>
+    public static IReadOnlyDictionary<string, MetricsManifest> Of(IEnumerable<TaskMetrics> metrics) =>
+        metrics.ToDictionary(m => m.Task, m => new MetricsManifest(m.Report.Count, m.Report.Mse, m.Report.Mae, m.Report.Pearson, m.Report.Spearman));
+}
+
+/// <summary>
+/// The split a checkpoint was trained and tested on: its seed, the sizes of its parts and the SHA-256 of
+/// its test songs' ids (sorted, one per line), so that anyone re-deriving the split from the same data
+/// can check they hold the same test songs.
+/// </summary>
+public sealed record SplitManifest(
+    [property: JsonPropertyName("seed")] int Seed,
+    [property: JsonPropertyName("train")] int Train,
+    [property: JsonPropertyName("validation")] int Validation,
+    [property: JsonPropertyName("test")] int Test,
+    [property: JsonPropertyName("test_songs_sha256")] string TestSongs)
+{
+    public static SplitManifest Of(SplitParts parts, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        return new SplitManifest(seed, parts.Split.Train.Length, parts.Split.Validation.Length, parts.Split.Test.Length, Fingerprint(parts.Test.Select(r => r.TrackId)));
+    }
+
+    public static string Fingerprint(IEnumerable<string> trackIds) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', trackIds.Order(StringComparer.Ordinal)))));
+}

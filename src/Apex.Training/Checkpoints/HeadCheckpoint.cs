@@ -16,7 +16,8 @@ public static class HeadCheckpoint
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static void Save(string directory, ApexHead head, CheckpointManifest manifest)
+    /// <summary>Saves the head and its manifest; files in <paramref name="alongside"/> move into the checkpoint under their own names (e.g. its data snapshot).</summary>
+    public static void Save(string directory, ApexHead head, CheckpointManifest manifest, IReadOnlyList<string>? alongside = null)
     {
         ArgumentNullException.ThrowIfNull(head);
         ArgumentNullException.ThrowIfNull(manifest);
@@ -30,6 +31,11 @@ public static class HeadCheckpoint
         Directory.CreateDirectory(staging);
         head.save_safetensors(Path.Combine(staging, WeightsFile));
         File.WriteAllText(Path.Combine(staging, ManifestFile), JsonSerializer.Serialize(manifest, Json));
+        foreach (var file in alongside ?? [])
+        {
+            File.Move(file, Path.Combine(staging, Path.GetFileName(file)));
+        }
+
         if (Directory.Exists(full))
         {
             Directory.Delete(full, recursive: true);

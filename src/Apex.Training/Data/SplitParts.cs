@@ -30,4 +30,13 @@ public sealed record SplitParts(DatasetSplit Split, int Rows, List<SongRow> Trai
 
         return new SplitParts(split, streams.Length, train, validation, test);
     }
+
+    /// <summary>The same split of rows already in memory (one per song, e.g. a live snapshot of song means).</summary>
+    public static SplitParts FromRows(IReadOnlyList<SongRow> rows, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var split = DatasetSplit.Stratified(rows.Select(r => r.Streams).ToList(), seed);
+        List<SongRow> Pick(int[] indices) => [.. indices.Select(i => rows[i])];
+        return new SplitParts(split, rows.Count, Pick(split.Train), Pick(split.Validation), Pick(split.Test));
+    }
 }

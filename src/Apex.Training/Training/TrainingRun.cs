@@ -41,11 +41,12 @@ public static class TrainingRun
             Loss = options.Loss.ToString().ToLowerInvariant(),
             Batch = string.Create(CultureInfo.InvariantCulture, $"{options.GhostBatches} × {options.BatchSize}"),
             TaskWeights = options.Loss == LossStrategy.Uncertainty ? trained.Loss.TaskWeights() : null,
-            DataSnapshot = Snapshot(datasetPath, parts.Rows),
+            DataSnapshot = DescribeData(datasetPath, parts.Rows),
             Encoder = info.Encoder,
             SplitSeed = options.Seed,
             BestEpoch = trained.BestEpoch,
-            TestMetrics = metrics.ToDictionary(m => m.Task, m => new MetricsManifest(m.Report.Count, m.Report.Mse, m.Report.Mae, m.Report.Pearson, m.Report.Spearman)),
+            Split = SplitManifest.Of(parts, options.Seed),
+            TestMetrics = MetricsManifest.Of(metrics),
             CreatedAt = DateTimeOffset.UtcNow,
         };
         HeadCheckpoint.Save(outputDirectory, trained.Head, manifest);
@@ -53,7 +54,7 @@ public static class TrainingRun
     }
 
     /// <summary>Identifies the data without hashing gigabytes: name, rows, size and write time.</summary>
-    private static string Snapshot(string path, int rows)
+    public static string DescribeData(string path, int rows)
     {
         var file = new FileInfo(path);
         return string.Create(CultureInfo.InvariantCulture, $"{file.Name};rows={rows};bytes={file.Length};modified={file.LastWriteTimeUtc:O}");
