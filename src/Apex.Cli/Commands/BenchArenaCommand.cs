@@ -25,22 +25,8 @@ internal static class BenchArenaCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var counts = result.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-            var temp = Directory.CreateTempSubdirectory("apex-bench-arena-").FullName;
-            try
-            {
-                var report = await RunAsync(result.GetValue(systems), counts, result.GetValue(bootstrap), result.GetValue(judgePairs), result.GetValue(sklearn), temp, cancellationToken);
-                Console.Write(report);
-                if (result.GetValue(output) is { } file)
-                {
-                    await File.AppendAllTextAsync(file, report, cancellationToken);
-                }
-
-                return ExitCodes.Ok;
-            }
-            finally
-            {
-                Directory.Delete(temp, recursive: true);
-            }
+            return await BenchReport.RunAsync("arena", result.GetValue(output), temp =>
+                RunAsync(result.GetValue(systems), counts, result.GetValue(bootstrap), result.GetValue(judgePairs), result.GetValue(sklearn), temp, cancellationToken), cancellationToken);
         });
         return command;
     }

@@ -23,25 +23,8 @@ internal static class BenchArenaEvalCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
         var output = new Option<string?>("--out") { Description = "Append the results as Markdown to this file." };
         var command = new Command("arena-eval", "The preference classifiers here and in scikit-learn (python3-sklearn) on the same battles, features and folds.") { systems, battles, folds, seed, output };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            var temp = Directory.CreateTempSubdirectory("apex-bench-arena-eval-").FullName;
-            try
-            {
-                var report = await RunAsync(result.GetValue(systems), result.GetValue(battles), result.GetValue(folds), result.GetValue(seed), temp, cancellationToken);
-                Console.Write(report);
-                if (result.GetValue(output) is { } file)
-                {
-                    await File.AppendAllTextAsync(file, report, cancellationToken);
-                }
-
-                return ExitCodes.Ok;
-            }
-            finally
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-        });
+        command.SetAction((result, cancellationToken) => BenchReport.RunAsync("arena-eval", result.GetValue(output), temp =>
+            RunAsync(result.GetValue(systems), result.GetValue(battles), result.GetValue(folds), result.GetValue(seed), temp, cancellationToken), cancellationToken));
         return command;
     }
 
