@@ -39,6 +39,28 @@ public sealed class TrainerTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => (Fast with { GhostBatches = 0 }).Validate());
     }
 
+    [Fact]
+    public void Mixed_precision_computes_in_bfloat16_keeps_fp32_master_weights_and_learns_as_well()
+    {
+        // CUDA runs mixed by default; the CPU only when asked (libtorch has bfloat16 kernels on the CPU too).
+        var (train, validation, test) = Sets(InputMode.Song, "popularity");
+        var options = Fast with { Epochs = 6, Patience = 6, TaskSet = "popularity" };
+        Assert.True(options.MixedOn(onCuda: true));
+        Assert.False(options.MixedOn(onCuda: false));
+
+        var full = Trainer.Train(train, validation, options with { Precision = TrainingPrecision.Fp32 });
+        var mixed = Trainer.Train(train, validation, options with { Precision = TrainingPrecision.Mixed });
+
+        Assert.All(mixed.Head.parameters(), p => Assert.Equal(TorchSharp.torch.ScalarType.Float32, p.dtype));
+        // Another computation (bfloat16 rounding), so other weights…
+        Assert.NotEqual(full.Head.parameters().First().data<float>().ToArray(), mixed.Head.parameters().First().data<float>().ToArray());
+        // …that learn the planted signal about as well.
+        double Pearson(TrainedHead h) => Predictor.Evaluate(Predictor.PredictSongs(h.Head, test), test).Single(m => m.Task == "streams").Report.Pearson;
+        output.WriteLine($"streams pearson fp32 {Pearson(full):0.000}, mixed {Pearson(mixed):0.000}; validation loss {full.BestValidationLoss:0.000} / {mixed.BestValidationLoss:0.000}");
+        Assert.True(mixed.History[^1].ValidationLoss < mixed.History[0].ValidationLoss);
+        Assert.InRange(Pearson(mixed), Pearson(full) - 0.05, 1);
+    }
+
     [Theory]
     [InlineData(InputMode.Song)]
     [InlineData(InputMode.Segment)]

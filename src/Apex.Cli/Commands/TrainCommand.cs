@@ -30,12 +30,14 @@ internal static class TrainCommand
         var patience = new Option<int>("--patience") { DefaultValueFactory = _ => 10 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        var precision = new Option<string>("--precision") { Description = "auto (mixed bfloat16 on CUDA, fp32 on the CPU), fp32 or mixed.", DefaultValueFactory = _ => "auto" };
+        precision.AcceptOnlyFromAmong("auto", "fp32", "mixed");
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var label = new Option<string?>("--label") { Description = "Label shown with this model's scores (default: synthetic-demo for synthetic data)." };
 
         var command = new Command("train", "Train an APEX head and write its checkpoint (safetensors + manifest).")
         {
-            data, output, condition, loss, trunk, mode, tasks, epochs, batch, ghosts, single, lr, patience, seed, device, label,
+            data, output, condition, loss, trunk, mode, tasks, epochs, batch, ghosts, single, lr, patience, seed, device, precision, label,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -54,6 +56,7 @@ internal static class TrainCommand
                     LearningRate = result.GetValue(lr),
                     Patience = result.GetValue(patience),
                     Seed = result.GetValue(seed),
+                    Precision = Enum.Parse<TrainingPrecision>(result.GetValue(precision)!, ignoreCase: true),
                 };
                 if (result.GetValue(condition) is { } letter)
                 {
@@ -86,7 +89,7 @@ internal static class TrainCommand
             return ExitCodes.BadInput;
         }
 
-        CliConsole.Note($"condition {Condition.LetterOf(options)}-{options.TaskSet}: {options.Loss} loss, {options.TrunkDepth} shared layers, {options.Mode} mode, on {device.type}");
+        CliConsole.Note($"condition {Condition.LetterOf(options)}-{options.TaskSet}: {options.Loss} loss, {options.TrunkDepth} shared layers, {options.Mode} mode, on {device.type}{(options.MixedOn(device.type == TorchSharp.DeviceType.CUDA) ? " in mixed precision (bfloat16)" : "")}");
         TrainingResult? run = null;
         try
         {

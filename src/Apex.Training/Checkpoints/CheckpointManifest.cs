@@ -29,6 +29,10 @@ public sealed record CheckpointManifest
     [JsonPropertyName("batch")]
     public string? Batch { get; init; }
 
+    /// <summary>How it was computed: fp32, or mixed (bfloat16 forward and backward, fp32 master weights). The weights are fp32 either way.</summary>
+    [JsonPropertyName("precision")]
+    public string? Precision { get; init; }
+
     /// <summary>Learnt ½·exp(−s_i) per task under uncertainty weighting.</summary>
     [JsonPropertyName("task_weights")]
     public IReadOnlyList<float>? TaskWeights { get; init; }

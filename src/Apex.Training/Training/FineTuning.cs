@@ -107,6 +107,7 @@ public sealed class FineTuning : IDisposable
                 Version = version,
                 Label = null,
                 Batch = string.Create(CultureInfo.InvariantCulture, $"{Parallel.GhostBatches} × {Parallel.GhostSize}"),
+                Precision = "fp32",
                 DataSnapshot = $"{TrainingRun.DescribeData(data, _rows.Count)}; {description}",
                 Encoder = _info.Encoder ?? parent.Encoder,
                 SplitSeed = _options.Seed,

@@ -30,6 +30,7 @@ public static class Trainer
         head.to(device);
         loss.to(device);
         var parameters = head.parameters().Concat(loss.parameters().Where(p => p.requires_grad));
+        using var low = options.MixedOn(device.type == DeviceType.CUDA) ? new LowPrecisionCopy(head, architecture, device) : null;
         using var optimizer = new HeldScalarAdamW(parameters, options.LearningRate, options.WeightDecay);
         var scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max: options.Epochs);
 
@@ -56,17 +57,19 @@ public static class Trainer
                 }
 
                 optimizer.zero_grad();
+                low?.Begin();
                 double stepLoss = 0;
                 foreach (var ghost in ghosts)
                 {
                     using var scope = NewDisposeScope();
                     var (x, y) = ToTensors(ghost, train.Layers, train.Hidden, train.Tasks.Count, device);
-                    var value = loss.call(head.call(x), y);
+                    var value = loss.call(low is null ? head.call(x) : low.Forward(x), y);
                     using var share = ((double)ghost.Count / rows).ToScalar();
                     value.mul(share).backward();
                     stepLoss += value.item<float>() * ghost.Count / rows;
                 }
 
+                low?.End();
                 optimizer.step();
                 sum += stepLoss;
                 batches++;

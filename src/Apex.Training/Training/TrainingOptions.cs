@@ -36,6 +36,12 @@ public sealed record TrainingOptions
 
     public int Seed { get; init; } = 42;
 
+    /// <summary>Arithmetic of the forward and backward passes: mixed (bfloat16) on CUDA, fp32 on the CPU, unless set.</summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
+
+    /// <summary>Whether this run computes in bfloat16 on <paramref name="onCuda"/>'s device.</summary>
+    public bool MixedOn(bool onCuda) => Precision == TrainingPrecision.Mixed || (Precision == TrainingPrecision.Auto && onCuda);
+
     public TrainingOptions Validate()
     {
         if (Epochs < 1 || BatchSize < 2 || GhostBatches < 1 || !(LearningRate > 0) || WeightDecay < 0 || Patience < 1)
@@ -47,6 +53,23 @@ public sealed record TrainingOptions
         _ = ApexTasks.ByName(TaskSet);
         return this;
     }
+}
+
+/// <summary>How a run computes.</summary>
+public enum TrainingPrecision
+{
+    /// <summary>Mixed on CUDA, fp32 on the CPU.</summary>
+    Auto,
+
+    /// <summary>fp32 throughout.</summary>
+    Fp32,
+
+    /// <summary>
+    /// The head's forward and backward in bfloat16 with fp32 master weights, optimizer and loss (what
+    /// PyTorch's autocast with bfloat16 does; bfloat16 has fp32's range, so no loss scaling). TorchSharp
+    /// has no autocast, so the project keeps a bfloat16 copy of the head itself.
+    /// </summary>
+    Mixed,
 }
 
 /// <summary>What one epoch did, for progress display.</summary>

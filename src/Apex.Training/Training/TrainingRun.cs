@@ -40,6 +40,7 @@ public static class TrainingRun
             InputMode = options.Mode.ToString().ToLowerInvariant(),
             Loss = options.Loss.ToString().ToLowerInvariant(),
             Batch = string.Create(CultureInfo.InvariantCulture, $"{options.GhostBatches} × {options.BatchSize}"),
+            Precision = options.MixedOn((device ?? CPU).type == TorchSharp.DeviceType.CUDA) ? "mixed (bfloat16)" : "fp32",
             TaskWeights = options.Loss == LossStrategy.Uncertainty ? trained.Loss.TaskWeights() : null,
             DataSnapshot = DescribeData(datasetPath, parts.Rows),
             Encoder = info.Encoder,
