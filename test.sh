@@ -11,12 +11,12 @@ dotnet build ApexCluster.sln -c Release --nologo -v quiet -tl:off -clp:NoSummary
 # projects (Cluster and Silo, both starting many silos) go to different lanes but not side by side from
 # the start: run together they slowed each other by a third (minutes on a 2-core machine, alone or
 # beside the other lane: Cluster 9-11, Silo 8-12, Cli 6.5, Training 2.5, Arena 1.5, the rest under 1).
-# --blame-hang-timeout: a stuck test fails the run with a dump instead of hanging CI. Arguments (e.g.
-# --filter) go to every project.
+# --blame-hang-timeout: a stuck test fails the run with a dump instead of hanging CI; every test's
+# duration is printed, to size the suite. Arguments (e.g. --filter) go to every project.
 lane() {
     local failed=0 project
     for project in "$@"; do
-        dotnet test "tests/$project" -c Release --no-build --nologo --blame-hang-timeout 10m "${TEST_ARGS[@]}" || failed=1
+        dotnet test "tests/$project" -c Release --no-build --nologo --blame-hang-timeout 10m --logger "console;verbosity=normal" "${TEST_ARGS[@]}" || failed=1
     done
     return "$failed"
 }

@@ -76,7 +76,8 @@ public sealed class ServeScoringTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, old.StatusCode);
         var events = await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent("""{"events":[{"event_id":"1","track_id":"old","kind":"stream","count":5}]}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, events.StatusCode);
-        var (reportExit, reportJson, reportError) = await Apex.RunAsync("report", "--url", $"http://127.0.0.1:{port}", "--key", Admin, "--platform", "suno", "--wait", "60", "--format", "json");
+        // A generous wait: on a busy CI machine (two test projects at once) embedding a 46 s recording takes minutes.
+        var (reportExit, reportJson, reportError) = await Apex.RunAsync("report", "--url", $"http://127.0.0.1:{port}", "--key", Admin, "--platform", "suno", "--wait", "240", "--format", "json");
 
         Assert.True(reportExit == 0, reportError);
         var report = JsonDocument.Parse(reportJson).RootElement;
