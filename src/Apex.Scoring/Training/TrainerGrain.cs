@@ -149,8 +149,16 @@ public sealed partial class TrainerGrain(
     {
         if (reminderName == RolloutReminder)
         {
-            // Its only job is to wake this grain after a restart; activation resumed the rollout.
-            if (state.State.Rollout is not { FinishedAt: null } && await this.GetReminder(RolloutReminder) is { } done)
+            // It wakes this grain after a restart (activation resumes the rollout) and retries a rollout
+            // that failed (its error is recorded); once the rollout is done it goes.
+            if (state.State.Rollout is { FinishedAt: null })
+            {
+                if (_rollout is null or { IsCompleted: true })
+                {
+                    StartRollout();
+                }
+            }
+            else if (await this.GetReminder(RolloutReminder) is { } done)
             {
                 await this.UnregisterReminder(done);
             }
@@ -396,7 +404,7 @@ public sealed partial class TrainerGrain(
             }
 
             tracks.Sort(StringComparer.Ordinal);
-            rollout = rollout with { Total = tracks.Count, Done = Math.Min(rollout.Done, tracks.Count) };
+            rollout = rollout with { Total = tracks.Count, Done = Math.Min(rollout.Done, tracks.Count), Error = null };
             await SaveRolloutAsync(rollout);
             for (var start = rollout.Done; start < tracks.Count; start += RolloutChunk)
             {
