@@ -54,7 +54,7 @@ internal static class BenchArenaEvalCommand
         var md = new StringBuilder();
         md.AppendLine(inv, $"## Preference classifiers: this project and scikit-learn ({DateTime.UtcNow:yyyy-MM-dd})");
         md.AppendLine();
-        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores. {ours.Battles:N0} usable synthetic battles over {systems} systems, the paper's 31 features, {folds}-fold stratified CV on the same folds both sides. scikit-learn {SklearnVersion(theirs)}: the paper's settings (XGBoost is not available here: its gradient boosting is scikit-learn's, with the same class-ratio weight).");
+        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores. {ours.Battles:N0} usable synthetic battles over {systems} systems, the paper's 31 features, {folds}-fold stratified CV on the same folds both sides. scikit-learn {theirs.GetProperty("version").GetString()}: the paper's settings (XGBoost is not available here: its gradient boosting is scikit-learn's, with the same class-ratio weight).");
         md.AppendLine();
         md.AppendLine("| Classifier | Accuracy here | Accuracy scikit-learn | ROC-AUC here | ROC-AUC scikit-learn | Instr. AUC here / sk | Vocal AUC here / sk | Time sk (s) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
@@ -77,6 +77,4 @@ internal static class BenchArenaEvalCommand
         static string Value(JsonElement sk, string subset, string metric) =>
             sk.GetProperty(subset).GetProperty(metric) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble().ToString("0.000", CultureInfo.InvariantCulture) : "–";
     }
-
-    private static string SklearnVersion(JsonElement theirs) => theirs.TryGetProperty("version", out var v) ? v.GetString() ?? "?" : "?";
 }

@@ -49,7 +49,8 @@ internal static class DatasetBuilder
         var songs = new List<SongCounts>(labelled.Count);
         foreach (var l in labelled)
         {
-            songs.Add(new SongCounts(l.TrackId, l.Platform, l.Streams, l.Likes, new DateTimeOffset(l.CreatedAt, TimeSpan.Zero), await ContentHashAsync(audio[l.TrackId], cancellationToken)));
+            // The content hash: the same audio under two track ids is one song.
+            songs.Add(new SongCounts(l.TrackId, l.Platform, l.Streams, l.Likes, new DateTimeOffset(l.CreatedAt, TimeSpan.Zero), await Apex.Core.Files.FileHash.Sha256Async(audio[l.TrackId], cancellationToken)));
         }
 
         var curated = SongLabeler.Label(songs, options with { BalancePlatforms = false });
@@ -107,12 +108,5 @@ internal static class DatasetBuilder
 
         IReadOnlyList<string> summary = [.. Commands.LabelingOptionsBinder.Summary(new SongLabels(final.Kept, [.. curated.Dropped, .. final.Dropped]), options)];
         return new BuildSummary(labels.Count + problems.Count, problems.Count, embedded, reused, bad.Count, withoutAudio, unlabelled, final.Kept.Count, summary);
-    }
-
-    /// <summary>SHA-256 of the file's bytes: the same audio under two track ids is one song.</summary>
-    private static async Task<string> ContentHashAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream, cancellationToken));
     }
 }

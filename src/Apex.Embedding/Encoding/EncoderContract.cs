@@ -35,7 +35,7 @@ public static class EncoderContract
         CheckDimension(output.Dimensions[1], layers.Length, "layers", modelPath);
         CheckDimension(output.Dimensions[2], hidden, "hidden size", modelPath);
 
-        return new EncoderInfo(modelPath, layers, hidden, sampleRate, normalize, source, provider, EncoderIdentity.ContentHash(modelPath));
+        return new EncoderInfo(modelPath, layers, hidden, sampleRate, normalize, source, provider, Apex.Core.Files.FileHash.Sha256(modelPath));
     }
 
     private static string Require(Dictionary<string, string> metadata, string key, string path) =>

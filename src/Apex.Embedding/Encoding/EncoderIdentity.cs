@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 namespace Apex.Embedding.Encoding;
@@ -15,13 +14,6 @@ public static partial class EncoderIdentity
     /// <summary>E.g. "mert-v1-95m (sha256:0123456789abcdef, 4×768, 24000 Hz)".</summary>
     public static string Of(string modelPath, string contentHash, int layers, int hidden, int sampleRate) =>
         string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileNameWithoutExtension(modelPath)} (sha256:{contentHash[..16]}, {layers}×{hidden}, {sampleRate} Hz)");
-
-    /// <summary>SHA-256 of the model file, hex.</summary>
-    public static string ContentHash(string modelPath)
-    {
-        using var stream = File.OpenRead(modelPath);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     /// <summary>The content hash an identity names; null for none (a synthetic dataset, a head trained before identities were recorded).</summary>
     public static string? HashOf(string? identity) =>

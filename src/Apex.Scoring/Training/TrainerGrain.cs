@@ -153,10 +153,7 @@ public sealed partial class TrainerGrain(
             // that failed (its error is recorded); once the rollout is done it goes.
             if (state.State.Rollout is { FinishedAt: null })
             {
-                if (_rollout is null or { IsCompleted: true })
-                {
-                    StartRollout();
-                }
+                ResumeRollout();
             }
             else if (await this.GetReminder(RolloutReminder) is { } done)
             {
@@ -250,15 +247,14 @@ public sealed partial class TrainerGrain(
         var (serving, manifest) = HeadCheckpoint.Load(servingDirectory);
         using var _ = serving;
         var architecture = serving.Architecture;
-        var (rows, labels) = await SnapshotAsync(architecture, manifest.Encoder, options);
+        var (rows, encoder) = await SnapshotAsync(architecture, manifest.Encoder, options);
         if (rows.Count < options.MinTrainingTracks)
         {
             throw new InvalidOperationException($"{rows.Count} mature scored tracks with labels; a run needs {options.MinTrainingTracks}.");
         }
 
         state.State.LastRunAt = DateTimeOffset.UtcNow;
-        state.State.LastLabels = labels;
-        var encoder = manifest.Encoder ?? (rows.Select(r => EncoderOf[r.TrackId]).Distinct(StringComparer.Ordinal).ToList() is [var only] ? only : null);
+        state.State.LastLabels = rows.ToDictionary(r => r.TrackId, r => new[] { r.Streams!.Value, r.Likes ?? float.NaN }, StringComparer.Ordinal);
         var info = new Apex.Training.Data.DatasetInfo(architecture.Layers, architecture.Hidden, $"live snapshot of run {id}", encoder);
         using var run = FineTuning.Prepare(rows, info, serving, new FineTuningOptions
         {
@@ -317,8 +313,6 @@ public sealed partial class TrainerGrain(
     private async Task<List<IGradientWorker>> StartWorkersAsync(string id, int attempt, int workers, FineTuning run)
     {
         var (train, architecture, dp) = (run.Train, run.Candidate.Architecture, run.Parallel);
-        var width = train.Width;
-        var tasks = train.Tasks.Count;
         var keys = (embedders ?? throw new InvalidOperationException("This silo has no embedder directory: training is off here.")).EmbedderKeys();
         if (keys.Count == 0)
         {
@@ -330,11 +324,11 @@ public sealed partial class TrainerGrain(
         {
             var ghosts = dp.GhostsOf(k, workers).ToHashSet();
             var mine = Enumerable.Range(0, train.SampleCount).Where(i => ghosts.Contains(i % dp.GhostBatches)).ToArray();
+            var shard = train.Batch(mine);
             var grain = GrainFactory.GetGrain<ITrainingWorkerGrain>($"{keys[k % keys.Count]}|{id}|{attempt}|{k}");
             await grain.LoadAsync(new WorkerShard(
                 architecture.Layers, architecture.Hidden, architecture.Tasks.Select(t => t.Name).ToList(), train.SampleCount, mine,
-                mine.SelectMany(i => train.Features.AsSpan(i * width, width).ToArray()).ToArray(), mine.SelectMany(i => train.LabelsOf(i).ToArray()).ToArray(),
-                dp.GhostBatches, dp.GlobalBatch, dp.Training.Seed,
+                shard.Features, shard.Labels, dp.GhostBatches, dp.GlobalBatch, dp.Training.Seed,
                 [.. architecture.Trunk], architecture.BranchWidth, architecture.TrunkDropout, architecture.BranchDropout));
             pool.Add(new GrainGradientWorker(grain));
         }
@@ -357,7 +351,7 @@ public sealed partial class TrainerGrain(
     /// <summary>The grain stays active while a run or a rollout is in progress, and may go once neither is.</summary>
     private void ReleaseKeepAlive()
     {
-        if (_running is { IsCompleted: false } || _rollout is { IsCompleted: false } || state.State.Rollout is { FinishedAt: null })
+        if (_running is { IsCompleted: false } || state.State.Rollout is { FinishedAt: null })
         {
             return;
         }
@@ -366,9 +360,10 @@ public sealed partial class TrainerGrain(
         _keepAlive = null;
     }
 
+    /// <summary>Starts the recorded rollout again if it is unfinished and no loop runs it.</summary>
     private void ResumeRollout()
     {
-        if (state.State.Rollout is { FinishedAt: null })
+        if (state.State.Rollout is { FinishedAt: null } && _rollout is null or { IsCompleted: true })
         {
             StartRollout();
         }
@@ -408,7 +403,7 @@ public sealed partial class TrainerGrain(
             await SaveRolloutAsync(rollout);
             for (var start = rollout.Done; start < tracks.Count; start += RolloutChunk)
             {
-                if (state.State.Rollout?.Version != rollout.Version || state.State.Rollout.StartedAt != rollout.StartedAt)
+                if (state.State.Rollout?.StartedAt != rollout.StartedAt)
                 {
                     return; // a newer rollout replaced this one
                 }
@@ -446,10 +441,7 @@ public sealed partial class TrainerGrain(
                 await this.UnregisterReminder(reminder);
             }
 
-            if (_running is null or { IsCompleted: true })
-            {
-                ReleaseKeepAlive();
-            }
+            ReleaseKeepAlive();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -526,47 +518,35 @@ public sealed partial class TrainerGrain(
     /// <summary>A mature track's live labels (no likes label: NaN).</summary>
     private sealed record LiveLabel(string Platform, DateTimeOffset CreatedAt, float Streams, float Likes);
 
-    // The encoder of each snapshot row's embedding (rows carry no encoder of their own).
-    private Dictionary<string, string> EncoderOf { get; } = new(StringComparer.Ordinal);
-
     /// <summary>
     /// The labelled mature tracks as dataset rows, in track-id order: the labeler's live labels and the
-    /// mean of the track's stored segment embeddings (only embeddings the serving head may score: its
-    /// encoder's, when it records one). Also answers the labels, for the next drift check.
+    /// song mean of the track's stored segment embeddings (only embeddings the serving head may score: its
+    /// encoder's, when it records one). Also answers the encoder the rows come from: the serving head's,
+    /// or the one encoder of all the rows (null when they come from several or record none).
     /// </summary>
-    private async Task<(List<Apex.Training.Data.SongRow> Rows, Dictionary<string, float[]> Labels)> SnapshotAsync(HeadArchitecture architecture, string? encoder, TrainerOptions options)
+    private async Task<(List<Apex.Training.Data.SongRow> Rows, string? Encoder)> SnapshotAsync(HeadArchitecture architecture, string? encoder, TrainerOptions options)
     {
         var store = ScoreStore;
-        var width = architecture.Layers * architecture.Hidden;
-        var labels = await LabelsAsync(options);
+        var info = new Apex.Training.Data.DatasetInfo(architecture.Layers, architecture.Hidden, "live snapshot", encoder);
         var rows = new List<Apex.Training.Data.SongRow>();
-        EncoderOf.Clear();
-        foreach (var (track, label) in labels.OrderBy(l => l.Key, StringComparer.Ordinal))
+        var encoders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (track, label) in (await LabelsAsync(options)).OrderBy(l => l.Key, StringComparer.Ordinal))
         {
-            if (await store.LoadAsync(track) is not { Values: { } values } embedding || embedding.Layers * embedding.Hidden != width
+            if (await store.LoadAsync(track) is not { Values: { } values } embedding || embedding.Layers * embedding.Hidden != info.SegmentWidth
                 || Apex.Embedding.Encoding.EncoderIdentity.Mismatch(encoder, embedding.Encoder) is not null)
             {
                 continue;
             }
 
-            var mean = new float[width];
-            for (var s = 0; s < embedding.Segments; s++)
+            encoders.Add(embedding.Encoder);
+            rows.Add(Apex.Training.Data.TrainingSet.ToSongMean(new Apex.Training.Data.SongRow
             {
-                for (var i = 0; i < width; i++)
-                {
-                    mean[i] += values[(s * width) + i] / embedding.Segments;
-                }
-            }
-
-            EncoderOf[track] = embedding.Encoder;
-            rows.Add(new Apex.Training.Data.SongRow
-            {
-                TrackId = track, Platform = label.Platform, CreatedAt = label.CreatedAt.UtcDateTime, Segments = 1, Embedding = mean,
+                TrackId = track, Platform = label.Platform, CreatedAt = label.CreatedAt.UtcDateTime, Segments = embedding.Segments, Embedding = values,
                 Streams = label.Streams, Likes = float.IsNaN(label.Likes) ? null : label.Likes,
-            });
+            }, info));
         }
 
-        return (rows, rows.ToDictionary(r => r.TrackId, r => new[] { labels[r.TrackId].Streams, labels[r.TrackId].Likes }, StringComparer.Ordinal));
+        return (rows, encoder ?? (encoders.Count == 1 ? encoders.Single() : null));
     }
 
     /// <summary>The run view's summary of per-task metrics: Pearson of each popularity task and their mean.</summary>

@@ -96,7 +96,8 @@ public sealed class FineTuning : IDisposable
     public async Task<CheckpointManifest> SaveAsync(string folder, CheckpointManifest parent, string version, string description, IReadOnlyList<TaskMetrics> metrics, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(parent);
-        var staging = Path.Combine(Path.GetTempPath(), $"apex-snapshot-{Guid.NewGuid():N}");
+        // Beside the checkpoint (its file system), so that the save moves the snapshot in rather than copying it.
+        var staging = Path.GetFullPath(folder) + ".snapshot";
         Directory.CreateDirectory(staging);
         try
         {

@@ -32,6 +32,7 @@ internal sealed class LowPrecisionCopy : IDisposable
     public void Begin()
     {
         using var _ = no_grad();
+        using var scope = NewDisposeScope();
         _copy.train(_master.training);
         foreach (var (master, copy) in _parameters)
         {
@@ -52,6 +53,8 @@ internal sealed class LowPrecisionCopy : IDisposable
     public void End()
     {
         using var _ = no_grad();
+        // The wrappers made here go with the scope; the master parameters keep their gradients.
+        using var scope = NewDisposeScope();
         foreach (var (master, copy) in _parameters)
         {
             if (copy.grad is { } gradient)
