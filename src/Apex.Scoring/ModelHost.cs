@@ -39,7 +39,7 @@ public sealed class ModelHost : IModelHost, IDisposable
             throw new InvalidOperationException($"The encoder gives {embedding.Layers} × {embedding.Hidden} embeddings but model {_manifest.Version} takes {Layers} × {Hidden}.");
         }
 
-        if (Apex.Embedding.Encoding.EncoderIdentity.Mismatch(_manifest.Encoder, embedding.Encoder) is { } mismatch)
+        if (Apex.Core.Encoders.EncoderIdentity.Mismatch(_manifest.Encoder, embedding.Encoder) is { } mismatch)
         {
             throw new InvalidOperationException($"Model {_manifest.Version} does not score this track: {mismatch}.");
         }

@@ -7,6 +7,7 @@ using Apex.Scoring.Training;
 using Apex.Core.Popularity;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
+using Apex.Training.Model;
 using Apex.Training.Training;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,10 +20,16 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
     private const int Tracks = 32;
 
     private readonly string _models = Directory.CreateTempSubdirectory("apex-training-models-").FullName;
+    private readonly string _offline = Directory.CreateTempSubdirectory("apex-training-offline-").FullName;
+    private TrainerOptions _trainer = new();
 
-    public void Dispose() => Directory.Delete(_models, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_models, recursive: true);
+        Directory.Delete(_offline, recursive: true);
+    }
 
-    private async Task<ScoringCluster> StartAsync(double margin, int epochs = 60)
+    private async Task<ScoringCluster> StartAsync(double margin, int epochs = 60, int patience = 60)
     {
         foreach (var directory in Directory.GetDirectories(model.Folder))
         {
@@ -34,7 +41,7 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
         }
 
         File.Copy(Path.Combine(model.Folder, ModelRegistry.ServingFile), Path.Combine(_models, ModelRegistry.ServingFile));
-        var trainer = new TrainerOptions { MinTrainingTracks = 8, MinNewMatureTracks = 8, Epochs = epochs, GlobalBatch = 16, GhostBatches = 4, Workers = 2, PromotionMargin = margin, LearningRate = 3e-3 };
+        var trainer = _trainer = new TrainerOptions { MinTrainingTracks = 8, MinNewMatureTracks = 8, Epochs = epochs, Patience = patience, BatchSize = 4, GhostBatches = 4, Workers = 2, PromotionMargin = margin, LearningRate = 3e-3 };
         var cluster = await ScoringCluster.StartAsync(_models, new ScoringOptions { AllowCpu = true, MaxBatch = 8 }, [false, false], trainer);
 
         // Mature tracks on the four recordings, popularity planted by recording (so audio predicts it) and
@@ -125,8 +132,10 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
     /// <summary>
     /// The promoted checkpoint's manifest is its own run's: its data snapshot is in the checkpoint, whose
     /// labels are the labeler's live reading of the ingest log; the split re-derived from that file with
-    /// the manifest's seed is the stored one; and <c>apex evaluate</c>'s computation on its test part gives
-    /// the stored metrics and the run's figures, to the last digit.
+    /// the manifest's seed is the stored one; <c>apex evaluate</c>'s computation on its test part gives
+    /// the stored metrics and the run's figures, to the last digit; and <c>apex train --init</c>'s run
+    /// (<see cref="TrainingRun"/>) on that file from the parent checkpoint with the trainer's settings, in
+    /// this process, gives the head the two silos' workers trained, byte for byte.
     /// </summary>
     private async Task TheCheckpointCarriesItsOwnRunAsync(ScoringCluster cluster, string promoted, TrainingRunView run)
     {
@@ -153,6 +162,13 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
         Assert.Equal(manifest.TestMetrics.OrderBy(m => m.Key), evaluated.OrderBy(m => m.Key));
         Assert.Equal(manifest.TestMetrics["streams"].Pearson, run.Candidate!.StreamsPearson);
         Assert.Equal(manifest.Split.Test, run.Candidate.HeldOutTracks);
+
+        var offline = await TrainingRun.RunAsync(snapshot, Path.Combine(_offline, "offline"), _trainer.Training(Enum.Parse<LossStrategy>(manifest.Loss, ignoreCase: true)),
+            init: Path.Combine(_models, manifest.Parent!));
+        offline.Trained.Head.Dispose();
+        Assert.Equal((manifest.BestEpoch, run.BestEpoch), (offline.Manifest.BestEpoch, offline.Manifest.BestEpoch));
+        Assert.Equal(manifest.TestMetrics.OrderBy(m => m.Key), offline.Manifest.TestMetrics.OrderBy(m => m.Key));
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(folder, HeadCheckpoint.WeightsFile)), await File.ReadAllBytesAsync(Path.Combine(_offline, "offline", HeadCheckpoint.WeightsFile)));
     }
 
     [Fact]
@@ -173,7 +189,7 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
     [Fact]
     public async Task A_run_whose_trainer_silo_dies_is_marked_failed_with_the_reason_not_left_running()
     {
-        await using var cluster = await StartAsync(margin: 0.05, epochs: 100_000);
+        await using var cluster = await StartAsync(margin: 0.05, epochs: 100_000, patience: 100_000);
         var trainer = cluster.Client.GetGrain<ITrainerGrain>(0);
         var run = await trainer.StartAsync("test");
         var deadline = DateTime.UtcNow.AddSeconds(60);

@@ -1,6 +1,4 @@
-using Apex.Training.Data;
 using Apex.Training.Distributed;
-using Apex.Training.Model;
 using Apex.Training.Training;
 
 namespace Apex.Training.Tests;
@@ -19,45 +17,27 @@ public sealed class DataParallelStressTests
     public async Task Many_steps_under_collections_and_load_complete_and_match_one_quiet_worker()
     {
         var (set, architecture) = DataParallelTests.Data(seed: 11);
-        var options = new DataParallelOptions { GhostBatches = 4, GlobalBatch = 64, Training = new TrainingOptions { Seed = 5 } };
+        var options = new TrainingOptions { GhostBatches = 4, BatchSize = 16, Seed = 5 };
 
-        var quiet = await RunAsync(set, architecture, options, workers: 1, hostile: false);
-        var stressed = await RunAsync(set, architecture, options, workers: 4, hostile: true);
+        var quiet = await DataParallelTests.RunAsync(set, architecture, options, workers: 1, Steps);
+        using var stop = new CancellationTokenSource();
+        var load = StartLoad(stop.Token);
+        (ReplicaState State, List<double> Losses) stressed;
+        try
+        {
+            stressed = await DataParallelTests.RunAsync(set, architecture, options, workers: 4, Steps, wrap: w => new ThreadPoolWorker(w));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+        }
 
         Assert.Equal(Steps, stressed.Losses.Count);
         Assert.All(stressed.Losses, loss => Assert.True(double.IsFinite(loss)));
         Assert.Equal(quiet.Losses, stressed.Losses);
         Assert.Equal(quiet.State.Parameters, stressed.State.Parameters);
         Assert.Equal(quiet.State.Buffers, stressed.State.Buffers);
-    }
-
-    private static async Task<(ReplicaState State, List<double> Losses)> RunAsync(TrainingSet set, HeadArchitecture architecture, DataParallelOptions options, int workers, bool hostile)
-    {
-        using var coordinator = new DataParallelCoordinator(architecture, set.Tasks, options);
-        var local = Enumerable.Range(0, workers).Select(_ => new LocalGradientWorker(set, options, architecture)).ToList();
-        var pool = local.Select(w => (IGradientWorker)new ThreadPoolWorker(w)).ToList();
-        using var stop = new CancellationTokenSource();
-        var load = hostile ? StartLoad(stop.Token) : [];
-        var losses = new List<double>();
-        try
-        {
-            for (var s = 0; s < Steps; s++)
-            {
-                losses.Add((await coordinator.StepAsync(pool)).Loss);
-                if (hostile)
-                {
-                    GC.Collect(0, GCCollectionMode.Forced, blocking: true);
-                }
-            }
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await Task.WhenAll(load);
-            local.ForEach(w => w.Dispose());
-        }
-
-        return (coordinator.State(), losses);
     }
 
     private static Task[] StartLoad(CancellationToken stop)
@@ -86,10 +66,14 @@ public sealed class DataParallelStressTests
         return [collector, .. allocators];
     }
 
-    /// <summary>Answers from a thread-pool thread, as a worker grain's <c>Task.Run</c> does.</summary>
+    /// <summary>Answers from a thread-pool thread (after a collection), as a worker grain's <c>Task.Run</c> does.</summary>
     private sealed class ThreadPoolWorker(IGradientWorker inner) : IGradientWorker
     {
-        public Task<IReadOnlyList<GhostGradient>> ComputeAsync(ReplicaState state, IReadOnlyList<int> ghosts, CancellationToken cancellationToken = default) =>
-            Task.Run(() => inner.ComputeAsync(state, ghosts, cancellationToken), cancellationToken);
+        public Task<IReadOnlyList<GhostGradient>> ComputeAsync(StepInput input, IReadOnlyList<GhostPlan> ghosts, CancellationToken cancellationToken = default) =>
+            Task.Run(() =>
+            {
+                GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+                return inner.ComputeAsync(input, ghosts, cancellationToken);
+            }, cancellationToken);
     }
 }

@@ -24,51 +24,78 @@ public sealed class DataParallelTests
         return (set, new HeadArchitecture(Layers, Hidden, HeadArchitecture.TrunkOf(2), tasks));
     }
 
-    private static async Task<(ReplicaState State, List<double> Losses)> RunAsync(int workers, int steps)
+    /// <summary>Steps on ghost batches of consecutive samples; <paramref name="workers"/> 0: one worker on the coordinator's own replica.</summary>
+    internal static async Task<(ReplicaState State, List<double> Losses)> RunAsync(TrainingSet set, HeadArchitecture architecture, TrainingOptions options, int workers, int steps, Func<IGradientWorker, IGradientWorker>? wrap = null)
     {
-        var (set, architecture) = Data();
-        var options = new DataParallelOptions { GhostBatches = 4, GlobalBatch = 64, Training = new TrainingOptions { Seed = 3 } };
-        using var coordinator = new DataParallelCoordinator(architecture, set.Tasks, options);
-        var pool = Enumerable.Range(0, workers).Select(_ => new LocalGradientWorker(set, options, architecture)).ToList();
+        using var replica = new Replica(architecture, options);
+        var own = Enumerable.Range(0, workers).Select(_ => new LocalGradientWorker(architecture, options)).ToList();
+        using var shared = LocalGradientWorker.Sharing(replica);
+        IGradientWorker[] pool = workers == 0 ? [shared] : [.. own];
+        using var coordinator = new DataParallelCoordinator(replica, options, WorkerPool.Of([.. pool.Select(w => wrap?.Invoke(w) ?? w)]));
+        var global = options.BatchSize * options.GhostBatches;
         var losses = new List<double>();
         for (var s = 0; s < steps; s++)
         {
-            losses.Add((await coordinator.StepAsync(pool)).Loss);
+            var ghosts = Enumerable.Range(0, options.GhostBatches)
+                .Select(g => new GhostPlan(g, Enumerable.Range(((s * global) + (g * options.BatchSize)) % set.SampleCount, options.BatchSize).Select(i => i % set.SampleCount).ToArray(), 1.0 / options.GhostBatches))
+                .ToList();
+            losses.Add((await coordinator.StepAsync(set, ghosts)).Loss);
         }
 
-        pool.ForEach(w => w.Dispose());
+        own.ForEach(w => w.Dispose());
         return (coordinator.State(), losses);
     }
 
     [Fact]
-    public async Task One_two_and_four_workers_reach_the_same_weights_and_batchnorm_statistics()
+    public async Task Any_number_of_workers_reaches_the_same_weights_and_batchnorm_statistics_as_the_trainers_own_replica()
     {
-        var one = await RunAsync(1, steps: 6);
-        var two = await RunAsync(2, steps: 6);
-        var four = await RunAsync(4, steps: 6);
-        var initial = await RunAsync(1, steps: 0);
+        var (set, architecture) = Data();
+        var options = new TrainingOptions { GhostBatches = 4, BatchSize = 16, Seed = 3 };
+        var local = await RunAsync(set, architecture, options, workers: 0, steps: 6);
+        var initial = await RunAsync(set, architecture, options, workers: 0, steps: 0);
 
-        foreach (var other in new[] { two, four })
+        foreach (var workers in new[] { 1, 2, 3, 4 })
         {
-            Assert.Equal(one.State.Parameters.Length, other.State.Parameters.Length);
-            Assert.True(one.State.Parameters.Zip(other.State.Parameters).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5);
-            Assert.True(one.State.Buffers.Zip(other.State.Buffers).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5);
-            Assert.Equal(one.Losses, other.Losses);
+            var other = await RunAsync(set, architecture, options, workers, steps: 6);
+            Assert.Equal(local.State.Parameters, other.State.Parameters);
+            Assert.Equal(local.State.Buffers, other.State.Buffers);
+            Assert.Equal(local.Losses, other.Losses);
         }
 
         // …and training did something: weights and running statistics moved.
-        Assert.True(one.State.Parameters.Zip(initial.State.Parameters).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
-        Assert.True(one.State.Buffers.Zip(initial.State.Buffers).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
+        Assert.True(local.State.Parameters.Zip(initial.State.Parameters).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
+        Assert.True(local.State.Buffers.Zip(initial.State.Buffers).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
     }
 
     [Fact]
-    public void A_worker_count_that_does_not_divide_the_ghost_batches_is_refused()
+    public async Task The_trainer_on_workers_of_their_own_gives_the_head_it_gives_in_process_and_a_lost_step_is_retried_from_the_same_state()
     {
-        var options = new DataParallelOptions { GhostBatches = 4 };
+        var (set, architecture) = Data(seed: 4);
+        var (validation, _) = Data(seed: 5);
+        var options = new TrainingOptions { GhostBatches = 4, BatchSize = 24, Epochs = 4, Seed = 8 };
+        var inProcess = Trainer.Train(set, validation, options);
+        var workers = Enumerable.Range(0, 3).Select(_ => new LocalGradientWorker(architecture, options)).ToList();
+        var failures = 0;
+        var pool = new WorkerPool((attempt, _) => Task.FromResult<IReadOnlyList<IGradientWorker>>(
+            // The first set of workers dies at its third step; the fresh set finishes the run.
+            attempt == 0 ? [.. workers.Select(w => new FailingWorker(w, failAt: 2))] : [.. workers]), maxRetries: 1, (_, _, _) => failures++);
+        var distributed = await Trainer.TrainAsync(set, validation, options, new TrainingStart { Workers = pool });
+        workers.ForEach(w => w.Dispose());
 
-        var error = Assert.Throws<ArgumentException>(() => options.GhostsOf(0, 3));
+        Assert.Equal(1, failures);
+        Assert.Equal(inProcess.BestEpoch, distributed.BestEpoch);
+        Assert.Equal(inProcess.History.Select(h => h.ValidationLoss), distributed.History.Select(h => h.ValidationLoss));
+        var expected = inProcess.Head.state_dict();
+        foreach (var (name, tensor) in distributed.Head.state_dict())
+        {
+            Assert.True(tensor.equal(expected[name]).all().item<bool>(), $"{name} differs");
+        }
+    }
 
-        Assert.Contains("must divide", error.Message, StringComparison.Ordinal);
-        Assert.Equal([2, 3], options.GhostsOf(1, 2));
+    /// <summary>A worker that throws from step <c>failAt</c> on, as one on a dying silo does.</summary>
+    private sealed class FailingWorker(IGradientWorker inner, long failAt) : IGradientWorker
+    {
+        public Task<IReadOnlyList<GhostGradient>> ComputeAsync(StepInput input, IReadOnlyList<GhostPlan> ghosts, CancellationToken cancellationToken = default) =>
+            input.Step >= failAt ? throw new InvalidOperationException("the worker's silo died") : inner.ComputeAsync(input, ghosts, cancellationToken);
     }
 }

@@ -17,7 +17,7 @@ internal static class BenchDataParallelCommand
 {
     public static Command Create()
     {
-        var workers = new Option<string>("--workers") { Description = "Worker counts, comma-separated (each must divide --ghosts).", DefaultValueFactory = _ => "1,2" };
+        var workers = new Option<string>("--workers") { Description = "Worker counts, comma-separated.", DefaultValueFactory = _ => "1,2" };
         var ghosts = new Option<int>("--ghosts") { DefaultValueFactory = _ => 4 };
         var batch = new Option<int>("--batch") { Description = "Global batch per step.", DefaultValueFactory = _ => 512 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 20 };
@@ -34,10 +34,11 @@ internal static class BenchDataParallelCommand
                 Enumerable.Range(0, n * 4 * 768).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(),
                 Enumerable.Range(0, n * tasks.Count).Select(i => (float)(tasks[i % tasks.Count].Low + (random.NextDouble() * tasks[i % tasks.Count].Span))).ToArray());
             var architecture = new HeadArchitecture(4, 768, HeadArchitecture.TrunkOf(2), tasks);
-            var options = new DataParallelOptions { GhostBatches = result.GetValue(ghosts), GlobalBatch = result.GetValue(batch), Training = new TrainingOptions() };
+            var options = new TrainingOptions { GhostBatches = result.GetValue(ghosts), BatchSize = result.GetValue(batch) / result.GetValue(ghosts) }.Validate();
+            var global = options.BatchSize * options.GhostBatches;
             var inv = CultureInfo.InvariantCulture;
             var md = new StringBuilder();
-            md.AppendLine(inv, $"### apex bench ddp: global batch {options.GlobalBatch} in {options.GhostBatches} ghost batches, {result.GetValue(steps)} steps, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+            md.AppendLine(inv, $"### apex bench ddp: global batch {global} in {options.GhostBatches} ghost batches, {result.GetValue(steps)} steps, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
             md.AppendLine();
             md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores, TorchSharp CPU. Workers in this process (the worker grains' code without the network); model C (4 × 768, two shared layers, 7 tasks).");
             md.AppendLine();
@@ -45,24 +46,29 @@ internal static class BenchDataParallelCommand
             md.AppendLine("|---|---|---|---|---|---|");
             foreach (var k in counts)
             {
-                using var coordinator = new DataParallelCoordinator(architecture, tasks, options);
-                var pool = Enumerable.Range(0, k).Select(_ => new LocalGradientWorker(set, options, architecture)).ToList();
-                await coordinator.StepAsync(pool, cancellationToken); // warm-up
+                using var replica = new Replica(architecture, options);
+                var pool = Enumerable.Range(0, k).Select(_ => new LocalGradientWorker(architecture, options)).ToList();
+                using var coordinator = new DataParallelCoordinator(replica, options, WorkerPool.Of([.. pool]));
+                // Consecutive global batches of the set, cut into ghost batches as the trainer cuts them.
+                IReadOnlyList<GhostPlan> Plan(int step) => Enumerable.Range(0, options.GhostBatches)
+                    .Select(g => new GhostPlan(g, Enumerable.Range(((step * global) + (g * options.BatchSize)) % n, options.BatchSize).Select(i => i % n).ToArray(), 1.0 / options.GhostBatches))
+                    .ToList();
+                await coordinator.StepAsync(set, Plan(0), cancellationToken); // warm-up
                 var reports = new List<StepReport>();
                 for (var s = 0; s < result.GetValue(steps); s++)
                 {
-                    reports.Add(await coordinator.StepAsync(pool, cancellationToken));
+                    reports.Add(await coordinator.StepAsync(set, Plan(s + 1), cancellationToken));
                 }
 
                 pool.ForEach(w => w.Dispose());
                 var seconds = reports.Sum(r => r.Total.TotalSeconds);
                 var stateMb = (coordinator.State().Parameters.Length + coordinator.State().Buffers.Length) * 4 / 1e6;
-                md.AppendLine(inv, $"| {k} | {reports.Count / seconds:0.00} | {reports.Count * options.GlobalBatch / seconds:0} | {reports.Average(r => r.Workers.TotalMilliseconds):0.0} | {reports.Average(r => r.AllReduce.TotalMilliseconds):0.0} | {stateMb:0.0} MB |");
+                md.AppendLine(inv, $"| {k} | {reports.Count / seconds:0.00} | {reports.Count * global / seconds:0} | {reports.Average(r => r.Workers.TotalMilliseconds):0.0} | {reports.Average(r => r.AllReduce.TotalMilliseconds):0.0} | {stateMb:0.0} MB |");
                 CliConsole.Note($"K = {k}: {reports.Count / seconds:0.00} steps/s");
             }
 
             md.AppendLine();
-            md.AppendLine(inv, $"Command: `apex bench ddp --workers {result.GetValue(workers)} --ghosts {options.GhostBatches} --batch {options.GlobalBatch} --steps {result.GetValue(steps)} --samples {n}`");
+            md.AppendLine(inv, $"Command: `apex bench ddp --workers {result.GetValue(workers)} --ghosts {options.GhostBatches} --batch {global} --steps {result.GetValue(steps)} --samples {n}`");
             md.AppendLine();
             Console.Write(md);
             if (result.GetValue(output) is { } file)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Apex.Cli.Inputs;
-using Apex.Embedding.Encoding;
+using Apex.Core.Encoders;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
 using Apex.Training.Training;

@@ -34,10 +34,11 @@ internal static class TrainCommand
         precision.AcceptOnlyFromAmong("auto", "fp32", "mixed");
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var label = new Option<string?>("--label") { Description = "Label shown with this model's scores (default: synthetic-demo for synthetic data)." };
+        var init = new Option<string?>("--init") { Description = "A checkpoint folder to fine-tune (as the live trainer fine-tunes the serving model): its architecture and tasks replace --trunk and --tasks." };
 
         var command = new Command("train", "Train an APEX head and write its checkpoint (safetensors + manifest).")
         {
-            data, output, condition, loss, trunk, mode, tasks, epochs, batch, ghosts, single, lr, patience, seed, device, precision, label,
+            data, output, condition, loss, trunk, mode, tasks, epochs, batch, ghosts, single, lr, patience, seed, device, precision, label, init,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -71,12 +72,18 @@ internal static class TrainCommand
                 return ExitCodes.BadInput;
             }
 
-            return await RunAsync(result.GetValue(data)!, result.GetValue(output)!, options, result.GetValue(device)!, result.GetValue(label), cancellationToken);
+            if (result.GetValue(init) is { } folder && !File.Exists(Path.Combine(folder, "manifest.json")))
+            {
+                CliConsole.Fail($"--init {folder}: no checkpoint there (manifest.json is missing).");
+                return ExitCodes.BadInput;
+            }
+
+            return await RunAsync(result.GetValue(data)!, result.GetValue(output)!, options, result.GetValue(device)!, result.GetValue(label), result.GetValue(init), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string data, string output, TrainingOptions options, string deviceChoice, string? label, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string data, string output, TrainingOptions options, string deviceChoice, string? label, string? init, CancellationToken cancellationToken)
     {
         TorchSharp.torch.Device device;
         try
@@ -89,7 +96,7 @@ internal static class TrainCommand
             return ExitCodes.BadInput;
         }
 
-        CliConsole.Note($"condition {Condition.LetterOf(options)}-{options.TaskSet}: {options.Loss} loss, {options.TrunkDepth} shared layers, {options.Mode} mode, on {device.type}{(options.MixedOn(device.type == TorchSharp.DeviceType.CUDA) ? " in mixed precision (bfloat16)" : "")}");
+        CliConsole.Note($"condition {Condition.LetterOf(options)}-{options.TaskSet}: {options.Loss} loss, {options.TrunkDepth} shared layers, {options.Mode} mode, on {device.type}{(options.MixedOn(device.type == TorchSharp.DeviceType.CUDA) ? " in mixed precision (bfloat16)" : "")}{(init is null ? "" : $", fine-tuning {init}")}");
         TrainingResult? run = null;
         try
         {
@@ -102,7 +109,7 @@ internal static class TrainCommand
                     {
                         CliConsole.Note($"epoch {report.Epoch}/{report.Epochs}: train loss {report.TrainLoss:0.####}, validation loss {report.ValidationLoss:0.####}{(report.Improved ? " (best)" : "")}{weights}");
                     }
-                }, cancellationToken));
+                }, init, cancellationToken));
         }
         catch (InvalidDataException ex)
         {

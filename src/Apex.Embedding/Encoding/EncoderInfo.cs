@@ -1,3 +1,5 @@
+using Apex.Core.Encoders;
+
 namespace Apex.Embedding.Encoding;
 
 /// <summary>What an encoder model declares in its metadata, and where it runs.</summary>

@@ -70,7 +70,9 @@ public sealed record TrainingRunView(
     [property: Id(12)] string? Error,
     [property: Id(13)] int Retries,
     [property: Id(14)] int RescoreTotal,
-    [property: Id(15)] int Rescored);
+    [property: Id(15)] int Rescored,
+    [property: Id(16)] int EpochsDone = 0,
+    [property: Id(17)] int BestEpoch = 0);
 
 /// <summary>
 /// Re-scoring every scored track with a newly served version (after a promotion or a rollback), stored
@@ -97,37 +99,47 @@ public sealed record DriftView(
     [property: Id(3)] bool Due,
     [property: Id(4)] DateTimeOffset? LastRunAt);
 
-/// <summary>A data-parallel worker (key: an embedder-style placement key plus run and index).</summary>
+/// <summary>
+/// A data-parallel worker (key: an embedder-style placement key plus run and index). It holds a replica
+/// and the whole training set, so that any ghost batch of any step can be handed to it.
+/// </summary>
 [Alias("Apex.Grains.Training.ITrainingWorkerGrain")]
 public interface ITrainingWorkerGrain : IGrainWithStringKey
 {
-    /// <summary>Takes the shards of this worker: samples (global index, song-mean features, labels).</summary>
-    [Alias("LoadAsync")]
-    Task LoadAsync(WorkerShard shard);
+    /// <summary>Starts a worker for a run: the head's shape, the run's settings and how many rows will follow.</summary>
+    [Alias("BeginAsync")]
+    Task BeginAsync(WorkerSetup setup);
+
+    /// <summary>The next rows of the training set, in order (song-mean features and labels).</summary>
+    [Alias("AddRowsAsync")]
+    Task AddRowsAsync(float[] features, float[] labels);
 
     /// <summary>Gradients of the given ghost batches at this state.</summary>
     [Alias("ComputeAsync")]
     [ResponseTimeout("00:10:00")]
-    Task<IReadOnlyList<WorkerGhostGradient>> ComputeAsync(WorkerState state, IReadOnlyList<int> ghosts);
+    Task<IReadOnlyList<WorkerGhostGradient>> ComputeAsync(WorkerState state, IReadOnlyList<WorkerGhost> ghosts);
 }
 
 [GenerateSerializer]
-[Alias("Apex.Grains.Training.WorkerShard")]
-public sealed record WorkerShard(
+[Alias("Apex.Grains.Training.WorkerSetup")]
+public sealed record WorkerSetup(
     [property: Id(0)] int Layers,
     [property: Id(1)] int Hidden,
     [property: Id(2)] IReadOnlyList<string> Tasks,
-    [property: Id(3)] int TotalSamples,
-    [property: Id(4)] int[] GlobalIndices,
-    [property: Id(5)] float[] Features,
-    [property: Id(6)] float[] Labels,
-    [property: Id(7)] int GhostBatches,
-    [property: Id(8)] int GlobalBatch,
-    [property: Id(9)] int Seed,
-    [property: Id(10)] int[] Trunk,
-    [property: Id(11)] int BranchWidth,
-    [property: Id(12)] double TrunkDropout,
-    [property: Id(13)] double BranchDropout);
+    [property: Id(3)] int[] Trunk,
+    [property: Id(4)] int BranchWidth,
+    [property: Id(5)] double TrunkDropout,
+    [property: Id(6)] double BranchDropout,
+    [property: Id(7)] int Rows,
+    [property: Id(8)] int Seed,
+    [property: Id(9)] int GhostBatches,
+    [property: Id(10)] string Loss,
+    [property: Id(11)] string Precision);
+
+/// <summary>One ghost batch of a step: its place in the step, its rows (indices into the training set) and its share of the step's rows.</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.Training.WorkerGhost")]
+public sealed record WorkerGhost([property: Id(0)] int Ghost, [property: Id(1)] int[] Samples, [property: Id(2)] double Share);
 
 [GenerateSerializer]
 [Alias("Apex.Grains.Training.WorkerState")]

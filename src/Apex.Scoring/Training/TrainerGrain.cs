@@ -4,6 +4,7 @@ using Apex.Grains.Ingest;
 using Apex.Grains.Scoring;
 using Apex.Grains.Training;
 using Apex.Training.Checkpoints;
+using Apex.Training.Data;
 using Apex.Training.Distributed;
 using Apex.Training.Model;
 using Apex.Training.Training;
@@ -33,11 +34,16 @@ public sealed record TrainerOptions
 
     public int Workers { get; init; } = 2;
 
+    /// <summary>Ghost batches per step (as <c>apex train --ghost-batches</c>).</summary>
     public int GhostBatches { get; init; } = 4;
 
-    public int GlobalBatch { get; init; } = 64;
+    /// <summary>Rows per ghost batch (as <c>apex train --batch-size</c>): live populations are hundreds of songs, not the paper's thousands.</summary>
+    public int BatchSize { get; init; } = 16;
 
     public int Epochs { get; init; } = 30;
+
+    /// <summary>Epochs without a better validation loss before a run stops (as <c>apex train --patience</c>).</summary>
+    public int Patience { get; init; } = 10;
 
     public double LearningRate { get; init; } = 1e-3;
 
@@ -47,6 +53,17 @@ public sealed record TrainerOptions
     public int RescoreConcurrency { get; init; } = 8;
 
     public int Seed { get; init; } = 42;
+
+    /// <summary>
+    /// The run's settings as <c>apex train --init SERVING --mode song --loss LOSS --epochs --batch-size
+    /// --ghost-batches --patience --lr --seed</c> takes them (the serving head's loss, so its learnt task
+    /// weights keep their meaning).
+    /// </summary>
+    public TrainingOptions Training(LossStrategy loss) => new()
+    {
+        Loss = loss, Mode = InputMode.Song, Epochs = Epochs, BatchSize = BatchSize, GhostBatches = GhostBatches,
+        Patience = Patience, LearningRate = LearningRate, Seed = Seed,
+    };
 }
 
 [GenerateSerializer]
@@ -122,9 +139,6 @@ public sealed partial class TrainerGrain(
     private ModelRegistry Registry => models ?? throw new InvalidOperationException("This silo has no model registry: training is off here.");
 
     private IScoreStore ScoreStore => scores ?? throw new InvalidOperationException("This silo has no score store: training is off here.");
-
-    public static DataParallelOptions Options(int ghostBatches, int globalBatch, int seed, double learningRate = 1e-3) =>
-        new() { GhostBatches = ghostBatches, GlobalBatch = globalBatch, Training = new TrainingOptions { Seed = seed, LearningRate = learningRate } };
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -256,31 +270,14 @@ public sealed partial class TrainerGrain(
         state.State.LastRunAt = DateTimeOffset.UtcNow;
         state.State.LastLabels = rows.ToDictionary(r => r.TrackId, r => new[] { r.Streams!.Value, r.Likes ?? float.NaN }, StringComparer.Ordinal);
         var info = new Apex.Training.Data.DatasetInfo(architecture.Layers, architecture.Hidden, $"live snapshot of run {id}", encoder);
-        using var run = FineTuning.Prepare(rows, info, serving, new FineTuningOptions
-        {
-            GhostBatches = options.GhostBatches, GlobalBatch = options.GlobalBatch, Epochs = options.Epochs, LearningRate = options.LearningRate, Seed = options.Seed,
-        });
-        var workers = Enumerable.Range(1, Math.Min(options.Workers, run.Parallel.GhostBatches)).Last(k => run.Parallel.GhostBatches % k == 0);
+        using var run = FineTuning.Prepare(rows, info, serving, options.Training(Enum.Parse<LossStrategy>(manifest.Loss, ignoreCase: true)));
+        var workers = Math.Max(1, Math.Min(options.Workers, run.Options.GhostBatches));
         Replace(Run(id) with { Workers = workers, Steps = run.Steps, TrainingTracks = run.Train.SongCount });
-
-        var pool = await StartWorkersAsync(id, 0, workers, run);
-        var retries = 0;
-        while (run.Coordinator.Step < run.Steps)
-        {
-            try
-            {
-                await run.Coordinator.StepAsync(pool);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException && retries < MaxRetries)
-            {
-                // A worker (or its silo) was lost: the coordinator still holds the last completed step.
-                retries++;
-                LogStepRetried(logger, id, run.Coordinator.Step, ex);
-                pool = await StartWorkersAsync(id, retries, workers, run);
-            }
-
-            Replace(Run(id) with { StepsDone = run.Coordinator.Step, Retries = retries });
-        }
+        var pool = new WorkerPool((attempt, _) => StartWorkersAsync(id, attempt, workers, run), MaxRetries,
+            // A worker (or its silo) was lost: the coordinator still holds the last completed step.
+            (step, _, ex) => LogStepRetried(logger, id, step, ex));
+        var trained = await run.TrainAsync(pool, step => Replace(Run(id) with { StepsDone = step.Step, Retries = pool.Retries }));
+        Replace(Run(id) with { EpochsDone = trained.History.Count, BestEpoch = trained.BestEpoch, Retries = pool.Retries });
 
         var candidateMetrics = run.Evaluate(run.Candidate);
         var candidate = Summary(candidateMetrics, "candidate", run.Test.SongCount);
@@ -310,27 +307,33 @@ public sealed partial class TrainerGrain(
         await (_rollout ?? Task.CompletedTask);
     }
 
-    private async Task<List<IGradientWorker>> StartWorkersAsync(string id, int attempt, int workers, FineTuning run)
+    /// <summary>Places <paramref name="workers"/> worker grains for an attempt and gives each the whole training set, in parts that fit a message.</summary>
+    private async Task<IReadOnlyList<IGradientWorker>> StartWorkersAsync(string id, int attempt, int workers, FineTuning run)
     {
-        var (train, architecture, dp) = (run.Train, run.Candidate.Architecture, run.Parallel);
+        const int RowsPerMessage = 1024;
+        var (train, architecture, options) = (run.Train, run.Architecture, run.Options);
         var keys = (embedders ?? throw new InvalidOperationException("This silo has no embedder directory: training is off here.")).EmbedderKeys();
         if (keys.Count == 0)
         {
             throw new InvalidOperationException("No silo can host training workers: none has gpu=true, and none allows CPU work (Apex:Embedding:AllowCpu).");
         }
 
+        var setup = new WorkerSetup(architecture.Layers, architecture.Hidden, architecture.Tasks.Select(t => t.Name).ToList(), [.. architecture.Trunk],
+            architecture.BranchWidth, architecture.TrunkDropout, architecture.BranchDropout, train.SampleCount, options.Seed, options.GhostBatches,
+            options.Loss.ToString(), options.Precision.ToString());
+        var all = Enumerable.Range(0, train.SampleCount).ToArray();
         var pool = new List<IGradientWorker>();
         for (var k = 0; k < workers; k++)
         {
-            var ghosts = dp.GhostsOf(k, workers).ToHashSet();
-            var mine = Enumerable.Range(0, train.SampleCount).Where(i => ghosts.Contains(i % dp.GhostBatches)).ToArray();
-            var shard = train.Batch(mine);
             var grain = GrainFactory.GetGrain<ITrainingWorkerGrain>($"{keys[k % keys.Count]}|{id}|{attempt}|{k}");
-            await grain.LoadAsync(new WorkerShard(
-                architecture.Layers, architecture.Hidden, architecture.Tasks.Select(t => t.Name).ToList(), train.SampleCount, mine,
-                shard.Features, shard.Labels, dp.GhostBatches, dp.GlobalBatch, dp.Training.Seed,
-                [.. architecture.Trunk], architecture.BranchWidth, architecture.TrunkDropout, architecture.BranchDropout));
-            pool.Add(new GrainGradientWorker(grain));
+            await grain.BeginAsync(setup);
+            foreach (var part in all.Chunk(RowsPerMessage))
+            {
+                var rows = train.Batch(part);
+                await grain.AddRowsAsync(rows.Features, rows.Labels);
+            }
+
+            pool.Add(new GrainGradientWorker(grain, train.SampleCount));
         }
 
         return pool;
@@ -533,7 +536,7 @@ public sealed partial class TrainerGrain(
         foreach (var (track, label) in (await LabelsAsync(options)).OrderBy(l => l.Key, StringComparer.Ordinal))
         {
             if (await store.LoadAsync(track) is not { Values: { } values } embedding || embedding.Layers * embedding.Hidden != info.SegmentWidth
-                || Apex.Embedding.Encoding.EncoderIdentity.Mismatch(encoder, embedding.Encoder) is not null)
+                || Apex.Core.Encoders.EncoderIdentity.Mismatch(encoder, embedding.Encoder) is not null)
             {
                 continue;
             }

@@ -40,6 +40,10 @@ public sealed record CheckpointManifest
     [JsonPropertyName("data_snapshot")]
     public required string DataSnapshot { get; init; }
 
+    /// <summary>The version this head was fine-tuned from (a live run, <c>apex train --init</c>); null for a head trained from scratch.</summary>
+    [JsonPropertyName("parent")]
+    public string? Parent { get; init; }
+
     /// <summary>The encoder whose embeddings trained this head (name, content hash, shape, rate); null for synthetic data. The head scores only that encoder's embeddings.</summary>
     [JsonPropertyName("encoder")]
     public string? Encoder { get; init; }

@@ -6,30 +6,17 @@ using Apex.Training.Model;
 
 namespace Apex.Training.Training;
 
-/// <summary>How a live run fine-tunes the serving head.</summary>
-public sealed record FineTuningOptions
-{
-    public int GhostBatches { get; init; } = 4;
-
-    public int GlobalBatch { get; init; } = 64;
-
-    public int Epochs { get; init; } = 30;
-
-    public double LearningRate { get; init; } = 1e-3;
-
-    /// <summary>Seeds the split (as <c>apex train --seed</c>), the initialisation and the ghost-batch draws.</summary>
-    public int Seed { get; init; } = 42;
-}
-
 /// <summary>
 /// The live trainer's run, with the parts <c>apex train</c> and <c>apex evaluate</c> use: the labelled
 /// songs (labels from <see cref="Apex.Core.Popularity.SongLabeler"/>, one row per song with its mean
 /// embedding) are split by <see cref="SplitParts.FromRows"/> (the 85/10/5 stratified split of
-/// <c>apex train</c>), the serving head is fine-tuned on the training part by data-parallel ghost-batch
-/// steps over whatever workers the caller brings, candidate and serving head are scored on the test part
-/// by <see cref="Predictor"/> (what <c>apex evaluate</c> reports), and the candidate is saved with its own
+/// <c>apex train</c>), the serving head is fine-tuned on the training part by <see cref="Trainer"/> (the
+/// loop of <c>apex train --init</c>: the same steps, epochs, schedule and early stopping) over whatever
+/// workers the caller brings, candidate and serving head are scored on the test part by
+/// <see cref="Predictor"/> (what <c>apex evaluate</c> reports), and the candidate is saved with its own
 /// manifest: its test metrics, its split and its data snapshot (the rows, as a dataset file in the
-/// checkpoint, so that <c>apex evaluate --data</c> on it gives the same figures).
+/// checkpoint, so that <c>apex train --init</c> and <c>apex evaluate --data</c> on it give the same head
+/// and figures).
 /// </summary>
 public sealed class FineTuning : IDisposable
 {
@@ -38,44 +25,45 @@ public sealed class FineTuning : IDisposable
 
     private readonly IReadOnlyList<SongRow> _rows;
     private readonly DatasetInfo _info;
-    private readonly FineTuningOptions _options;
+    private readonly ApexHead _serving;
+    private TrainedHead? _trained;
 
-    private FineTuning(IReadOnlyList<SongRow> rows, DatasetInfo info, ApexHead serving, FineTuningOptions options)
+    private FineTuning(IReadOnlyList<SongRow> rows, DatasetInfo info, ApexHead serving, TrainingOptions options)
     {
         _rows = rows;
         _info = info;
-        _options = options;
+        _serving = serving;
+        Options = options with { Mode = InputMode.Song };
         var tasks = serving.Architecture.Tasks;
         Parts = SplitParts.FromRows(rows, options.Seed);
         Train = TrainingSet.Build(Parts.Train, info, tasks, InputMode.Song);
+        Validation = TrainingSet.Build(Parts.Validation, info, tasks, InputMode.Song);
         Test = TrainingSet.Build(Parts.Test, info, tasks, InputMode.Song);
-        Parallel = new DataParallelOptions
-        {
-            GhostBatches = options.GhostBatches,
-            GlobalBatch = Math.Min(options.GlobalBatch, Math.Max(2 * options.GhostBatches, Train.SampleCount)),
-            Training = new TrainingOptions { Seed = options.Seed, LearningRate = options.LearningRate },
-        };
-        Steps = (long)options.Epochs * Math.Max(1, (int)Math.Ceiling(Train.SampleCount / (double)Parallel.GlobalBatch));
-        Coordinator = new DataParallelCoordinator(serving.Architecture, tasks, Parallel);
-        Coordinator.Replica.LoadHead(serving);
     }
+
+    public TrainingOptions Options { get; }
+
+    /// <summary>The serving head's architecture, which the candidate keeps.</summary>
+    public HeadArchitecture Architecture => _serving.Architecture;
 
     public SplitParts Parts { get; }
 
     public TrainingSet Train { get; }
 
+    public TrainingSet Validation { get; }
+
     public TrainingSet Test { get; }
 
-    public DataParallelOptions Parallel { get; }
+    /// <summary>Steps if no epoch stops early.</summary>
+    public long Steps => (long)Options.Epochs * (int)Math.Ceiling(Train.SampleCount / (double)(Options.BatchSize * Options.GhostBatches));
 
-    public long Steps { get; }
+    /// <summary>The fine-tuned head, once <see cref="TrainAsync"/> has run.</summary>
+    public ApexHead Candidate => (_trained ?? throw new InvalidOperationException("The run has not trained yet.")).Head;
 
-    public DataParallelCoordinator Coordinator { get; }
-
-    public ApexHead Candidate => Coordinator.Replica.Head;
+    public TrainedHead Trained => _trained ?? throw new InvalidOperationException("The run has not trained yet.");
 
     /// <summary>Splits the rows (one per song, <see cref="SongRow.Segments"/> 1) and starts a coordinator from the serving head.</summary>
-    public static FineTuning Prepare(IReadOnlyList<SongRow> rows, DatasetInfo info, ApexHead serving, FineTuningOptions options)
+    public static FineTuning Prepare(IReadOnlyList<SongRow> rows, DatasetInfo info, ApexHead serving, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(info);
@@ -86,7 +74,20 @@ public sealed class FineTuning : IDisposable
             throw new ArgumentException($"Each row holds one song mean of {info.Layers} × {info.Hidden}.", nameof(rows));
         }
 
-        return new FineTuning(rows, info, serving, options);
+        return new FineTuning(rows, info, serving, options.Validate());
+    }
+
+    /// <summary>Fine-tunes the serving head on the training part, its ghost batches computed by <paramref name="workers"/>.</summary>
+    public async Task<TrainedHead> TrainAsync(WorkerPool workers, Action<StepReport>? steps = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workers);
+        if (_trained is not null)
+        {
+            throw new InvalidOperationException("The run has trained already.");
+        }
+
+        _trained = await Trainer.TrainAsync(Train, Validation, Options, new TrainingStart { Init = _serving, Workers = workers, Steps = steps }, cancellationToken);
+        return _trained;
     }
 
     /// <summary>Per-task metrics of a head on the test part, as <c>apex evaluate --split test</c> computes them.</summary>
@@ -107,13 +108,16 @@ public sealed class FineTuning : IDisposable
             {
                 Version = version,
                 Label = null,
-                Batch = string.Create(CultureInfo.InvariantCulture, $"{Parallel.GhostBatches} × {Parallel.GhostSize}"),
-                Precision = "fp32",
+                Loss = Options.Loss.ToString().ToLowerInvariant(),
+                Batch = string.Create(CultureInfo.InvariantCulture, $"{Options.GhostBatches} × {Options.BatchSize}"),
+                Precision = Options.MixedOn(onCuda: false) ? "mixed (bfloat16)" : "fp32",
+                TaskWeights = Options.Loss == LossStrategy.Uncertainty ? Trained.Loss.TaskWeights() : null,
+                Parent = parent.Version,
                 DataSnapshot = $"{TrainingRun.DescribeData(data, _rows.Count)}; {description}",
                 Encoder = _info.Encoder ?? parent.Encoder,
-                SplitSeed = _options.Seed,
-                Split = SplitManifest.Of(Parts, _options.Seed),
-                BestEpoch = 0,
+                SplitSeed = Options.Seed,
+                Split = SplitManifest.Of(Parts, Options.Seed),
+                BestEpoch = Trained.BestEpoch,
                 TestMetrics = MetricsManifest.Of(metrics),
                 CreatedAt = DateTimeOffset.UtcNow,
             };
@@ -127,5 +131,9 @@ public sealed class FineTuning : IDisposable
         }
     }
 
-    public void Dispose() => Coordinator.Dispose();
+    public void Dispose()
+    {
+        _trained?.Head.Dispose();
+        _trained?.Loss.Dispose();
+    }
 }

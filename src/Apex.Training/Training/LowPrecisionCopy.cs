@@ -1,4 +1,5 @@
 using Apex.Training.Model;
+using Apex.Training.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,7 +27,11 @@ internal sealed class LowPrecisionCopy : IDisposable
         _copy.to(ScalarType.BFloat16);
         _parameters = [.. master.parameters().Zip(_copy.parameters(), (m, c) => ((Tensor)m, (Tensor)c))];
         _buffers = [.. master.buffers().Zip(_copy.buffers(), (m, c) => (m, c))];
+        Norms = _copy.modules().OfType<HeldScalarBatchNorm1d>().ToList();
     }
+
+    /// <summary>The copy's BatchNorm layers: the ones a forward through the copy updates.</summary>
+    public IReadOnlyList<HeldScalarBatchNorm1d> Norms { get; }
 
     /// <summary>Takes the master weights and statistics; clears the copy's gradients.</summary>
     public void Begin()

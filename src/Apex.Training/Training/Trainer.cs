@@ -1,7 +1,6 @@
 using Apex.Training.Data;
+using Apex.Training.Distributed;
 using Apex.Training.Model;
-using Apex.Training.Torch;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Apex.Training.Training;
@@ -10,104 +9,165 @@ namespace Apex.Training.Training;
 public sealed record TrainedHead(ApexHead Head, MultiTaskLoss Loss, int BestEpoch, double BestValidationLoss, IReadOnlyList<EpochReport> History);
 
 /// <summary>
-/// Trains an APEX head: AdamW, cosine annealing over the epochs, mini-batches in a seeded shuffle,
-/// early stopping on the validation loss (the training objective on the validation songs) with the
-/// best epoch's weights restored. Deterministic on CPU for a fixed seed.
+/// Trains an APEX head: AdamW, cosine annealing over the epochs, global batches in a seeded shuffle cut
+/// into ghost batches, early stopping on the validation loss (the training objective on the validation
+/// songs) with the best epoch's weights restored. Every step runs on data-parallel workers through
+/// <see cref="DataParallelCoordinator"/>: by default one in this process, for the live trainer worker
+/// grains on other silos; either way the same steps, so <c>apex train</c> and the live trainer give the
+/// same weights on the same rows. Deterministic on CPU for a fixed seed.
 /// </summary>
 public static class Trainer
 {
-    public static TrainedHead Train(ISampleSource train, TrainingSet validation, TrainingOptions options, Device? device = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    public static TrainedHead Train(ISampleSource train, TrainingSet validation, TrainingOptions options, Device? device = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default) =>
+        // Synchronous underneath: the in-process worker completes every step before it returns.
+        TrainAsync(train, validation, options, new TrainingStart { Device = device, Epochs = progress }, cancellationToken).GetAwaiter().GetResult();
+
+    public static async Task<TrainedHead> TrainAsync(ISampleSource train, TrainingSet validation, TrainingOptions options, TrainingStart? start = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
         options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
-        device ??= CPU;
+        start ??= new TrainingStart();
+        var device = start.Device ?? CPU;
+        var architecture = start.Init?.Architecture ?? new HeadArchitecture(train.Layers, train.Hidden, HeadArchitecture.TrunkOf(options.TrunkDepth), train.Tasks);
+        if (!architecture.Tasks.Select(t => t.Name).SequenceEqual(train.Tasks.Select(t => t.Name)) || architecture.Layers != train.Layers || architecture.Hidden != train.Hidden)
+        {
+            throw new ArgumentException($"The head to fine-tune takes {architecture.Layers} × {architecture.Hidden} for [{string.Join(", ", architecture.Tasks.Select(t => t.Name))}]; the data has {train.Layers} × {train.Hidden} for [{string.Join(", ", train.Tasks.Select(t => t.Name))}].", nameof(train));
+        }
 
-        random.manual_seed(options.Seed);
-        var architecture = new HeadArchitecture(train.Layers, train.Hidden, HeadArchitecture.TrunkOf(options.TrunkDepth), train.Tasks);
-        var head = new ApexHead(architecture);
-        var loss = new MultiTaskLoss(options.Loss, train.Tasks);
-        head.to(device);
-        loss.to(device);
-        var parameters = head.parameters().Concat(loss.parameters().Where(p => p.requires_grad));
-        using var low = options.MixedOn(device.type == DeviceType.CUDA) ? new LowPrecisionCopy(head, architecture, device) : null;
-        using var optimizer = new HeldScalarAdamW(parameters, options.LearningRate, options.WeightDecay);
-        var scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max: options.Epochs);
+        var replica = new Replica(architecture, options, device);
+        try
+        {
+            if (start.Init is not null)
+            {
+                replica.LoadHead(start.Init);
+            }
 
+            var (bestEpoch, best, history) = await RunAsync(replica, train, validation, options, start, cancellationToken);
+            replica.Head.eval();
+            var (head, loss) = replica.Release();
+            return new TrainedHead(head, loss, bestEpoch, best, history);
+        }
+        catch
+        {
+            replica.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<(int BestEpoch, double Best, List<EpochReport> History)> RunAsync(Replica replica, ISampleSource train, TrainingSet validation, TrainingOptions options, TrainingStart start, CancellationToken cancellationToken)
+    {
+        using var local = start.Workers is null ? LocalGradientWorker.Sharing(replica) : null;
+        using var coordinator = new DataParallelCoordinator(replica, options, start.Workers ?? WorkerPool.Of(local!));
+        var scheduler = optim.lr_scheduler.CosineAnnealingLR(coordinator.Optimizer, T_max: options.Epochs);
         var order = new Random(options.Seed);
         var history = new List<EpochReport>();
         var best = double.PositiveInfinity;
         var bestEpoch = 0;
         Dictionary<string, Tensor>? bestState = null;
-        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            head.train();
-            double sum = 0;
-            var batches = 0;
-            foreach (var global in train.Epoch(options.BatchSize * options.GhostBatches, order))
+            for (var epoch = 1; epoch <= options.Epochs; epoch++)
             {
-                // Ghost batches: BatchNorm normalises each BatchSize rows on their own; the gradients of
-                // the ghosts, each weighted by its share of rows, add up to one step over the global batch.
-                var ghosts = Ghosts(global, options.BatchSize, train.Layers * train.Hidden, train.Tasks.Count).Where(g => g.Count >= 2).ToList(); // BatchNorm needs two rows
-                var rows = ghosts.Sum(g => g.Count);
-                if (rows == 0)
+                cancellationToken.ThrowIfCancellationRequested();
+                double sum = 0;
+                var steps = 0;
+                foreach (var (rows, ghosts) in EpochSteps(train, options, order))
                 {
-                    continue;
+                    var report = await coordinator.StepAsync(rows, ghosts, cancellationToken);
+                    start.Steps?.Invoke(report);
+                    sum += report.Loss;
+                    steps++;
                 }
 
-                optimizer.zero_grad();
-                low?.Begin();
-                double stepLoss = 0;
-                foreach (var ghost in ghosts)
+                if (steps == 0)
                 {
-                    using var scope = NewDisposeScope();
-                    var (x, y) = ToTensors(ghost, train.Layers, train.Hidden, train.Tasks.Count, device);
-                    var value = loss.call(low is null ? head.call(x) : low.Forward(x), y);
-                    using var share = ((double)ghost.Count / rows).ToScalar();
-                    value.mul(share).backward();
-                    stepLoss += value.item<float>() * ghost.Count / rows;
+                    throw new ArgumentException("Training needs at least two samples.", nameof(train));
                 }
 
-                low?.End();
-                optimizer.step();
-                sum += stepLoss;
-                batches++;
+                scheduler.step();
+                var validationLoss = Loss(replica.Head, replica.Loss, validation, options.BatchSize, replica.Device);
+                var improved = validationLoss < best;
+                if (improved)
+                {
+                    best = validationLoss;
+                    bestEpoch = epoch;
+                    DisposeState(bestState);
+                    bestState = Snapshot(replica.Head, replica.Loss);
+                }
+
+                var epochReport = new EpochReport(epoch, options.Epochs, sum / steps, validationLoss, improved, options.Loss == LossStrategy.Uncertainty ? replica.Loss.TaskWeights() : null);
+                history.Add(epochReport);
+                start.Epochs?.Invoke(epochReport);
+                if (epoch - bestEpoch >= options.Patience)
+                {
+                    break;
+                }
             }
 
-            if (batches == 0)
+            if (bestState is not null)
             {
-                throw new ArgumentException("Training needs at least two samples.", nameof(train));
+                Restore(replica.Head, replica.Loss, bestState);
             }
 
-            scheduler.step();
-            var validationLoss = Loss(head, loss, validation, options.BatchSize, device);
-            var improved = validationLoss < best;
-            if (improved)
-            {
-                best = validationLoss;
-                bestEpoch = epoch;
-                DisposeState(bestState);
-                bestState = Snapshot(head, loss);
-            }
-
-            var report = new EpochReport(epoch, options.Epochs, sum / Math.Max(1, batches), validationLoss, improved, options.Loss == LossStrategy.Uncertainty ? loss.TaskWeights() : null);
-            history.Add(report);
-            progress?.Invoke(report);
-            if (epoch - bestEpoch >= options.Patience)
-            {
-                break;
-            }
+            return (bestEpoch, best, history);
         }
-
-        if (bestState is not null)
+        finally
         {
-            Restore(head, loss, bestState);
             DisposeState(bestState);
         }
+    }
 
-        head.eval();
-        return new TrainedHead(head, loss, bestEpoch, best, history);
+    /// <summary>
+    /// One epoch's steps: global batches of <see cref="TrainingOptions.GhostBatches"/> ×
+    /// <see cref="TrainingOptions.BatchSize"/> rows in a seeded shuffle, each cut into consecutive ghost
+    /// batches (a ghost of one row is left out: BatchNorm needs two), each weighted by its share of the
+    /// rows used. An in-memory set is indexed as it is; a streamed source's global batch becomes the
+    /// step's own rows.
+    /// </summary>
+    private static IEnumerable<(TrainingSet Rows, IReadOnlyList<GhostPlan> Ghosts)> EpochSteps(ISampleSource train, TrainingOptions options, Random order)
+    {
+        var global = options.BatchSize * options.GhostBatches;
+        if (train is TrainingSet set)
+        {
+            var permutation = Enumerable.Range(0, set.SampleCount).ToArray();
+            order.Shuffle(permutation);
+            for (var start = 0; start < permutation.Length; start += global)
+            {
+                var ghosts = Plan(permutation.AsSpan(start, Math.Min(global, permutation.Length - start)), options.BatchSize);
+                if (ghosts.Count > 0)
+                {
+                    yield return (set, ghosts);
+                }
+            }
+
+            yield break;
+        }
+
+        foreach (var batch in train.Epoch(global, order))
+        {
+            var ghosts = Plan(Enumerable.Range(0, batch.Count).ToArray(), options.BatchSize);
+            if (ghosts.Count > 0)
+            {
+                yield return (TrainingSet.FromArrays(train.Layers, train.Hidden, train.Tasks, batch.Features, batch.Labels), ghosts);
+            }
+        }
+    }
+
+    private static List<GhostPlan> Plan(ReadOnlySpan<int> samples, int size)
+    {
+        var parts = new List<int[]>();
+        for (var start = 0; start < samples.Length; start += size)
+        {
+            var part = samples.Slice(start, Math.Min(size, samples.Length - start)).ToArray();
+            if (part.Length >= 2)
+            {
+                parts.Add(part);
+            }
+        }
+
+        var rows = parts.Sum(p => p.Length);
+        return parts.Select((p, g) => new GhostPlan(g, p, (double)p.Length / rows)).ToList();
     }
 
     /// <summary>The loss over a whole set in evaluation mode (no dropout, BatchNorm running statistics).</summary>
@@ -136,18 +196,6 @@ public static class Trainer
         }
 
         return loss.call(cat(predictions, 0), cat(targets, 0)).item<float>();
-    }
-
-    /// <summary>A batch cut into consecutive ghost batches of at most <paramref name="size"/> rows.</summary>
-    private static IEnumerable<SampleBatch> Ghosts(SampleBatch batch, int size, int featureWidth, int labelWidth)
-    {
-        for (var start = 0; start < batch.Count; start += size)
-        {
-            var count = Math.Min(size, batch.Count - start);
-            yield return count == batch.Count
-                ? batch
-                : new SampleBatch(batch.Features.AsSpan(start * featureWidth, count * featureWidth).ToArray(), batch.Labels.AsSpan(start * labelWidth, count * labelWidth).ToArray(), count);
-        }
     }
 
     internal static (Tensor Features, Tensor Labels) ToTensors(SampleBatch batch, int layers, int hidden, int tasks, Device device) =>

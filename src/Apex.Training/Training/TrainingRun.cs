@@ -1,3 +1,4 @@
+using Apex.Core.Encoders;
 using System.Globalization;
 using Apex.Training.Checkpoints;
 using Apex.Training.Data;
@@ -15,14 +16,23 @@ public static class TrainingRun
     /// <summary>
     /// Reads the dataset in row groups: the streams column first (for the stratified split), then the
     /// validation and test songs (and, in song mode, every song's mean embedding). In segment mode the
-    /// training segments are never all in memory: they stream from the file each epoch.
+    /// training segments are never all in memory: they stream from the file each epoch. With
+    /// <paramref name="init"/> (a checkpoint folder) the run fine-tunes that head, with its architecture
+    /// and tasks, as the live trainer fine-tunes the serving model.
     /// </summary>
-    public static async Task<TrainingResult> RunAsync(string datasetPath, string outputDirectory, TrainingOptions options, Device? device = null, string? label = null, Action<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<TrainingResult> RunAsync(string datasetPath, string outputDirectory, TrainingOptions options, Device? device = null, string? label = null, Action<EpochReport>? progress = null, string? init = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var info = await ParquetDataset.ReadInfoAsync(datasetPath, cancellationToken);
-        var tasks = ApexTasks.ByName(options.TaskSet);
+        var (parent, parentManifest) = init is null ? (null, null) : HeadCheckpoint.Load(init);
+        using var _ = parent;
+        if (parentManifest is not null && EncoderIdentity.Mismatch(parentManifest.Encoder, info.Encoder) is { } mismatch)
+        {
+            throw new InvalidDataException($"The checkpoint to fine-tune does not fit this dataset: {mismatch}.");
+        }
+
+        var tasks = parent?.Architecture.Tasks ?? ApexTasks.ByName(options.TaskSet);
         var parts = await SplitParts.ReadAsync(datasetPath, info, options.Seed, options.Mode, trainInMemory: options.Mode == InputMode.Song, cancellationToken);
         var (split, trainRows, validationRows, testRows) = (parts.Split, parts.Train, parts.Validation, parts.Test);
         ISampleSource train = options.Mode == InputMode.Song
@@ -30,7 +40,7 @@ public static class TrainingRun
             : new ParquetSampleSource(datasetPath, info, tasks, InputMode.Segment, split.Train.ToHashSet());
         var validation = TrainingSet.Build(validationRows, info, tasks, options.Mode);
         var test = TrainingSet.Build(testRows, info, tasks, options.Mode);
-        var trained = Trainer.Train(train, validation, options, device, progress, cancellationToken);
+        var trained = await Trainer.TrainAsync(train, validation, options, new TrainingStart { Device = device, Init = parent, Epochs = progress }, cancellationToken);
         var metrics = Predictor.Evaluate(Predictor.PredictSongs(trained.Head, test, device: device), test);
         var manifest = new CheckpointManifest
         {
@@ -43,6 +53,7 @@ public static class TrainingRun
             Precision = options.MixedOn((device ?? CPU).type == TorchSharp.DeviceType.CUDA) ? "mixed (bfloat16)" : "fp32",
             TaskWeights = options.Loss == LossStrategy.Uncertainty ? trained.Loss.TaskWeights() : null,
             DataSnapshot = DescribeData(datasetPath, parts.Rows),
+            Parent = parentManifest?.Version,
             Encoder = info.Encoder,
             SplitSeed = options.Seed,
             BestEpoch = trained.BestEpoch,

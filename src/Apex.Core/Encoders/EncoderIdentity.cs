@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Apex.Embedding.Encoding;
+namespace Apex.Core.Encoders;
 
 /// <summary>
 /// An encoder's identity as recorded with everything made from its embeddings (datasets, checkpoints,
