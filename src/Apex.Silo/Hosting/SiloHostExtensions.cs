@@ -56,6 +56,16 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
         var trainerSection = builder.Configuration.GetSection("Apex:Training");
         var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
+        try
+        {
+            // The settings a run trains with, checked now rather than when the first run fails on them.
+            trainer.Training(Apex.Training.Model.LossStrategy.Uncertainty).Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new OptionsValidationException("Apex:Training", typeof(Apex.Scoring.Training.TrainerOptions), [$"Apex:Training: {ex.Message}"]);
+        }
+
         builder.Services.AddSingleton(trainerSection["MaturityDays"] is null ? trainer with { MaturityDays = options.MaturityDays } : trainer);
         var scoringSetup = new ScoringSetup(scoring, new MediaLocations(options.MediaRoot, Path.Combine(dataDir, "uploads")),
             options.ModelsDir ?? Path.Combine(dataDir, "models"), options.SyntheticDemo ?? !options.IsCluster);
