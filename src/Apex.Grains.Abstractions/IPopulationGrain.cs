@@ -29,6 +29,13 @@ public interface IPopulationGrain : IGrainWithStringKey
     /// <summary>Scored tracks created after <paramref name="createdAfter"/>, the most under-rated by their counts so far first.</summary>
     [Alias("GetEmergingAsync")]
     Task<IReadOnlyList<Scoring.EmergingTrack>> GetEmergingAsync(DateTimeOffset createdAfter, int limit);
+
+    /// <summary>
+    /// How many of the platform's tracks are scored, and predicted vs actual per mature scored track (at
+    /// most <paramref name="limit"/>, spread evenly over them in track-id order): what a scatter plot draws.
+    /// </summary>
+    [Alias("GetCalibrationPointsAsync")]
+    Task<Scoring.CalibrationPoints> GetCalibrationPointsAsync(DateTimeOffset matureBefore, int limit);
 }
 
 /// <summary>

@@ -52,3 +52,21 @@ public sealed record CalibrationDecile(
     [property: Id(1)] int Tracks,
     [property: Id(2)] double MeanPredicted,
     [property: Id(3)] double MeanActual);
+
+/// <summary>One mature scored track: its predicted streams and likes scores beside the live actual ones (null for a zero count).</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.Scoring.CalibrationPoint")]
+public sealed record CalibrationPoint(
+    [property: Id(0)] string TrackId,
+    [property: Id(1)] double PredictedStreams,
+    [property: Id(2)] double? ActualStreams,
+    [property: Id(3)] double PredictedLikes,
+    [property: Id(4)] double? ActualLikes);
+
+/// <summary>The platform's scored tracks, its mature scored tracks, and up to the asked number of them as points.</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.Scoring.CalibrationPoints")]
+public sealed record CalibrationPoints(
+    [property: Id(0)] int ScoredTracks,
+    [property: Id(1)] int MatureScoredTracks,
+    [property: Id(2)] IReadOnlyList<CalibrationPoint> Points);

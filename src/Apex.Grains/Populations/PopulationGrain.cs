@@ -84,6 +84,21 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
         return Task.FromResult(emerging);
     }
 
+    Task<CalibrationPoints> IPopulationGrain.GetCalibrationPointsAsync(DateTimeOffset matureBefore, int limit)
+    {
+        var mature = _predictions.Values.Where(p => p.CreatedAt < matureBefore).OrderBy(p => p.TrackId, StringComparer.Ordinal).ToList();
+        var step = Math.Max(1.0, mature.Count / (double)Math.Max(1, limit));
+        var points = new List<CalibrationPoint>(Math.Min(limit, mature.Count));
+        for (var i = 0.0; (int)i < mature.Count && points.Count < limit; i += step)
+        {
+            var p = mature[(int)i];
+            var totals = Totals(p.TrackId);
+            points.Add(new CalibrationPoint(p.TrackId, p.Streams, Actual(_streams, totals?.Streams ?? 0), p.Likes, Actual(_likes, totals?.Likes ?? 0)));
+        }
+
+        return Task.FromResult(new CalibrationPoints(_predictions.Count, mature.Count, points));
+    }
+
     private TrackTotals? Totals(string trackId) => _tracks.GetValueOrDefault(trackId);
 
     /// <summary>The live popularity score of a count; null for zero, which is not a label.</summary>

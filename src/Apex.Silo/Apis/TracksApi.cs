@@ -72,7 +72,7 @@ public static class TracksApi
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxUploadBytes));
         tracks.MapGet("/{id}", GetAsync).WithName("GetTrack").WithSummary("A track's counts, live percentiles and popularity scores, and maturity.").RequireAuthorization(Roles.Reader);
-        tracks.MapGet("/{id}/audio", AudioAsync).WithName("GetTrackAudio").WithSummary("The track's stored audio (HTTP range requests supported).").RequireAuthorization(Roles.Reader);
+        tracks.MapGet("/{id}/audio", AudioAsync).WithName("GetTrackAudio").WithSummary("The track's stored audio (HTTP range requests supported); also to a console session, for its player.").RequireAuthorization(SiloHostExtensions.ReaderByKeyOrSession);
         return app;
     }
 

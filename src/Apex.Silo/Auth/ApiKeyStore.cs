@@ -213,6 +213,40 @@ public sealed class ApiKeyStore : IDisposable
         return found;
     }
 
+    /// <summary>
+    /// A key by id (active or not; null when unknown), at most <see cref="Fresh"/> old: a console session
+    /// checks its key on every request, and a revoked key ends its sessions within that time. When the
+    /// database cannot be reached, the last answer serves for up to <see cref="StaleIfUnreachable"/>.
+    /// </summary>
+    public async Task<ApiKeyInfo?> FindByIdAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var entry = "id:" + id;
+        var cached = _cache.Get<(ApiKeyInfo? Info, DateTime FetchedAt)?>(entry);
+        if (cached is { } hit && DateTime.UtcNow - hit.FetchedAt < Fresh)
+        {
+            return hit.Info;
+        }
+
+        ApiKeyInfo? found;
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {InfoColumns} FROM apex_keys WHERE id = @id";
+            Add(command, "@id", id);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            found = await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
+        }
+        catch (DbException) when (cached is { } stale)
+        {
+            return stale.Info;
+        }
+
+        _cache.Set<(ApiKeyInfo?, DateTime)?>(entry, (found, DateTime.UtcNow), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = StaleIfUnreachable });
+        return found;
+    }
+
     public void Dispose() => _cache.Dispose();
 
     private async Task<ApiKeyInfo?> LookUpAsync(string key, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using Apex.Silo.Apis;
 using Apex.Silo.Auth;
+using Apex.Web;
 using Orleans.Dashboard;
 
 namespace Apex.Silo.Hosting;
@@ -45,6 +46,7 @@ public static class ApexSiloHost
         app.MapArenaApi();
         app.MapTrainingApi();
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(Auth.Roles.Admin);
+        app.MapApexConsole();
         return app;
     }
 

@@ -9,6 +9,9 @@ using Apex.Grains.Arena;
 using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
 using Apex.Scoring;
+using Apex.Web;
+using Apex.Web.Auth;
+using Apex.Web.Data;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -17,6 +20,12 @@ namespace Apex.Silo.Hosting;
 
 public static class SiloHostExtensions
 {
+    /// <summary>The authentication scheme that takes an API key header or, without one, a console session.</summary>
+    public const string KeyOrSession = "ApiKeyOrConsole";
+
+    /// <summary>A reader, by API key or by console session.</summary>
+    public const string ReaderByKeyOrSession = "reader:key-or-session";
+
     /// <summary>
     /// Wires Orleans, the stores, the ingest log, authentication, ProblemDetails and OpenAPI. No I/O:
     /// the settings are validated and the stores checked and prepared by <see cref="StoreStartup"/>,
@@ -52,7 +61,8 @@ public static class SiloHostExtensions
         Func<IServiceProvider, IScoreStore> embeddings = options.IsCluster
             ? _ => ScoreStore.OpenPostgres(postgres)
             : _ => ScoreStore.CreateSqlite(LocalStores.Scores.PathIn(dataDir));
-        builder.Services.AddSingleton(ArenaSettings(builder.Configuration));
+        var arena = ArenaSettings(builder.Configuration);
+        builder.Services.AddSingleton(arena);
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
         var trainerSection = builder.Configuration.GetSection("Apex:Training");
         var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
@@ -87,11 +97,19 @@ public static class SiloHostExtensions
 
         builder.Services.AddSingleton<AuthFailureThrottle>();
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null)
+            .AddApexConsoleCookie()
+            // The key header when a request carries one, else the console's session cookie (SameSite=Strict):
+            // for what both API clients and console pages read, such as a track's audio in the page's player.
+            .AddPolicyScheme(KeyOrSession, KeyOrSession, scheme => scheme.ForwardDefaultSelector = context =>
+                context.Request.Headers.ContainsKey(ApiKeyAuthentication.Header) ? ApiKeyAuthentication.SchemeName : ConsoleAuth.Scheme);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Reader, p => p.RequireRole(Roles.Reader))
             .AddPolicy(Roles.Ingest, p => p.RequireRole(Roles.Ingest))
-            .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin));
+            .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(ReaderByKeyOrSession, p => p.AddAuthenticationSchemes(KeyOrSession).RequireRole(Roles.Reader));
+        builder.Services.AddSingleton<IConsoleKeys, ConsoleKeys>();
+        builder.Services.AddApexConsole(new ConsoleSettings(options.MaturityDays, arena.DailyCapPerVoter));
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>

@@ -86,7 +86,7 @@ public sealed class DataParallelCoordinator : IDisposable
                     values[i] = (float)sum[offset + i];
                 }
 
-                p.grad = tensor(values, p.shape, device: p.device);
+                p.grad = OwnedTensors.Of(values, p.shape, p.device);
                 offset += count;
             }
 

@@ -109,8 +109,8 @@ public sealed class Replica : IDisposable
 
             _low?.Begin();
             var batch = rows.Batch(plan.Samples);
-            var x = tensor(batch.Features, [batch.Count, rows.Layers, rows.Hidden], device: Device);
-            var y = tensor(batch.Labels, [batch.Count, rows.Tasks.Count], device: Device);
+            var x = OwnedTensors.Of(batch.Features, [batch.Count, rows.Layers, rows.Hidden], Device);
+            var y = OwnedTensors.Of(batch.Labels, [batch.Count, rows.Tasks.Count], Device);
             using var share = plan.Share.ToScalar();
             var loss = Loss.call(_low is null ? Head.call(x) : _low.Forward(x), y).mul(share);
             loss.backward();

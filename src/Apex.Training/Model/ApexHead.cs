@@ -60,8 +60,8 @@ public sealed class ApexHead : Module<Tensor, Tensor>
         var mixed = input.mul(_mix.weight!.view(1, -1, 1)).sum(1).add(_mix.bias!, HeldScalars.One);
         var shared = _trunk.call(mixed);
         var raw = cat(_branches.Select(b => b.call(shared)).ToArray(), dim: 1);
-        var low = tensor(_low, device: input.device);
-        var span = tensor(_span, device: input.device);
+        var low = OwnedTensors.Of(_low, input.device);
+        var span = OwnedTensors.Of(_span, input.device);
         return low.add(span * raw.sigmoid(), HeldScalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -66,7 +66,7 @@ public sealed class MultiTaskLoss : nn.Module<Tensor, Tensor, Tensor>
         Tensor perTask = Strategy switch
         {
             LossStrategy.Uncertainty => ((-LogVariances).exp().mul(HeldScalars.Half) * mse).add(LogVariances.mul(HeldScalars.Half), HeldScalars.One),
-            _ => tensor(_weights, device: predicted.device) * mse,
+            _ => OwnedTensors.Of(_weights, predicted.device) * mse,
         };
         return (perTask * present).sum().MoveToOuterDisposeScope();
     }

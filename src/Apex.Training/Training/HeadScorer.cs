@@ -1,5 +1,6 @@
 using Apex.Training.Data;
 using Apex.Training.Model;
+using Apex.Training.Torch;
 using static TorchSharp.torch;
 
 namespace Apex.Training.Training;
@@ -25,14 +26,14 @@ public static class HeadScorer
         head.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var perSegment = head.call(tensor(embedding, [segments, a.Layers, a.Hidden])).data<float>().ToArray();
+        var perSegment = head.call(OwnedTensors.Of(embedding, [segments, a.Layers, a.Hidden])).data<float>().ToArray();
         var tasks = a.Tasks.Count;
         var segmentScores = Enumerable.Range(0, segments).Select(s => perSegment.AsSpan(s * tasks, tasks).ToArray()).ToArray();
         float[] song;
         if (mode == InputMode.Song)
         {
             // Song mode scores the mean embedding, as it was trained.
-            var mean = tensor(embedding, [segments, a.Layers, a.Hidden]).mean([0L], keepdim: true);
+            var mean = OwnedTensors.Of(embedding, [segments, a.Layers, a.Hidden]).mean([0L], keepdim: true);
             song = head.call(mean).data<float>().ToArray();
         }
         else

@@ -1,6 +1,7 @@
 using Apex.Training.Data;
 using Apex.Training.Distributed;
 using Apex.Training.Model;
+using Apex.Training.Torch;
 using static TorchSharp.torch;
 
 namespace Apex.Training.Training;
@@ -199,7 +200,7 @@ public static class Trainer
     }
 
     internal static (Tensor Features, Tensor Labels) ToTensors(SampleBatch batch, int layers, int hidden, int tasks, Device device) =>
-        (tensor(batch.Features, [batch.Count, layers, hidden], device: device), tensor(batch.Labels, [batch.Count, tasks], device: device));
+        (OwnedTensors.Of(batch.Features, [batch.Count, layers, hidden], device), OwnedTensors.Of(batch.Labels, [batch.Count, tasks], device));
 
     // The loss is part of the state: under uncertainty weighting its log-variances are learnt too.
     private static Dictionary<string, Tensor> Snapshot(ApexHead head, MultiTaskLoss loss)

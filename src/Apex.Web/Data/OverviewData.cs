@@ -1,0 +1,23 @@
+using Apex.Grains.Scoring;
+
+namespace Apex.Web.Data;
+
+/// <summary>One platform at a glance: counts, the serving model, and how its predictions hold against the live counts.</summary>
+public sealed record OverviewData(
+    IReadOnlyList<string> Platforms,
+    string? Platform,
+    int Tracks,
+    long Streams,
+    long Likes,
+    int ScoredTracks,
+    int MaturityDays,
+    ServingModel? Serving,
+    Calibration? Calibration,
+    IReadOnlyList<CalibrationPoint> Points)
+{
+    /// <summary>Registered tracks without scores yet (queued, or failed: the track page says which).</summary>
+    public int NotScored => Math.Max(0, Tracks - ScoredTracks);
+}
+
+/// <summary>The version every silo serves, and its label (<c>synthetic-demo</c>: trained on synthetic data).</summary>
+public sealed record ServingModel(string Version, string? Label, DateTimeOffset CreatedAt);
