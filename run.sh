@@ -43,6 +43,7 @@ apex report --url "http://127.0.0.1:$port" --key "$key" --platform suno --window
 cat <<INFO
 
 ApexCluster is running at http://127.0.0.1:$port (local profile, data in $data).
+Web console: http://127.0.0.1:$port/console   (sign in with the admin key below)
 Admin API key: $key   (send it as the X-Api-Key header; it is also in $data/admin.key)
 Try:  curl -H "X-Api-Key: $key" http://127.0.0.1:$port/platforms/suno/tracks?sort=streams\\&limit=5
       apex report --url http://127.0.0.1:$port --key $key --platform udio

@@ -22,7 +22,7 @@ lane() {
 }
 
 TEST_ARGS=("$@")
-FIRST=(Apex.Cluster.Tests Apex.Training.Tests Apex.Arena.Tests Apex.Embedding.Tests Apex.Core.Tests)
+FIRST=(Apex.Cluster.Tests Apex.Training.Tests Apex.Web.Tests Apex.Arena.Tests Apex.Embedding.Tests Apex.Core.Tests)
 SECOND=(Apex.Cli.Tests Apex.Silo.Tests Apex.Audio.Tests)
 lane "${FIRST[@]}" &
 first=$!

@@ -38,10 +38,11 @@ apex_prerequisites() {
 # The tests also start throwaway PostgreSQL servers of their own (initdb + pg_ctl on a free port), and
 # check the metrics with Prometheus' own tools (promtool, and a Prometheus server run against a host).
 # The deployment checks render the Kubernetes overlays with kubectl's kustomize and validate them
-# against the Kubernetes API schemas with a small Node tool (tools/k8s-validate).
+# against the Kubernetes API schemas with a small Node tool (tools/k8s-validate). The console's browser
+# tests drive Debian's Chromium with Playwright (no browser can be downloaded; APEX_CHROMIUM names another).
 apex_test_prerequisites() {
   apex_prerequisites
-  apex_apt_install postgresql prometheus
+  apex_apt_install postgresql prometheus chromium
   command -v kubectl >/dev/null || apex_apt_install kubernetes-client
   { command -v node >/dev/null && command -v npm >/dev/null; } || apex_apt_install nodejs npm
   (cd "$(dirname "${BASH_SOURCE[0]}")/k8s-validate" && npm ci --no-audit --no-fund --silent)

@@ -44,7 +44,8 @@ public static class ConsoleSetup
         });
         app.UseAntiforgery();
         app.MapGet("/", () => Results.Redirect(ConsolePaths.Root)).ExcludeFromDescription();
-        app.MapPost(ConsolePaths.SignOut, SignOutAsync).ExcludeFromDescription();
+        // Authenticated by the session cookie: the form's antiforgery token was issued to that user.
+        app.MapPost(ConsolePaths.SignOut, SignOutAsync).RequireAuthorization(ConsoleAuth.ReaderPolicy).ExcludeFromDescription();
         app.MapRazorComponents<App>();
         return app;
     }

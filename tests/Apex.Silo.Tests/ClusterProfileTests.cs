@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Apex.Grains.Storage;
-using Apex.Testing;
 using Npgsql;
 
 namespace Apex.Silo.Tests;

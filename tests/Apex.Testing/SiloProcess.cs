@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Apex.Silo.Tests;
+namespace Apex.Testing;
 
 /// <summary>The real host in its own process on a free loopback port, as a platform would reach it.</summary>
-internal sealed class SiloProcess : IAsyncDisposable
+public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
