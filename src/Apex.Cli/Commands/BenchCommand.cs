@@ -41,7 +41,7 @@ internal static class BenchCommand
                 result.GetValue(output),
                 result.GetValue(sessionSettings)),
             cancellationToken));
-        return new Command("bench", "Benchmarks; results go to stdout as Markdown.") { embed, BenchTrainCommand.Create(), BenchIngestCommand.Create(), BenchScoringCommand.Create(), BenchArenaCommand.Create(), BenchArenaEvalCommand.Create(), BenchDataParallelCommand.Create() };
+        return new Command("bench", "Benchmarks; results go to stdout as Markdown.") { embed, BenchTrainCommand.Create(), BenchIngestCommand.Create(), BenchScoringCommand.Create(), BenchArenaCommand.Create(), BenchArenaEvalCommand.Create(), BenchDataParallelCommand.Create(), BenchConsoleCommand.Create() };
     }
 
     private sealed record BenchSettings(string? Model, int[] Batches, int Segments, int Threads, string PyTorch, int[] PyTorchBatches, string AudioFolder, string? Output, bool SessionSettings);

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
@@ -54,8 +52,8 @@ internal static class BenchIngestCommand
                 }
                 else
                 {
-                    var port = FreePort();
-                    List<string> settings = ["--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000", $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}"];
+                    var port = LoopbackPorts.Free();
+                    List<string> settings = ["--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000", $"--Apex:SiloPort={LoopbackPorts.Free()}", $"--Apex:GatewayPort={LoopbackPorts.Free()}"];
                     if (result.GetValue(postgres) is { } database)
                     {
                         await PostgresSchema.ApplyAsync(database, cancellationToken);
@@ -275,10 +273,4 @@ internal static class BenchIngestCommand
         return ((string)(await command.ExecuteScalarAsync(cancellationToken))!).Split(' ')[0];
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Apex.Embedding.Encoding;
@@ -134,11 +132,11 @@ internal static class BenchScoringCommand
     /// <summary>Registers tracks through a local host and reads each one's registered-to-scored time.</summary>
     private static async Task<Latency> HttpLatencyAsync(string encoderPath, string models, int batch, TimeSpan maxWait, int tracks, string[] songs, string temp, CancellationToken cancellationToken)
     {
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         string[] settings =
         [
             "--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", $"--Apex:ModelsDir={models}",
-            "--Logging:LogLevel:Default=Warning", $"--Apex:SiloPort={FreePort()}", $"--Apex:GatewayPort={FreePort()}",
+            "--Logging:LogLevel:Default=Warning", $"--Apex:SiloPort={LoopbackPorts.Free()}", $"--Apex:GatewayPort={LoopbackPorts.Free()}",
             $"--Apex:Embedding:Encoder={encoderPath}", $"--Apex:Embedding:MaxBatch={batch}", $"--Apex:Embedding:MaxWait={maxWait}",
             $"--Apex:Embedding:QueueCapacity={tracks}",
         ];
@@ -186,10 +184,4 @@ internal static class BenchScoringCommand
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
