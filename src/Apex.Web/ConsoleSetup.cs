@@ -35,6 +35,20 @@ public static class ConsoleSetup
     public static WebApplication MapApexConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.Use(static (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(ConsolePaths.Root, StringComparison.Ordinal))
+            {
+                // Everything the console loads is its own: no inline script or style, no other origin, no framing.
+                var headers = context.Response.Headers;
+                headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'";
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "same-origin";
+            }
+
+            return next(context);
+        });
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = new ManifestEmbeddedFileProvider(typeof(ConsoleSetup).Assembly, "Assets"),

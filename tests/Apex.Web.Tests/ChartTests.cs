@@ -74,6 +74,6 @@ public sealed class ChartTests : IDisposable
         Assert.Equal(2, marks.Count);
         Assert.Equal(Attr(plot, "y"), Attr(marks[0], "cy")); // 100 of 0..100: the top
         Assert.Equal(Attr(plot, "y") + Attr(plot, "height"), Attr(marks[1], "cy")); // 1 of 1..5: the bottom
-        Assert.Equal(["streams", "coherence"], chart.FindAll("g > text[style]").Select(t => t.TextContent));
+        Assert.Equal(["streams", "coherence"], chart.FindAll("g > text[fill]").Select(t => t.TextContent));
     }
 }

@@ -88,6 +88,10 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
         var page = await anonymous.GetAsync(new Uri("/console/tracks/mature-0", UriKind.Relative));
         Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
         Assert.StartsWith("/console/signin", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        // Console pages load nothing from elsewhere and cannot be framed.
+        var signIn = await anonymous.GetAsync(new Uri("/console/signin", UriKind.Relative));
+        Assert.Contains("frame-ancestors 'none'", signIn.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Equal("DENY", signIn.Headers.GetValues("X-Frame-Options").Single());
         // The API keeps answering 401 problems, and the audio needs a key or a session.
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/tracks/mature-0", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/tracks/mature-0/audio", UriKind.Relative))).StatusCode);
