@@ -18,6 +18,15 @@ public sealed class ServeAndSimulateTests : IDisposable
         Assert.True(simExit == 0, log);
         Assert.Contains("OK: the host's counts equal the simulator's for all", log, StringComparison.Ordinal);
         Assert.Contains("accepted 5000", log, StringComparison.Ordinal);
+
+        // Tracks come from the systems in turn, and each round of the systems shares one prompt (what arena pairs need).
+        using var http = new HttpClient { BaseAddress = new Uri(host.Url) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", key.Trim());
+        var tracks = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
+            System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri($"/tracks/sim-7-{i}", UriKind.Relative))).RootElement));
+        Assert.Equal(["suno-v4", "udio-v1", "riffusion", "suno-v4"], tracks.Select(t => t.GetProperty("system").GetString()));
+        Assert.Single(tracks.Take(3).Select(t => t.GetProperty("prompt").GetString()).Distinct());
+        Assert.NotEqual(tracks[0].GetProperty("prompt").GetString(), tracks[3].GetProperty("prompt").GetString());
     }
 
     /// <summary>

@@ -48,6 +48,26 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Contains("already registered", (await BodyAsync(conflict)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task System_and_prompt_are_kept_validated_and_part_of_what_a_repeat_must_match()
+    {
+        const string Body = """{"track_id":"sp1","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"trumpet.ogg","system":"  suno-v4 ","prompt":"lo-fi hip hop about a night drive"}""";
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(Body))).StatusCode);
+        var track = await BodyAsync(await Http.GetAsync(new Uri("/tracks/sp1", UriKind.Relative)));
+        Assert.Equal(("suno-v4", "lo-fi hip hop about a night drive"), (track.GetProperty("system").GetString(), track.GetProperty("prompt").GetString()));
+        Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(Body))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(Body.Replace("suno-v4", "udio-v1", StringComparison.Ordinal)))).StatusCode);
+
+        foreach (var (field, value) in new[] { ("system", "\"   \""), ("system", "\"a\\u0007b\""), ("system", $"\"{new string('s', 201)}\""), ("prompt", $"\"{new string('p', 2001)}\""), ("prompt", "\"line\\nbreak\"") })
+        {
+            var bad = await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json($$"""{"track_id":"sp2","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"trumpet.ogg","{{field}}":{{value}}}"""));
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.True((await BodyAsync(bad)).GetProperty("errors").TryGetProperty(field, out _), $"{field} = {value}");
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/sp2", UriKind.Relative))).StatusCode);
+    }
+
     private async Task<HttpResponseMessage> UploadAsync(string id, string platform, byte[]? file, string fileName = "song.ogg")
     {
         using var form = new MultipartFormDataContent

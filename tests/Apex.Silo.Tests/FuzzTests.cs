@@ -91,7 +91,8 @@ public sealed partial class FuzzTests : IAsyncLifetime
 
     private static readonly Gen<string> Battles = Array("battles", Mutated(("battle_id", "\"b1\""), ("model_a", "\"x\""), ("model_b", "\"y\""), ("winner", "\"model_a\""), ("instrumental", "true"), ("track_a", "\"f1\""), ("voter", "\"v\"")));
 
-    private static readonly Gen<string> Track = Mutated(("track_id", "\"t1\""), ("platform", "\"fuzz\""), ("created_at", "\"2026-11-01T00:00:00Z\""), ("audio_path", "\"macleod-vibe-ace.ogg\""), ("instrumental", "false"));
+    private static readonly Gen<string> Track = Mutated(("track_id", "\"t1\""), ("platform", "\"fuzz\""), ("created_at", "\"2026-11-01T00:00:00Z\""), ("audio_path", "\"macleod-vibe-ace.ogg\""), ("instrumental", "false"),
+        ("system", "\"suno-v4\""), ("prompt", "\"lo-fi hip hop about a night drive\""));
 
     private static readonly Gen<string> Key = Mutated(("role", "\"reader\""), ("name", "\"k\""), ("expires_at", "\"2030-01-01T00:00:00Z\""));
 

@@ -49,6 +49,7 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
         Assert.Equal(predicted.GetProperty("streams").GetDouble().ToString("0.0", CultureInfo.InvariantCulture), await page.GetByTestId("predicted-streams").InnerTextAsync());
         Assert.Equal(predicted.GetProperty("coherence").GetDouble().ToString("0.00", CultureInfo.InvariantCulture), await page.GetByTestId("predicted-coherence").InnerTextAsync());
         Assert.Equal("scored", await page.GetByTestId("status").Locator(".badge").InnerTextAsync());
+        Assert.Equal(track.GetProperty("system").GetString(), await page.GetByTestId("system").InnerTextAsync());
         await Assertions.Expect(page.GetByRole(AriaRole.Img, new() { Name = "Predicted scores of young-3 per 30 s segment" })).ToBeVisibleAsync();
         var src = await page.Locator("audio#player").GetAttributeAsync("src");
         var audio = await page.APIRequest.GetAsync(src!, new APIRequestContextOptions { Headers = new Dictionary<string, string> { ["Range"] = "bytes=0-1023" } });

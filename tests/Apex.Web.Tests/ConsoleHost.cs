@@ -95,7 +95,7 @@ public sealed class ConsoleHost : IAsyncLifetime
         {
             var created = Tracks[i].StartsWith("mature", StringComparison.Ordinal) ? now.AddDays(-30) : now.AddDays(-3);
             var response = await Silo.Http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative),
-                new { track_id = Tracks[i], platform = "suno", created_at = created, audio_path = Songs[i % Songs.Length], instrumental = i % 2 == 0 });
+                new { track_id = Tracks[i], platform = "suno", created_at = created, audio_path = Songs[i % Songs.Length], instrumental = i % 2 == 0, system = Systems[i % 3], prompt = $"prompt {i / 3}" });
             response.EnsureSuccessStatusCode();
         }
 

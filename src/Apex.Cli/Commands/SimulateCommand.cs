@@ -34,6 +34,30 @@ internal static class SimulateCommand
         public string? Progress { get; init; }
 
         public bool Resume { get; init; }
+
+        /// <summary>The systems the tracks come from, in turn (none: tracks without a system).</summary>
+        public string[] Systems { get; init; } = ["suno-v4", "udio-v1", "riffusion"];
+
+        /// <summary>How many prompts the tracks share: each prompt is given to one track of every system in turn, as arena battles need.</summary>
+        public int Prompts { get; init; } = 12;
+    }
+
+    private static readonly string[] Genres = ["lo-fi hip hop", "synthwave", "bossa nova", "drum and bass", "folk ballad", "orchestral trailer"];
+    private static readonly string[] Themes = ["about a night drive", "for a rainy morning", "with a catchy whistled hook", "about leaving home"];
+
+    /// <summary>The prompt of track <paramref name="track"/>: tracks of one round of the systems share one.</summary>
+    public static string? PromptOf(Settings s, int track)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        if (s.Prompts < 1 || s.Systems.Length == 0)
+        {
+            return null;
+        }
+
+        var p = track / s.Systems.Length % s.Prompts;
+        var combinations = Genres.Length * Themes.Length;
+        var text = $"{Genres[p % Genres.Length]} {Themes[p / Genres.Length % Themes.Length]}";
+        return p < combinations ? text : $"{text} (take {(p / combinations) + 1})";
     }
 
     public static readonly DateTimeOffset DefaultStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -55,10 +79,12 @@ internal static class SimulateCommand
         var start = new Option<DateTimeOffset>("--start") { Description = "When the simulated days begin (tracks' created_at, events' ts); fixed by default so that a rerun sends the same requests.", DefaultValueFactory = _ => DefaultStart };
         var attempts = new Option<int>("--attempts") { Description = "Tries per request through connection errors, 5xx and 429 (exponential backoff with jitter, at most 10 s apart).", DefaultValueFactory = _ => 60 };
         var progress = new Option<string?>("--progress") { Description = "A file recording the acknowledged batches (appended as they are acknowledged)." };
+        var systems = new Option<string>("--systems") { Description = "The systems the tracks come from, comma-separated, in turn (empty: no system).", DefaultValueFactory = _ => "suno-v4,udio-v1,riffusion" };
+        var prompts = new Option<int>("--prompts") { Description = "Prompts the tracks share (each given to one track of every system in turn; 0: no prompt).", DefaultValueFactory = _ => 12 };
         var resume = new Option<bool>("--resume") { Description = "Skip the batches --progress records as acknowledged (after a crash of this client or of the host)." };
         var command = new Command("simulate", "Send a synthetic stream of tracks and events to a running host and check its counts.")
         {
-            url, key, tracks, platforms, days, events, batch, duplicates, retries, audio, seed, concurrency, start, attempts, progress, resume,
+            url, key, tracks, platforms, days, events, batch, duplicates, retries, audio, seed, concurrency, start, attempts, progress, resume, systems, prompts,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -93,6 +119,12 @@ internal static class SimulateCommand
                 return ExitCodes.BadInput;
             }
 
+            if (result.GetValue(prompts) < 0)
+            {
+                CliConsole.Fail("--prompts must be 0 or more.");
+                return ExitCodes.BadInput;
+            }
+
             var settings = new Settings(address, apiKey, result.GetValue(tracks), result.GetValue(platforms)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 result.GetValue(days), result.GetValue(events), result.GetValue(batch), result.GetValue(duplicates), result.GetValue(retries), result.GetValue(audio)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), result.GetValue(seed), result.GetValue(concurrency))
             {
@@ -100,6 +132,8 @@ internal static class SimulateCommand
                 Attempts = result.GetValue(attempts),
                 Progress = result.GetValue(progress),
                 Resume = result.GetValue(resume),
+                Systems = result.GetValue(systems)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Prompts = result.GetValue(prompts),
             };
             try
             {
@@ -130,7 +164,7 @@ internal static class SimulateCommand
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, s.Tracks), new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            using var response = await retrying.ExecuteAsync(async c => await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = ids[i], platform = s.Platforms[i % s.Platforms.Length], created_at = arrivals[i], audio_path = s.Audio[i % s.Audio.Length] }, c), ct);
+            using var response = await retrying.ExecuteAsync(async c => await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = ids[i], platform = s.Platforms[i % s.Platforms.Length], created_at = arrivals[i], audio_path = s.Audio[i % s.Audio.Length], system = s.Systems.Length == 0 ? null : s.Systems[i % s.Systems.Length], prompt = PromptOf(s, i) }, c), ct);
             if (!response.IsSuccessStatusCode)
             {
                 throw new HttpRequestException($"POST /tracks {ids[i]}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");

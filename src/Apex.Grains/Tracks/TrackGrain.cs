@@ -374,7 +374,7 @@ public sealed partial class TrackGrain(
         : new TrackScoring(state.State.Scoring, state.State.ScoringError, state.State.ScoringAttempts, state.State.Scores);
 
     private TrackView? View(TrackTotals? totals = null) => state.State.Registration is { } r
-        ? new TrackView(Id, r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, totals?.Streams ?? 0, totals?.Likes ?? 0, state.State.RegisteredAt, Scoring())
+        ? new TrackView(Id, r.Platform, r.CreatedAt, r.AudioLocation, r.Instrumental, totals?.Streams ?? 0, totals?.Likes ?? 0, state.State.RegisteredAt, Scoring(), r.System, r.Prompt)
         : null;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scoring track {TrackId} on embedder {Embedder} failed; it stays queued")]

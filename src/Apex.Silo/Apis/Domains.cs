@@ -13,6 +13,7 @@ public static class Domains
     public const int MaxPlatform = 100;
     public const int MaxClientId = 200;
     public const int MaxSystem = 200;
+    public const int MaxPrompt = 2000;
 
     /// <summary>The earliest date a track or event may carry.</summary>
     public static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);

@@ -19,7 +19,9 @@ public static class TracksApi
         [property: Required, StringLength(Domains.MaxPlatform, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? Platform,
         [property: Required, Description(Domains.TimeRule)] DateTimeOffset? CreatedAt,
         [property: Required, StringLength(4096, MinimumLength = 1), Description("A path relative to the media root (symbolic links followed; never outside it).")] string? AudioPath,
-        bool? Instrumental);
+        bool? Instrumental,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Optional: the system that generated the track (e.g. suno-v4), 1 to 200 characters, no control characters (trimmed); the arena pairs and rates systems.")] string? System = null,
+        [property: StringLength(Domains.MaxPrompt, MinimumLength = 1), Description("Optional: the prompt the track was generated from, 1 to 2,000 characters, no control characters; the arena pairs tracks of one prompt.")] string? Prompt = null);
 
     public sealed record TrackResponse(
         string TrackId,
@@ -32,7 +34,9 @@ public static class TracksApi
         bool Mature,
         PopularityView Popularity,
         DateTimeOffset RegisteredAt,
-        ScoringResponse? Scoring);
+        ScoringResponse? Scoring,
+        string? System,
+        string? Prompt);
 
     /// <summary>A predicted popularity score beside the live actual one (null until the track has that count) and their gap.</summary>
     public sealed record PredictedVsActual(double Predicted, double? Actual, double? Gap);
@@ -67,7 +71,7 @@ public static class TracksApi
         tracks.MapPost("/", RegisterAsync).WithName("RegisterTrack").WithSummary("Register a track (audio as a path under the media root).").RequireAuthorization(Roles.Ingest);
         tracks.MapPost("/upload", UploadAsync)
             .WithName("UploadTrack")
-            .WithSummary("Register a track with its audio uploaded (multipart/form-data: track_id, platform, created_at, instrumental?, file).")
+            .WithSummary("Register a track with its audio uploaded (multipart/form-data: track_id, platform, created_at, instrumental?, system?, prompt?, file).")
             .RequireAuthorization(Roles.Ingest)
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxUploadBytes));
@@ -116,7 +120,9 @@ public static class TracksApi
             form["track_id"], form["platform"],
             DateTimeOffset.TryParse(form["created_at"], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : null,
             null,
-            bool.TryParse(form["instrumental"], out var instrumental) ? instrumental : null);
+            bool.TryParse(form["instrumental"], out var instrumental) ? instrumental : null,
+            form.TryGetValue("system", out var system) ? system.ToString() : null,
+            form.TryGetValue("prompt", out var prompt) ? prompt.ToString() : null);
         var errors = Validate(request, options.Value, time.GetUtcNow(), out _);
         errors.Remove("audio_path");
         var file = form.Files.GetFile("file");
@@ -242,7 +248,7 @@ public static class TracksApi
         TrackRegistered registered;
         try
         {
-            registered = await grains.GetGrain<ITrackGrain>(request.TrackId!).RegisterAsync(new TrackRegistration(request.Platform!, request.CreatedAt!.Value, audio, request.Instrumental));
+            registered = await grains.GetGrain<ITrackGrain>(request.TrackId!).RegisterAsync(new TrackRegistration(request.Platform!, request.CreatedAt!.Value, audio, request.Instrumental, request.System?.Trim(), request.Prompt));
         }
         catch (TrackConflictException ex)
         {
@@ -265,7 +271,7 @@ public static class TracksApi
     {
         var popularity = await grains.GetGrain<IPopulationGrain>(view.Platform).RankAsync(view.Streams, view.Likes);
         var mature = time.GetUtcNow() - view.CreatedAt > TimeSpan.FromDays(options.MaturityDays);
-        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt, Scoring(view.Scoring, popularity, admin));
+        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt, Scoring(view.Scoring, popularity, admin), view.System, view.Prompt);
     }
 
     private static ScoringResponse? Scoring(Grains.Scoring.TrackScoring? scoring, PopularityView popularity, bool admin)
@@ -314,6 +320,16 @@ public static class TracksApi
         if (MediaPath(request.AudioPath, options, out audio) is { } problem)
         {
             errors["audio_path"] = [problem];
+        }
+
+        if (request.System is not null && !Domains.IsClientId(request.System.Trim(), Domains.MaxSystem))
+        {
+            errors["system"] = [$"When given: {Domains.ClientIdRule(Domains.MaxSystem)}, not only white space."];
+        }
+
+        if (request.Prompt is not null && !Domains.IsClientId(request.Prompt, Domains.MaxPrompt))
+        {
+            errors["prompt"] = [$"When given: {Domains.ClientIdRule(Domains.MaxPrompt)}, not only white space."];
         }
 
         return errors;
