@@ -4,4 +4,7 @@ namespace Apex.Grains;
 public static class StorageNames
 {
     public const string Tracks = "tracks";
+
+    /// <summary>The arena's pool of tracks to pair for voters.</summary>
+    public const string Arena = "arena";
 }

@@ -173,4 +173,60 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
         Assert.Equal(candidate, (await host.GetJsonAsync("/models")).GetProperty("serving").GetString());
         await Assertions.Expect(page.GetByTestId("serving")).ToHaveTextAsync(candidate);
     }
+
+    [Fact]
+    public async Task A_listener_votes_by_key_and_by_button_sees_the_systems_after_each_vote_and_is_stopped_by_the_daily_cap()
+    {
+        var (key, _) = await host.CreateKeyAsync("reader", "listener");
+        var (context, page) = await host.SignInAsync(key, "/console/arena/vote");
+        await using var _ = context;
+        var before = (await host.GetJsonAsync("/leaderboards/overall")).GetProperty("battles").GetInt64();
+
+        // A prompt the two tracks share, and no system named before the vote.
+        await Assertions.Expect(page.GetByTestId("prompt")).ToContainTextAsync("prompt ");
+        foreach (var system in new[] { "suno-v4", "udio-v1", "riffusion" })
+        {
+            Assert.Equal(0, await page.GetByText(system).CountAsync());
+        }
+
+        await ShotAsync(page, "vote");
+        await page.Keyboard.PressAsync("a");
+        await Assertions.Expect(page.GetByTestId("result")).ToContainTextAsync("Your vote is recorded");
+        var (a, b) = (await page.GetByTestId("system-a").InnerTextAsync(), await page.GetByTestId("system-b").InnerTextAsync());
+        Assert.NotEqual(a, b);
+        Assert.Contains("judge", await page.GetByTestId("judge").InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
+        await ShotAsync(page, "vote-result");
+        await BattlesReachAsync(before + 1);
+
+        // Two more by button: the fixture's cap is 3 votes a day per voter.
+        for (var i = 0; i < 2; i++)
+        {
+            await page.GetByTestId("next").ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = i == 0 ? "B is better" : "Tie" }).ClickAsync();
+            await Assertions.Expect(page.GetByTestId("result")).ToContainTextAsync("Your vote is recorded");
+        }
+
+        await BattlesReachAsync(before + 3);
+        await page.GetByTestId("next").ClickAsync();
+        var capped = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Both are bad" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(429, capped.Status);
+        await Assertions.Expect(page.GetByTestId("result")).ToContainTextAsync("You have cast today's 3 votes");
+        Assert.Equal(0, await page.GetByTestId("system-a").CountAsync());
+        await Task.Delay(2500); // two refits of the board
+        Assert.Equal(before + 3, (await host.GetJsonAsync("/leaderboards/overall")).GetProperty("battles").GetInt64());
+    }
+
+    /// <summary>The board shows its last refit (every second here): wait for it to count <paramref name="battles"/>.</summary>
+    private async Task BattlesReachAsync(long battles)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        long counted;
+        while ((counted = (await host.GetJsonAsync("/leaderboards/overall")).GetProperty("battles").GetInt64()) < battles)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the board counts {counted} battles, not {battles}");
+            await Task.Delay(250);
+        }
+
+        Assert.Equal(battles, counted);
+    }
 }

@@ -73,9 +73,14 @@ public sealed partial class TrackGrain(
         ArgumentNullException.ThrowIfNull(registration);
         if (state.State.Registration is { } existing)
         {
-            return existing == registration
-                ? new TrackRegistered(View(await log.ReadTotalsAsync(Id))!, Created: false)
-                : throw new TrackConflictException($"Track '{Id}' is already registered with other details (platform '{existing.Platform}', created {existing.CreatedAt:O}).");
+            if (existing != registration)
+            {
+                throw new TrackConflictException($"Track '{Id}' is already registered with other details (platform '{existing.Platform}', created {existing.CreatedAt:O}, system '{existing.System}').");
+            }
+
+            // A repeat completes what a failed first call may have left out.
+            await JoinArenaAsync(registration);
+            return new TrackRegistered(View(await log.ReadTotalsAsync(Id))!, Created: false);
         }
 
         // The log learns the track first: a crash between the two steps leaves a track that events can
@@ -91,8 +96,15 @@ public sealed partial class TrackGrain(
             StartScoringTimer(TimeSpan.Zero);
         }
 
+        await JoinArenaAsync(registration);
         return new TrackRegistered(View()!, Created: true);
     }
+
+    /// <summary>A track that names its system is one the arena can show voters.</summary>
+    private Task JoinArenaAsync(TrackRegistration registration) =>
+        registration.System is { } system
+            ? GrainFactory.GetGrain<Apex.Grains.Arena.IArenaPoolGrain>(0).AddAsync(new Apex.Grains.Arena.ArenaEntry(Id, system, registration.Prompt, registration.Instrumental))
+            : Task.CompletedTask;
 
     async Task<TrackView?> ITrackGrain.GetAsync() =>
         state.State.Registration is null ? null : View(await log.ReadTotalsAsync(Id));

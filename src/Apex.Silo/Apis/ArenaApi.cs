@@ -88,7 +88,7 @@ public static class ArenaApi
     }
 
     private static async Task<Results<Ok<BattlesResponse>, ValidationProblem>> RecordAsync(
-        BattlesRequest request, BattleLog log, IGrainFactory grains, ArenaOptions options, TimeProvider time, CancellationToken cancellationToken)
+        BattlesRequest request, BattleRecorder recorder, CancellationToken cancellationToken)
     {
         var battles = request.Battles ?? [];
         var errors = new Dictionary<string, string[]>();
@@ -134,27 +134,9 @@ public static class ArenaApi
             return TypedResults.ValidationProblem(errors, title: "The battle batch is invalid; nothing was recorded.");
         }
 
-        var (outcomes, accepted) = await log.AppendAsync(incoming, options.DailyCapPerVoter, time.GetUtcNow(), cancellationToken);
-        foreach (var group in outcomes.GroupBy(o => o))
-        {
-            ArenaMetrics.Battles.Add(group.Count(), new KeyValuePair<string, object?>("outcome", group.Key switch
-            {
-                BattleOutcome.Accepted => "accepted",
-                BattleOutcome.Duplicate => "duplicate",
-                BattleOutcome.VoterCapReached => "voter_cap",
-                BattleOutcome.Conflict => "conflict",
-                var other => throw new InvalidOperationException($"No metric name for the battle outcome {other}."),
-            }));
-        }
-
-        if (accepted.Count > 0)
-        {
-            // Counting is derived from the log: a lost hand-off is recounted when the board reactivates.
-            await Task.WhenAll(Enum.GetNames<ArenaScope>().Select(scope => grains.GetGrain<ILeaderboardGrain>(scope.ToLowerInvariant()).AddAsync(accepted)));
-        }
-
+        var outcomes = await recorder.RecordAsync(incoming, cancellationToken);
         var rejections = outcomes.Select((o, i) => (o, i)).Where(p => p.o == BattleOutcome.VoterCapReached)
-            .Select(p => new BattleRejection(p.i, incoming[p.i].BattleId, $"this voter reached the daily cap of {options.DailyCapPerVoter} battles")).ToList();
+            .Select(p => new BattleRejection(p.i, incoming[p.i].BattleId, $"this voter reached the daily cap of {recorder.DailyCapPerVoter} battles")).ToList();
         var conflicts = outcomes.Select((o, i) => (o, i)).Where(p => p.o == BattleOutcome.Conflict).Select(p => new BattleConflict(p.i, incoming[p.i].BattleId)).ToList();
         return TypedResults.Ok(new BattlesResponse(outcomes.Count(o => o == BattleOutcome.Accepted), outcomes.Count(o => o == BattleOutcome.Duplicate), conflicts.Count, rejections.Count, rejections, conflicts));
     }
@@ -261,5 +243,18 @@ public sealed class PreferenceJudge(IGrainFactory grains, TimeProvider time)
         }
 
         return _model;
+    }
+
+    /// <summary>P(A preferred) for two scored tracks; null while there is no model or either track has no scores.</summary>
+    public async Task<(double Probability, string Version)?> PreferAAsync(string trackA, string trackB, bool instrumental)
+    {
+        if (await CurrentAsync() is not { } model)
+        {
+            return null;
+        }
+
+        var views = await Task.WhenAll(grains.GetGrain<ITrackGrain>(trackA).GetAsync(), grains.GetGrain<ITrackGrain>(trackB).GetAsync());
+        var rows = views.Select(v => v?.Scoring?.Scores is { } scores ? JudgeGrain.ScoreRow(v.TrackId, scores) : null).ToList();
+        return rows[0] is { } a && rows[1] is { } b ? (model.Probability(PreferenceFeatures.Of(a, b, instrumental)), model.Version) : null;
     }
 }

@@ -64,6 +64,7 @@ public static class SiloHostExtensions
         var arena = ArenaSettings(builder.Configuration);
         builder.Services.AddSingleton(arena);
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
+        builder.Services.AddSingleton<Apis.BattleRecorder>();
         var trainerSection = builder.Configuration.GetSection("Apex:Training");
         var trainer = trainerSection.Get<Apex.Scoring.Training.TrainerOptions>() ?? new Apex.Scoring.Training.TrainerOptions();
         try
@@ -109,6 +110,7 @@ public static class SiloHostExtensions
             .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin))
             .AddPolicy(ReaderByKeyOrSession, p => p.AddAuthenticationSchemes(KeyOrSession).RequireRole(Roles.Reader));
         builder.Services.AddSingleton<IConsoleKeys, ConsoleKeys>();
+        builder.Services.AddSingleton<IConsoleBattles, Apis.ConsoleBattles>();
         builder.Services.AddApexConsole(new ConsoleSettings(options.MaturityDays, arena.DailyCapPerVoter));
         builder.Services.AddRateLimiter(limiter =>
         {
@@ -164,6 +166,7 @@ public static class SiloHostExtensions
             silo.AddApexScoring(scoringSetup, embeddings)
                 .UseSiloMetadata(metadata)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
+                .AddApexGrainStorage(StorageNames.Arena, database)
                 .UseApexReminders(database);
         });
 

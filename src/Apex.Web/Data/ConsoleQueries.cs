@@ -59,6 +59,12 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
 
     public Task<LeaderboardView> LeaderboardAsync(string scope) => grains.GetGrain<ILeaderboardGrain>(scope).GetAsync();
 
+    /// <summary>The next pair for a voter (null with fewer than two systems' tracks).</summary>
+    public Task<ArenaPairView?> NextPairAsync() => grains.GetGrain<IArenaPoolGrain>(0).NextPairAsync();
+
+    /// <summary>A track of the arena's pool, or null.</summary>
+    public Task<ArenaEntry?> ArenaTrackAsync(string trackId) => grains.GetGrain<IArenaPoolGrain>(0).GetAsync(trackId);
+
     public async Task<ModelsData> ModelsAsync()
     {
         var trainer = grains.GetGrain<ITrainerGrain>(0);
