@@ -68,7 +68,7 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/sp2", UriKind.Relative))).StatusCode);
     }
 
-    private async Task<HttpResponseMessage> UploadAsync(string id, string platform, byte[]? file, string fileName = "song.ogg")
+    private async Task<HttpResponseMessage> UploadAsync(string id, string platform, byte[]? file, string fileName = "song.ogg", string? system = null)
     {
         using var form = new MultipartFormDataContent
         {
@@ -76,6 +76,12 @@ public sealed class ApiTests : IAsyncLifetime
             { new StringContent(platform), "platform" },
             { new StringContent("2026-11-01T00:00:00Z"), "created_at" },
         };
+        if (system is not null)
+        {
+            form.Add(new StringContent(system), "system");
+            form.Add(new StringContent("a prompt"), "prompt");
+        }
+
         if (file is not null)
         {
             form.Add(new ByteArrayContent(file), "file", fileName);
@@ -104,7 +110,13 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.True((await BodyAsync(notAudio)).GetProperty("errors").TryGetProperty("file", out _));
         Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync("up-3", "suno", null)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync("bad/id", "suno", audio)).StatusCode);
+        var badSystem = await UploadAsync("up-4", "suno", audio, system: "\u0001");
+        Assert.True((await BodyAsync(badSystem)).GetProperty("errors").TryGetProperty("system", out _));
         Assert.Equal([location["upload:".Length..]], Uploads());
+
+        Assert.Equal(HttpStatusCode.Created, (await UploadAsync("up-5", "suno", audio, system: "udio-v1")).StatusCode);
+        var uploaded = await BodyAsync(await Http.GetAsync(new Uri("/tracks/up-5", UriKind.Relative)));
+        Assert.Equal(("udio-v1", "a prompt"), (uploaded.GetProperty("system").GetString(), uploaded.GetProperty("prompt").GetString()));
     }
 
     [Fact]

@@ -134,12 +134,38 @@ public sealed class ConsoleHost : IAsyncLifetime
             var board = await GetJsonAsync("/leaderboards/overall");
             if (statuses.All(s => s == "scored") && board.GetProperty("systems").GetArrayLength() == 3)
             {
-                return;
+                break;
             }
 
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"Seeding did not finish: scoring {string.Join(",", statuses)}; board {board}.\n{Silo.Output}");
+            }
+
+            await Task.Delay(500);
+        }
+
+        await JudgeReadyAsync();
+    }
+
+    /// <summary>
+    /// The judge trains on the seeded battles once their tracks are scored (its grain wakes on the first
+    /// question): ask until it answers, so that votes can show its prediction.
+    /// </summary>
+    private async Task JudgeReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var answer = await Silo.Http.PostAsJsonAsync(new Uri("/judge", UriKind.Relative), new { pairs = new[] { new { track_a = Tracks[0], track_b = Tracks[1], instrumental = true } } });
+            if (answer.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The judge has no model: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
             }
 
             await Task.Delay(500);
