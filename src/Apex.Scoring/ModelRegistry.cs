@@ -115,7 +115,7 @@ public sealed class ModelRegistry(string folder)
             var dataset = Path.Combine(work, "synthetic.parquet");
             await ParquetDataset.WriteAsync(dataset, data.Rows(), data.Info, cancellationToken: cancellationToken);
             var staged = Path.Combine(work, "model");
-            var result = await TrainingRun.RunAsync(dataset, staged, new TrainingOptions { Epochs = 15 }, label: "synthetic-demo", cancellationToken: cancellationToken);
+            var result = await TrainingRun.RunAsync(dataset, staged, new TrainingOptions { Epochs = 15 }, label: CheckpointManifest.SyntheticDemoLabel, cancellationToken: cancellationToken);
             var version = result.Manifest.Version;
             var target = Path.Combine(Folder, version);
             if (!Directory.Exists(target))

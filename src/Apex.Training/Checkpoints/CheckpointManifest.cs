@@ -9,6 +9,9 @@ namespace Apex.Training.Checkpoints;
 /// <summary>The JSON manifest beside a head's safetensors weights.</summary>
 public sealed record CheckpointManifest
 {
+    /// <summary>The label of a head trained on synthetic data: its scores show the path, not music.</summary>
+    public const string SyntheticDemoLabel = "synthetic-demo";
+
     [JsonPropertyName("version")]
     public required string Version { get; init; }
 

@@ -45,7 +45,7 @@ public static class TrainingRun
         var manifest = new CheckpointManifest
         {
             Version = $"apex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Condition.LetterOf(options)}",
-            Label = label ?? (info.Description.StartsWith("SYNTHETIC", StringComparison.Ordinal) ? "synthetic-demo" : null),
+            Label = label ?? (info.Description.StartsWith("SYNTHETIC", StringComparison.Ordinal) ? CheckpointManifest.SyntheticDemoLabel : null),
             Architecture = HeadCheckpoint.FromArchitecture(trained.Head.Architecture),
             InputMode = options.Mode.ToString().ToLowerInvariant(),
             Loss = options.Loss.ToString().ToLowerInvariant(),
