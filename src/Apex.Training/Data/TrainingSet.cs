@@ -123,15 +123,15 @@ public sealed class TrainingSet : ISampleSource
     /// <summary>The labels of a sample (its song's).</summary>
     public ReadOnlySpan<float> LabelsOf(int sample) => SongLabels.AsSpan(SongOfSample[sample] * Tasks.Count, Tasks.Count);
 
-    public IEnumerable<SampleBatch> Epoch(int batchSize, Random random)
+    public IEnumerable<SampleBatch> Epoch(int batchSize, Random random) => EpochOrder(batchSize, random).Select(samples => Batch(samples));
+
+    /// <summary>One epoch as the samples (indices) of each batch of at most <paramref name="batchSize"/>, shuffled with <paramref name="random"/>.</summary>
+    public IEnumerable<int[]> EpochOrder(int batchSize, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
         var order = Enumerable.Range(0, SampleCount).ToArray();
         random.Shuffle(order);
-        for (var start = 0; start < order.Length; start += batchSize)
-        {
-            yield return Batch(order.AsSpan(start, Math.Min(batchSize, order.Length - start)));
-        }
+        return order.Chunk(batchSize);
     }
 
     /// <summary>The given samples as one batch.</summary>

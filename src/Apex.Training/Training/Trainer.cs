@@ -131,11 +131,9 @@ public static class Trainer
         var global = options.BatchSize * options.GhostBatches;
         if (train is TrainingSet set)
         {
-            var permutation = Enumerable.Range(0, set.SampleCount).ToArray();
-            order.Shuffle(permutation);
-            for (var start = 0; start < permutation.Length; start += global)
+            foreach (var samples in set.EpochOrder(global, order))
             {
-                var ghosts = Plan(permutation.AsSpan(start, Math.Min(global, permutation.Length - start)), options.BatchSize);
+                var ghosts = Plan(samples, options.BatchSize);
                 if (ghosts.Count > 0)
                 {
                     yield return (set, ghosts);
@@ -147,7 +145,7 @@ public static class Trainer
 
         foreach (var batch in train.Epoch(global, order))
         {
-            var ghosts = Plan(Enumerable.Range(0, batch.Count).ToArray(), options.BatchSize);
+            var ghosts = Plan([.. Enumerable.Range(0, batch.Count)], options.BatchSize);
             if (ghosts.Count > 0)
             {
                 yield return (TrainingSet.FromArrays(train.Layers, train.Hidden, train.Tasks, batch.Features, batch.Labels), ghosts);
@@ -155,18 +153,9 @@ public static class Trainer
         }
     }
 
-    private static List<GhostPlan> Plan(ReadOnlySpan<int> samples, int size)
+    private static List<GhostPlan> Plan(int[] samples, int size)
     {
-        var parts = new List<int[]>();
-        for (var start = 0; start < samples.Length; start += size)
-        {
-            var part = samples.Slice(start, Math.Min(size, samples.Length - start)).ToArray();
-            if (part.Length >= 2)
-            {
-                parts.Add(part);
-            }
-        }
-
+        var parts = samples.Chunk(size).Where(p => p.Length >= 2).ToList();
         var rows = parts.Sum(p => p.Length);
         return parts.Select((p, g) => new GhostPlan(g, p, (double)p.Length / rows)).ToList();
     }
