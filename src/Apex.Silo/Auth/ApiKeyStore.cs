@@ -183,34 +183,10 @@ public sealed class ApiKeyStore : IDisposable
     public async Task<ApiKeyInfo?> FindAsync(string key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var hash = Convert.ToHexString(Hash(key));
-        var cached = _cache.Get<(ApiKeyInfo Info, DateTime FetchedAt)?>(hash);
-        if (cached is { } hit && DateTime.UtcNow - hit.FetchedAt < Fresh)
-        {
-            return hit.Info.IsActiveAt(DateTimeOffset.UtcNow) ? hit.Info : null;
-        }
-
-        ApiKeyInfo? found;
-        try
-        {
-            found = await LookUpAsync(key, cancellationToken);
-        }
-        catch (DbException) when (cached is { } stale)
-        {
-            return stale.Info.IsActiveAt(DateTimeOffset.UtcNow) ? stale.Info : null;
-        }
-
-        if (found is null || !found.IsActiveAt(DateTimeOffset.UtcNow))
-        {
-            _cache.Remove(hash);
-            return null;
-        }
-        else
-        {
-            _cache.Set<(ApiKeyInfo, DateTime)?>(hash, (found, DateTime.UtcNow), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = StaleIfUnreachable });
-        }
-
-        return found;
+        var hash = Hash(key);
+        // Only active keys are remembered by secret: an unknown or inactive one is looked up every time.
+        var found = await CachedAsync(Convert.ToHexString(hash), "hash", hash, rememberInactive: false, cancellationToken);
+        return found is not null && found.IsActiveAt(DateTimeOffset.UtcNow) ? found : null;
     }
 
     /// <summary>
@@ -218,10 +194,21 @@ public sealed class ApiKeyStore : IDisposable
     /// checks its key on every request, and a revoked key ends its sessions within that time. When the
     /// database cannot be reached, the last answer serves for up to <see cref="StaleIfUnreachable"/>.
     /// </summary>
-    public async Task<ApiKeyInfo?> FindByIdAsync(string id, CancellationToken cancellationToken = default)
+    public Task<ApiKeyInfo?> FindByIdAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var entry = "id:" + id;
+        return CachedAsync("id:" + id, "id", id, rememberInactive: true, cancellationToken);
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    /// <summary>
+    /// The key whose <paramref name="column"/> (hash or id) is <paramref name="value"/>, from the cache when
+    /// fetched within <see cref="Fresh"/>, else from the database; when the database cannot be reached, the
+    /// last answer serves for up to <see cref="StaleIfUnreachable"/>.
+    /// </summary>
+    private async Task<ApiKeyInfo?> CachedAsync(string entry, string column, object value, bool rememberInactive, CancellationToken cancellationToken)
+    {
         var cached = _cache.Get<(ApiKeyInfo? Info, DateTime FetchedAt)?>(entry);
         if (cached is { } hit && DateTime.UtcNow - hit.FetchedAt < Fresh)
         {
@@ -233,8 +220,8 @@ public sealed class ApiKeyStore : IDisposable
         {
             await using var connection = await OpenConnectionAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {InfoColumns} FROM apex_keys WHERE id = @id";
-            Add(command, "@id", id);
+            command.CommandText = $"SELECT {InfoColumns} FROM apex_keys WHERE {column} = @value";
+            Add(command, "@value", value);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             found = await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
         }
@@ -243,20 +230,16 @@ public sealed class ApiKeyStore : IDisposable
             return stale.Info;
         }
 
-        _cache.Set<(ApiKeyInfo?, DateTime)?>(entry, (found, DateTime.UtcNow), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = StaleIfUnreachable });
+        if (rememberInactive || found is not null && found.IsActiveAt(DateTimeOffset.UtcNow))
+        {
+            _cache.Set<(ApiKeyInfo?, DateTime)?>(entry, (found, DateTime.UtcNow), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = StaleIfUnreachable });
+        }
+        else
+        {
+            _cache.Remove(entry);
+        }
+
         return found;
-    }
-
-    public void Dispose() => _cache.Dispose();
-
-    private async Task<ApiKeyInfo?> LookUpAsync(string key, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {InfoColumns} FROM apex_keys WHERE hash = @hash";
-        Add(command, "@hash", Hash(key));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
     }
 
     private const string InfoColumns = "id, role, name, created_at, expires_at, revoked_at";
