@@ -111,7 +111,7 @@ public static class SiloHostExtensions
             .AddPolicy(ReaderByKeyOrSession, p => p.AddAuthenticationSchemes(KeyOrSession).RequireRole(Roles.Reader));
         builder.Services.AddSingleton<IConsoleKeys, ConsoleKeys>();
         builder.Services.AddSingleton<IConsoleBattles, Apis.ConsoleBattles>();
-        builder.Services.AddApexConsole(new ConsoleSettings(options.MaturityDays, arena.DailyCapPerVoter));
+        builder.Services.AddApexConsole(new ConsoleSettings(options.MaturityDays));
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>

@@ -17,8 +17,6 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
 
     public static readonly IReadOnlyList<string> Scopes = ["overall", "instrumental", "vocal"];
 
-    public ConsoleSettings Settings => settings;
-
     public Task<IReadOnlyList<string>> PlatformsAsync(CancellationToken cancellationToken = default) => log.ListPlatformsAsync(cancellationToken);
 
     public async Task<OverviewData> OverviewAsync(string? platform, CancellationToken cancellationToken = default)
