@@ -13,10 +13,15 @@ dotnet build ApexCluster.sln -c Release --nologo -v quiet -tl:off -clp:NoSummary
 # beside the other lane: Cluster 9-11, Silo 8-12, Cli 6.5, Training 2.5, Arena 1.5, the rest under 1).
 # --blame-hang-timeout: a stuck test fails the run with a dump instead of hanging CI; every test's
 # duration is printed, to size the suite. Arguments (e.g. --filter) go to every project.
+# Each lane also keeps its output, so that a failed run ends with its failures, not somewhere in the
+# middle of two interleaved lanes.
+LOGS=$(mktemp -d)
+trap 'rm -rf "$LOGS"' EXIT
 lane() {
     local failed=0 project
     for project in "$@"; do
-        dotnet test "tests/$project" -c Release --no-build --nologo --blame-hang-timeout 10m --logger "console;verbosity=normal" "${TEST_ARGS[@]}" || failed=1
+        dotnet test "tests/$project" -c Release --no-build --nologo --blame-hang-timeout 10m --logger "console;verbosity=normal" "${TEST_ARGS[@]}" 2>&1 \
+            | tee "$LOGS/$project.log" || failed=1
     done
     return "$failed"
 }
@@ -36,5 +41,15 @@ missing=$(comm -23 <(ls tests | grep -E '^Apex\..*\.Tests$' | sort) <(printf '%s
 if [ -n "$missing" ]; then
     echo "test.sh: these test projects are in no lane: $missing" >&2
     status=1
+fi
+if [ "$status" -ne 0 ]; then
+    echo
+    echo "test.sh: FAILED. The failures, by project:"
+    for log in "$LOGS"/*.log; do
+        if grep -qE '^\s+Failed |\[FAIL\]|The active test run was aborted|Test host process crashed' "$log"; then
+            echo "== $(basename "$log" .log)"
+            grep -E -A 25 '^\s+Failed |The active test run was aborted|Test host process crashed' "$log" | head -200
+        fi
+    done
 fi
 exit "$status"
