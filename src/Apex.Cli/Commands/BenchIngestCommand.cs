@@ -6,9 +6,6 @@ using System.Text;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 using Apex.Silo.Auth;
-using Apex.Silo.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.AspNetCore.Builder;
 using Apex.Grains.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -40,7 +37,7 @@ internal static class BenchIngestCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var temp = Directory.CreateTempSubdirectory("apex-bench-ingest-").FullName;
-            WebApplication? host = null;
+            BenchHost? host = null;
             try
             {
                 Uri address;
@@ -52,22 +49,24 @@ internal static class BenchIngestCommand
                 }
                 else
                 {
-                    var port = LoopbackPorts.Free();
-                    List<string> settings = ["--urls", $"http://127.0.0.1:{port}", $"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000", $"--Apex:SiloPort={LoopbackPorts.Free()}", $"--Apex:GatewayPort={LoopbackPorts.Free()}"];
+                    // No demo head: its training would share the host's cores with the ingestion measured.
+                    List<string> settings = [$"--Apex:DataDir={temp}/data", $"--Apex:MediaRoot={BundledAssets.Samples}", "--Logging:LogLevel:Default=Warning", "--Apex:RequestsPerSecondPerKey=1000000", "--Apex:BurstPerKey=1000000", $"--Apex:SiloPort={LoopbackPorts.Free()}", $"--Apex:GatewayPort={LoopbackPorts.Free()}", "--Apex:SyntheticDemo=false"];
+                    string? clusterKey = null;
                     if (result.GetValue(postgres) is { } database)
                     {
                         await PostgresSchema.ApplyAsync(database, cancellationToken);
                         settings.AddRange(["--Apex:Profile=cluster", $"--Apex:Postgres={database}", $"--Apex:ClusterId=bench-{Guid.NewGuid():N}", "--Apex:AdvertisedAddress=127.0.0.1"]);
+                        // A key of its own: a cluster database that already holds keys takes no bootstrap key.
+                        using var keys = ApiKeyStore.CreatePostgres(database);
+                        clusterKey = (await keys.CreateAsync(Roles.Admin, "apex bench ingest", null, cancellationToken)).Key;
                     }
 
-                    host = await ApexSiloHost.BuildAsync([.. settings]);
-                    await host.StartAsync(cancellationToken);
-                    // A key of its own: a cluster database that already holds keys takes no bootstrap key.
-                    apiKey = (await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Roles.Admin, "apex bench ingest", null, cancellationToken)).Key;
-                    address = new Uri($"http://127.0.0.1:{port}");
+                    host = await BenchHost.StartAsync(settings, cancellationToken);
+                    apiKey = clusterKey ?? host.Key;
+                    address = host.Address;
                 }
 
-                var target = new Target(address, apiKey, temp, host is not null, result.GetValue(postgres));
+                var target = new Target(address, apiKey, temp, host, result.GetValue(postgres));
                 var report = await RunAsync(target, result.GetValue(tracks), result.GetValue(batch), result.GetValue(events), result.GetValue(concurrency), result.GetValue(seconds), cancellationToken);
                 Console.Write(report);
                 if (result.GetValue(output) is { } file)
@@ -81,7 +80,6 @@ internal static class BenchIngestCommand
             {
                 if (host is not null)
                 {
-                    await host.StopAsync(CancellationToken.None);
                     await host.DisposeAsync();
                 }
 
@@ -93,11 +91,11 @@ internal static class BenchIngestCommand
     }
 
     /// <summary>The host under test, where temporary files go, and the cluster database when the profile is cluster.</summary>
-    private sealed record Target(Uri Address, string Key, string Temp, bool SelfHosted, string? Postgres);
+    private sealed record Target(Uri Address, string Key, string Temp, BenchHost? Host, string? Postgres);
 
     private static async Task<string> RunAsync(Target target, int tracks, int batch, int events, int concurrency, int latencySeconds, CancellationToken cancellationToken)
     {
-        var (address, key, temp, selfHosted, postgres) = target;
+        var (address, key, temp, host, postgres) = target;
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
         http.DefaultRequestHeaders.Add("X-Api-Key", key);
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -106,10 +104,15 @@ internal static class BenchIngestCommand
             (await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = id, platform = "bench", created_at = DateTimeOffset.UtcNow, audio_path = "sorohan-solo-trumpet-06.ogg" }, ct)).EnsureSuccessStatusCode());
 
         var bodies = Enumerable.Range(0, (events + batch - 1) / batch).Select(b => Body(ids, run, b, batch)).ToList();
+        var hostCpu = host?.CpuTime();
+        var loadCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(bodies, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (body, ct) =>
             (await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"), ct)).EnsureSuccessStatusCode());
-        var throughput = bodies.Count * batch / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed;
+        var throughput = bodies.Count * batch / elapsed.TotalSeconds;
+        var hostCores = host is null ? (double?)null : (host.CpuTime() - hostCpu!.Value).TotalSeconds / elapsed.TotalSeconds;
+        var loadCores = (Process.GetCurrentProcess().TotalProcessorTime - loadCpu).TotalSeconds / elapsed.TotalSeconds;
         CliConsole.Note($"HTTP: {throughput:0} acknowledged events/s");
 
         // Open loop at half the rate: a batch every interval, whatever the previous one is doing.
@@ -160,7 +163,10 @@ internal static class BenchIngestCommand
         var profile = postgres is null
             ? "local profile, SQLite in a temporary data folder; every acknowledgement is after a synced commit (WAL, synchronous=FULL)"
             : $"cluster profile, one silo, PostgreSQL {await ServerVersionAsync(postgres, cancellationToken)} on the same machine; every acknowledgement is after a committed transaction (synchronous_commit=on, fsync=on)";
-        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores; host {(selfHosted ? "in the same process as the load" : address.ToString())}; {profile}.");
+        var where = host is null ? $"host at {address}" : $"host in its own process (peak RSS {host.PeakMemoryMiB():0} MiB), load generator in this one";
+        md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores; {where}; {profile}.");
+        md.AppendLine();
+        md.AppendLine(inv, $"During the throughput run the host used {(hostCores is { } h ? h.ToString("0.00", inv) : "?")} cores and the load generator {loadCores:0.00}. POST /events reached **{throughput / rawRate:0.00}×** the raw {(postgres is null ? "SQLite" : "PostgreSQL")} ceiling of this run.");
         md.AppendLine();
         md.AppendLine("| path | events/s | ack latency p50 / p99 (ms) |");
         md.AppendLine("|---|---|---|");

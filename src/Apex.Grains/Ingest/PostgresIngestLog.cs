@@ -190,8 +190,8 @@ public sealed class PostgresIngestLog : IIngestLog
             }
         }
 
-        // What is logged already (and, as the group goes on, what it logs): a re-sent id is a duplicate or a conflict.
-        var logged = new Dictionary<(string Track, string Event), (EventKind Kind, long Count, DateTimeOffset At)>();
+        // What is logged already: a re-sent id is a duplicate or a conflict.
+        var logged = new Dictionary<(string Track, string Event), LoggedPayload>();
         var candidates = group.SelectMany(p => p).Where(e => totals.ContainsKey(e.TrackId)).ToArray();
         await using (var existing = new NpgsqlCommand("SELECT e.track_id, e.event_id, e.kind, e.count, e.ts FROM apex_events e JOIN unnest($1::text[], $2::text[]) AS c(track_id, event_id) ON e.track_id = c.track_id AND e.event_id = c.event_id", connection, transaction))
         {
@@ -200,109 +200,43 @@ public sealed class PostgresIngestLog : IIngestLog
             await using var reader = await existing.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                logged[(reader.GetString(0), reader.GetString(1))] = ((EventKind)reader.GetInt16(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4));
+                logged[(reader.GetString(0), reader.GetString(1))] = new LoggedPayload((EventKind)reader.GetInt16(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4).UtcTicks);
             }
         }
 
-        var rows = new EventRows();
-        var touched = new HashSet<string>(StringComparer.Ordinal);
-        var results = new IngestResult[group.Count];
-        var touchedPerBatch = new List<HashSet<string>>(group.Count);
-        var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>(group.Count);
-        foreach (var events in group)
+        var classified = BatchClassifier.Classify(
+            group,
+            track => totals.GetValueOrDefault(track),
+            e => logged.TryGetValue((e.TrackId, e.EventId), out var payload) ? payload : null);
+        if (classified.Accepted.Count > 0)
         {
-            var outcomes = new IngestOutcome[events.Count];
-            var accepted = new List<LoggedEvent>();
-            var mine = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < outcomes.Length; i++)
+            // Binary COPY: the rows are deduplicated already (under the track locks), so no conflict clause is needed.
+            await using (var copy = await connection.BeginBinaryImportAsync("COPY apex_events (track_id, event_id, track_seq, kind, count, ts) FROM STDIN (FORMAT BINARY)"))
             {
-                var e = events[i];
-                if (!totals.TryGetValue(e.TrackId, out var current))
+                foreach (var (e, seq) in classified.Accepted)
                 {
-                    outcomes[i] = IngestOutcome.UnknownTrack;
-                    continue;
+                    await copy.StartRowAsync();
+                    await copy.WriteAsync(e.TrackId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(e.EventId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(seq, NpgsqlDbType.Bigint);
+                    await copy.WriteAsync((short)e.Kind, NpgsqlDbType.Smallint);
+                    await copy.WriteAsync(e.Count, NpgsqlDbType.Bigint);
+                    await copy.WriteAsync(e.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz);
                 }
 
-                mine.Add(e.TrackId);
-                if (logged.TryGetValue((e.TrackId, e.EventId), out var before))
-                {
-                    outcomes[i] = ResentEvents.Classify(e, before.Kind, before.Count, before.At);
-                    continue;
-                }
-
-                logged[(e.TrackId, e.EventId)] = (e.Kind, e.Count, e.Timestamp);
-
-                var seq = current.LastSeq + 1;
-                totals[e.TrackId] = e.Kind == EventKind.Stream
-                    ? current with { LastSeq = seq, Streams = current.Streams + e.Count }
-                    : current with { LastSeq = seq, Likes = current.Likes + e.Count };
-                touched.Add(e.TrackId);
-                rows.Add(e, seq);
-                outcomes[i] = IngestOutcome.Accepted;
-                accepted.Add(new LoggedEvent(e.TrackId, seq, e.Kind, e.Count));
+                await copy.CompleteAsync();
             }
 
-            outcomesPerBatch.Add((outcomes, accepted));
-            touchedPerBatch.Add(mine);
-        }
-
-        if (rows.Count > 0)
-        {
-            await using var batch = new NpgsqlBatch(connection, transaction);
-            var insert = new NpgsqlBatchCommand("INSERT INTO apex_events (track_id, event_id, track_seq, kind, count, ts) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::smallint[], $5::bigint[], $6::timestamptz[])");
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rows.Tracks.ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rows.Events.ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = rows.Seqs.ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = rows.Kinds.ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = rows.Counts.ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = rows.Times.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-            batch.BatchCommands.Add(insert);
-
-            var changed = touched.Select(t => totals[t]).ToArray();
-            var advance = new NpgsqlBatchCommand("UPDATE apex_tracks t SET last_seq = u.last_seq, streams = u.streams, likes = u.likes FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(track_id, last_seq, streams, likes) WHERE t.track_id = u.track_id");
+            var changed = classified.Changed.Values.ToArray();
+            await using var advance = new NpgsqlCommand("UPDATE apex_tracks t SET last_seq = u.last_seq, streams = u.streams, likes = u.likes FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(track_id, last_seq, streams, likes) WHERE t.track_id = u.track_id", connection, transaction);
             advance.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = changed.Select(t => t.TrackId).ToArray() });
             advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.LastSeq).ToArray() });
             advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.Streams).ToArray() });
             advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.Likes).ToArray() });
-            batch.BatchCommands.Add(advance);
-            await batch.ExecuteNonQueryAsync();
+            await advance.ExecuteNonQueryAsync();
         }
 
         await transaction.CommitAsync();
-        for (var b = 0; b < group.Count; b++)
-        {
-            results[b] = new IngestResult(outcomesPerBatch[b].Outcomes, outcomesPerBatch[b].Accepted, touchedPerBatch[b].Select(t => totals[t]).ToList());
-        }
-
-        return results;
+        return classified.Results;
     }
-
-    /// <summary>The accepted events of a group, column by column, as the unnest insert takes them.</summary>
-    private sealed class EventRows
-    {
-        public List<string> Tracks { get; } = [];
-
-        public List<string> Events { get; } = [];
-
-        public List<long> Seqs { get; } = [];
-
-        public List<short> Kinds { get; } = [];
-
-        public List<long> Counts { get; } = [];
-
-        public List<DateTime> Times { get; } = [];
-
-        public int Count => Tracks.Count;
-
-        public void Add(EngagementEvent e, long seq)
-        {
-            Tracks.Add(e.TrackId);
-            Events.Add(e.EventId);
-            Seqs.Add(seq);
-            Kinds.Add((short)e.Kind);
-            Counts.Add(e.Count);
-            Times.Add(e.Timestamp.UtcDateTime);
-        }
-    }
-
 }

@@ -4,32 +4,44 @@ using Microsoft.Data.Sqlite;
 namespace Apex.Grains.Ingest;
 
 /// <summary>
-/// The durable ingest log on SQLite. A batch is acknowledged only after its transaction commits;
-/// batches that arrive while a transaction runs are committed together in the next one (group
-/// commit), so one fsync serves many requests. Deduplication happens inside the same transaction:
-/// an event id already logged for its track is not logged again; it is a duplicate when its payload
-/// is the logged one's and a conflict otherwise (<see cref="ResentEvents"/>).
-/// Each track's accepted events are numbered 1, 2, 3, … so a reader can tell when it missed one.
-/// The events table has one index, its key (track, event id), which deduplication needs: a second
-/// index on (track, number) cost a third of the ingest rate, and the reads by number (audits,
-/// compaction) are rare and bounded by the dedup window.
-/// Each track's totals are updated in the same transaction, so they always equal the sum of its
-/// accepted events. The dedup window per track is its last <see cref="DedupWindow"/> events (older rows
-/// are dropped by <see cref="CompactAsync"/>); a retry older than that would count twice.
+/// The durable ingest log on SQLite (local profile, one writer). The durable unit is the batch: a commit
+/// appends one row to <c>apex_batches</c> holding every event it accepted, packed
+/// (<see cref="PackedEvents"/>), and a batch is acknowledged only after that commit is synced. Batches that
+/// arrive while a commit runs are committed together in the next one (group commit).
+/// Deduplication runs against the dedup window in memory (<see cref="DedupIndex"/>), rebuilt from the
+/// logged batches at start: an event id already logged for its track is a duplicate when its payload is
+/// the logged one's and a conflict otherwise (<see cref="ResentEvents"/>, <see cref="BatchClassifier"/>).
+/// Each track's accepted events are numbered 1, 2, 3, … and every logged event carries its number.
+/// Each track's totals live in memory and are written to <c>apex_tracks</c> at most a second later (a
+/// checkpoint; before any read of many tracks); at start, every logged event numbered after its track's
+/// checkpointed total is counted again, so the totals always equal the sum of the accepted events.
+/// The dedup window per track is its last <see cref="DedupWindow"/> events (<see cref="CompactAsync"/>
+/// drops older ones); a retry older than that would count twice.
 /// </summary>
 public sealed class SqliteIngestLog : IIngestLog
 {
     public const int DedupWindow = 100_000;
 
+    private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
+
     private readonly string _connectionString;
-    private readonly Dictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
+
+    // Every track touched since start, newest totals first; the ones in _dirty are newer than apex_tracks.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly DedupIndex _index = new();
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly GroupCommitter _committer;
     private readonly string _path;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _checkpoints;
     private Storage.StoreFileGuard? _file;
     private SqliteConnection? _connection;
 
     public IngestMetrics? Metrics { get; set; }
+
+    /// <summary>Events in the dedup window, as of the last commit.</summary>
+    public int WindowEvents => _index.Count;
 
     private SqliteIngestLog(string databasePath)
     {
@@ -50,11 +62,51 @@ public sealed class SqliteIngestLog : IIngestLog
         return log;
     }
 
-    /// <summary>Guards the file as it is now (it must exist): from here on, a deleted or replaced file acknowledges nothing.</summary>
-    public Task PrepareAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Guards the file as it is now (it must exist): from here on, a deleted or replaced file acknowledges
+    /// nothing. Then rebuilds the dedup window and the totals from the logged batches.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken = default)
     {
-        _file ??= Storage.StoreFileGuard.Open(_path);
-        return Task.CompletedTask;
+        if (_file is not null)
+        {
+            return;
+        }
+
+        _file = Storage.StoreFileGuard.Open(_path);
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            var connection = await ConnectionAsync(cancellationToken);
+            await MoveRowEventsIntoBatchesAsync(connection, cancellationToken);
+            await using var lookup = Command(connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
+            await using var batches = connection.CreateCommand();
+            batches.CommandText = "SELECT events FROM apex_batches ORDER BY seq";
+            await using (var reader = await batches.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    foreach (var e in PackedEvents.Unpack((byte[])reader.GetValue(0)))
+                    {
+                        _index.Add(e.TrackId, e.EventId, e.Payload);
+                        if (await TotalsAsync(lookup, e.TrackId, cancellationToken) is { } totals && e.TrackSeq > totals.LastSeq)
+                        {
+                            // Logged after the track's last checkpoint: counted again.
+                            _totals[e.TrackId] = BatchClassifier.Advance(totals, e.Kind, e.Count, e.TrackSeq);
+                            _dirty.Add(e.TrackId);
+                        }
+                    }
+                }
+            }
+
+            await CheckpointAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+
+        _checkpoints = Task.Run(CheckpointLoopAsync, CancellationToken.None);
     }
 
     private Storage.StoreFileGuard Guard => _file ?? throw new InvalidOperationException("The ingest log is used before PrepareAsync.");
@@ -87,27 +139,31 @@ public sealed class SqliteIngestLog : IIngestLog
         return _committer.SubmitAsync(batch, this, cancellationToken);
     }
 
-    /// <summary>A track's logged events after <paramref name="afterSeq"/>, in order.</summary>
+    /// <summary>A track's logged events after <paramref name="afterSeq"/>, in order (an audit: it reads every logged batch).</summary>
     public async Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string trackId, long afterSeq, CancellationToken cancellationToken = default)
     {
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT track_seq, kind, count FROM apex_events WHERE track_id = $id AND track_seq > $after ORDER BY track_seq";
-        command.Parameters.AddWithValue("$id", trackId);
-        command.Parameters.AddWithValue("$after", afterSeq);
+        command.CommandText = "SELECT events FROM apex_batches ORDER BY seq";
         var events = new List<LoggedEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            events.Add(new LoggedEvent(trackId, reader.GetInt64(0), (EventKind)reader.GetInt32(1), reader.GetInt64(2)));
+            events.AddRange(PackedEvents.Unpack((byte[])reader.GetValue(0))
+                .Where(e => e.TrackId == trackId && e.TrackSeq > afterSeq)
+                .Select(e => new LoggedEvent(trackId, e.TrackSeq, e.Kind, e.Count)));
         }
 
+        events.Sort((a, b) => a.TrackSeq.CompareTo(b.TrackSeq));
         return events;
     }
 
+    /// <summary>A track's totals: from memory when it changed since start, else as checkpointed.</summary>
     public async Task<TrackTotals?> ReadTotalsAsync(string trackId, CancellationToken cancellationToken = default) =>
-        (await ReadTotalsWhereAsync("track_id = $key", trackId, cancellationToken)).SingleOrDefault();
+        _totals.TryGetValue(trackId, out var totals)
+            ? totals
+            : (await ReadTotalsWhereAsync("track_id = $key", trackId, cancellationToken)).SingleOrDefault();
 
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
@@ -135,8 +191,11 @@ public sealed class SqliteIngestLog : IIngestLog
         return platforms;
     }
 
-    public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default) =>
-        await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
+    public async Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default)
+    {
+        await CheckpointAsync(cancellationToken);
+        return await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
+    }
 
     public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
     {
@@ -146,6 +205,7 @@ public sealed class SqliteIngestLog : IIngestLog
             TrackSort.Likes => "likes DESC",
             _ => "created_at DESC",
         };
+        await CheckpointAsync(cancellationToken);
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -179,16 +239,65 @@ public sealed class SqliteIngestLog : IIngestLog
         return totals;
     }
 
+    /// <summary>
+    /// Drops each track's events older than its last <paramref name="window"/> from the logged batches and
+    /// the dedup window (the totals already hold them): a batch left with none is deleted, one left with
+    /// some is rewritten with those. Returns the events dropped.
+    /// </summary>
     public async Task<int> CompactAsync(long window = DedupWindow, CancellationToken cancellationToken = default)
     {
         await _writer.WaitAsync(cancellationToken);
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM apex_events WHERE track_seq <= (SELECT t.last_seq FROM apex_tracks t WHERE t.track_id = apex_events.track_id) - $window";
-            command.Parameters.AddWithValue("$window", window);
-            return await command.ExecuteNonQueryAsync(cancellationToken);
+            await using var lookup = Command(connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
+            var rewrites = new List<(long Seq, List<StoredEvent> Kept, List<StoredEvent> Dropped)>();
+            await using (var batches = connection.CreateCommand())
+            {
+                batches.CommandText = "SELECT seq, events FROM apex_batches ORDER BY seq";
+                await using var reader = await batches.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var kept = new List<StoredEvent>();
+                    var dropped = new List<StoredEvent>();
+                    foreach (var e in PackedEvents.Unpack((byte[])reader.GetValue(1)))
+                    {
+                        var last = (await TotalsAsync(lookup, e.TrackId, cancellationToken))?.LastSeq ?? long.MaxValue;
+                        (e.TrackSeq <= last - window ? dropped : kept).Add(e);
+                    }
+
+                    if (dropped.Count > 0)
+                    {
+                        rewrites.Add((reader.GetInt64(0), kept, dropped));
+                    }
+                }
+            }
+
+            await using (var transaction = connection.BeginTransaction())
+            {
+                await using var delete = Command(connection, transaction, "DELETE FROM apex_batches WHERE seq = $seq", "$seq");
+                await using var update = Command(connection, transaction, "UPDATE apex_batches SET events = $events WHERE seq = $seq", "$events", "$seq");
+                foreach (var (seq, kept, _) in rewrites)
+                {
+                    var command = kept.Count == 0 ? delete : update;
+                    command.Parameters["$seq"].Value = seq;
+                    if (kept.Count > 0)
+                    {
+                        update.Parameters["$events"].Value = PackedEvents.Pack(kept);
+                    }
+
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            foreach (var e in rewrites.SelectMany(r => r.Dropped))
+            {
+                _index.Remove(e.TrackId, e.EventId);
+            }
+
+            return rewrites.Sum(r => r.Dropped.Count);
         }
         finally
         {
@@ -199,6 +308,20 @@ public sealed class SqliteIngestLog : IIngestLog
     public async ValueTask DisposeAsync()
     {
         await _committer.DisposeAsync();
+        await _stopping.CancelAsync();
+        if (_checkpoints is not null)
+        {
+            await _checkpoints;
+            try
+            {
+                await CheckpointAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is SqliteException or IOException)
+            {
+                // Not lost: the next start counts the batches after the last checkpoint again.
+            }
+        }
+
         if (_connection is not null)
         {
             await _connection.DisposeAsync();
@@ -206,6 +329,7 @@ public sealed class SqliteIngestLog : IIngestLog
 
         _file?.Dispose();
         _writer.Dispose();
+        _stopping.Dispose();
     }
 
     private async Task<SqliteConnection> ConnectionAsync(CancellationToken cancellationToken)
@@ -223,7 +347,7 @@ public sealed class SqliteIngestLog : IIngestLog
         return _connection;
     }
 
-    /// <summary>A group commit, holding the connection against registrations and compaction.</summary>
+    /// <summary>A group commit, holding the connection against registrations, checkpoints and compaction.</summary>
     private async Task<IngestResult[]> CommitExclusiveAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
     {
         await _writer.WaitAsync();
@@ -231,10 +355,81 @@ public sealed class SqliteIngestLog : IIngestLog
         {
             return await CommitAsync(group);
         }
-        catch
+        finally
         {
-            _totals.Clear(); // the cache may hold numbers of the rolled-back transaction
-            throw;
+            _writer.Release();
+        }
+    }
+
+    /// <summary>Classifies the group, appends its accepted events as one row, and only once that is synced updates memory.</summary>
+    private async Task<IngestResult[]> CommitAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
+    {
+        Guard.ThrowIfLost();
+        var connection = await ConnectionAsync(CancellationToken.None);
+        var unknown = new HashSet<string>(StringComparer.Ordinal);
+        await using (var lookup = Command(connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track"))
+        {
+            foreach (var track in group.SelectMany(b => b).Select(e => e.TrackId).Distinct(StringComparer.Ordinal))
+            {
+                if (await TotalsAsync(lookup, track, CancellationToken.None) is null)
+                {
+                    unknown.Add(track);
+                }
+            }
+        }
+
+        var classified = BatchClassifier.Classify(
+            group,
+            track => unknown.Contains(track) ? null : _totals[track],
+            e => _index.Find(e.TrackId, e.EventId));
+        if (classified.Accepted.Count > 0)
+        {
+            await using var append = connection.CreateCommand();
+            append.CommandText = "INSERT INTO apex_batches (events) VALUES ($events)";
+            append.Parameters.AddWithValue("$events", PackedEvents.Pack(classified.Accepted));
+            await append.ExecuteNonQueryAsync(); // one statement, one synced commit
+        }
+
+        // Committed into a file that is gone is not durable: not acknowledged (the caller answers 503).
+        Guard.ThrowIfLost();
+        foreach (var (e, _) in classified.Accepted)
+        {
+            _index.Add(e.TrackId, e.EventId, new LoggedPayload(e.Kind, e.Count, e.Timestamp.UtcTicks));
+        }
+
+        foreach (var (track, totals) in classified.Changed)
+        {
+            _totals[track] = totals;
+            _dirty.Add(track);
+        }
+
+        return classified.Results;
+    }
+
+    /// <summary>A track's totals, read once from apex_tracks into memory; null for a track never registered.</summary>
+    private async Task<TrackTotals?> TotalsAsync(SqliteCommand lookup, string trackId, CancellationToken cancellationToken)
+    {
+        if (_totals.TryGetValue(trackId, out var cached))
+        {
+            return cached;
+        }
+
+        lookup.Parameters["$track"].Value = trackId;
+        await using var reader = await lookup.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return _totals[trackId] = new TrackTotals(trackId, reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
+
+    private async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            await CheckpointAsync(await ConnectionAsync(cancellationToken), cancellationToken);
         }
         finally
         {
@@ -242,90 +437,95 @@ public sealed class SqliteIngestLog : IIngestLog
         }
     }
 
-    private async Task<IngestResult[]> CommitAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
+    /// <summary>Writes the totals that changed since the last checkpoint to apex_tracks, in one transaction (the writer is held).</summary>
+    private async Task CheckpointAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        var connection = await ConnectionAsync(CancellationToken.None);
-        await using var transaction = connection.BeginTransaction();
-        await using var known = Command(connection, transaction, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
-        await using var insert = Command(connection, transaction, "INSERT OR IGNORE INTO apex_events (track_id, event_id, track_seq, kind, count, ts) VALUES ($track, $event, $seq, $kind, $count, $ts)", "$track", "$event", "$seq", "$kind", "$count", "$ts");
-        await using var advance = Command(connection, transaction, "UPDATE apex_tracks SET last_seq = $seq, streams = $streams, likes = $likes WHERE track_id = $track", "$seq", "$streams", "$likes", "$track");
-        await using var logged = Command(connection, transaction, "SELECT kind, count, ts FROM apex_events WHERE track_id = $track AND event_id = $event", "$track", "$event");
-        var touched = new HashSet<string>(StringComparer.Ordinal);
-        var touchedPerBatch = new List<HashSet<string>>();
-        var outcomesPerBatch = new List<(IngestOutcome[] Outcomes, List<LoggedEvent> Accepted)>();
-        foreach (var events in group)
+        if (_dirty.Count == 0)
         {
-            var outcomes = new IngestOutcome[events.Count];
-            var accepted = new List<LoggedEvent>();
-            var mine = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < outcomes.Length; i++)
-            {
-                var e = events[i];
-                if (!_totals.TryGetValue(e.TrackId, out var totals))
-                {
-                    known.Parameters["$track"].Value = e.TrackId;
-                    await using var reader = await known.ExecuteReaderAsync();
-                    if (!await reader.ReadAsync())
-                    {
-                        outcomes[i] = IngestOutcome.UnknownTrack;
-                        continue;
-                    }
-
-                    _totals[e.TrackId] = totals = new TrackTotals(e.TrackId, reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
-                }
-
-                var seq = totals.LastSeq + 1;
-                insert.Parameters["$track"].Value = e.TrackId;
-                insert.Parameters["$event"].Value = e.EventId;
-                insert.Parameters["$seq"].Value = seq;
-                insert.Parameters["$kind"].Value = (int)e.Kind;
-                insert.Parameters["$count"].Value = e.Count;
-                insert.Parameters["$ts"].Value = e.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
-                if (await insert.ExecuteNonQueryAsync() == 1)
-                {
-                    _totals[e.TrackId] = e.Kind == EventKind.Stream
-                        ? totals with { LastSeq = seq, Streams = totals.Streams + e.Count }
-                        : totals with { LastSeq = seq, Likes = totals.Likes + e.Count };
-                    touched.Add(e.TrackId);
-                    mine.Add(e.TrackId);
-                    outcomes[i] = IngestOutcome.Accepted;
-                    accepted.Add(new LoggedEvent(e.TrackId, seq, e.Kind, e.Count));
-                }
-                else
-                {
-                    // A duplicate's track is reported too: a client retrying after a failed hand-off
-                    // then brings the population the totals it missed.
-                    mine.Add(e.TrackId);
-                    logged.Parameters["$track"].Value = e.TrackId;
-                    logged.Parameters["$event"].Value = e.EventId;
-                    await using var reader = await logged.ExecuteReaderAsync();
-                    outcomes[i] = await reader.ReadAsync()
-                        ? ResentEvents.Classify(e, (EventKind)reader.GetInt32(0), reader.GetInt64(1), DateTimeOffset.Parse(reader.GetString(2), System.Globalization.CultureInfo.InvariantCulture))
-                        : IngestOutcome.Duplicate;
-                }
-            }
-
-            outcomesPerBatch.Add((outcomes, accepted));
-            touchedPerBatch.Add(mine);
+            return;
         }
 
-        foreach (var track in touched)
+        await using var transaction = connection.BeginTransaction();
+        await using var advance = Command(connection, transaction, "UPDATE apex_tracks SET last_seq = $seq, streams = $streams, likes = $likes WHERE track_id = $track", "$seq", "$streams", "$likes", "$track");
+        foreach (var track in _dirty)
         {
             var totals = _totals[track];
             advance.Parameters["$seq"].Value = totals.LastSeq;
             advance.Parameters["$streams"].Value = totals.Streams;
             advance.Parameters["$likes"].Value = totals.Likes;
             advance.Parameters["$track"].Value = track;
-            await advance.ExecuteNonQueryAsync();
+            await advance.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await transaction.CommitAsync();
-        // Committed into a file that is gone is not durable: not acknowledged (the caller answers 503).
-        Guard.ThrowIfLost();
-        return outcomesPerBatch.Select((b, i) => new IngestResult(b.Outcomes, b.Accepted, touchedPerBatch[i].Select(t => _totals[t]).ToList())).ToArray();
+        await transaction.CommitAsync(cancellationToken);
+        _dirty.Clear();
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameters)
+    private async Task CheckpointLoopAsync()
+    {
+        using var timer = new PeriodicTimer(CheckpointEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                try
+                {
+                    await CheckpointAsync(_stopping.Token);
+                }
+                catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException)
+                {
+                    // Tried again at the next tick; until then the batches hold what the totals lack.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// A log written when every event was a row of apex_events: its rows become one logged batch, so the
+    /// dedup window and the per-track numbers carry over (the totals already count them).
+    /// </summary>
+    private static async Task MoveRowEventsIntoBatchesAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        var events = new List<StoredEvent>();
+        await using (var rows = connection.CreateCommand())
+        {
+            rows.CommandText = "SELECT track_id, event_id, track_seq, kind, count, ts FROM apex_events";
+            await using var reader = await rows.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var at = DateTimeOffset.Parse(reader.GetString(5), System.Globalization.CultureInfo.InvariantCulture);
+                events.Add(new StoredEvent(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), (EventKind)reader.GetInt32(3), reader.GetInt64(4), at.UtcTicks));
+            }
+        }
+
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        await using var transaction = connection.BeginTransaction();
+        await using (var append = connection.CreateCommand())
+        {
+            append.Transaction = transaction;
+            append.CommandText = "INSERT INTO apex_batches (events) VALUES ($events)";
+            append.Parameters.AddWithValue("$events", PackedEvents.Pack(events));
+            await append.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var clear = connection.CreateCommand())
+        {
+            clear.Transaction = transaction;
+            clear.CommandText = "DELETE FROM apex_events";
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params string[] parameters)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -338,5 +538,4 @@ public sealed class SqliteIngestLog : IIngestLog
         command.Prepare();
         return command;
     }
-
 }

@@ -1,5 +1,5 @@
--- The local profile's ingest log (ingest.db): each track's running totals and its accepted events,
--- keyed for deduplication. Idempotent: safe to apply at every start.
+-- The local profile's ingest log (ingest.db): the logged batches of accepted events and each track's
+-- totals as of the last checkpoint. Idempotent: safe to apply at every start.
 PRAGMA journal_mode=WAL;
 
 CREATE TABLE IF NOT EXISTS apex_tracks (
@@ -24,3 +24,10 @@ CREATE TABLE IF NOT EXISTS apex_events (
     ts        TEXT    NOT NULL,
     PRIMARY KEY (track_id, event_id)
 ) WITHOUT ROWID;
+
+-- The log itself: one row per commit, holding every event the commit accepted, packed. apex_events
+-- above is the layout of earlier versions, whose rows move into a batch at start.
+CREATE TABLE IF NOT EXISTS apex_batches (
+    seq    INTEGER PRIMARY KEY,
+    events BLOB    NOT NULL
+);
