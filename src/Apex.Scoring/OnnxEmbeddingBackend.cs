@@ -184,7 +184,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
         public EmbedderStats Stats(int device, string silo) => new(
             silo, device, _encoder.Info.Provider, Interlocked.Read(ref _runs), Interlocked.Read(ref _segments), Interlocked.Read(ref _tracks),
-            Volatile.Read(ref _largest), Admitted, Interlocked.Read(ref _refused));
+            Volatile.Read(ref _largest), Admitted, Interlocked.Read(ref _refused), _encoder.Info.Precision);
 
         /// <summary>
         /// Stops: segments still waiting are given back (their tracks stay queued in their grains), the

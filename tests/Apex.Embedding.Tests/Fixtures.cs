@@ -7,12 +7,14 @@ internal static class Fixtures
 {
     public static string TinyMert => Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert.onnx");
 
+    public static string TinyMertInt8 => Path.Combine(AppContext.BaseDirectory, "models", "tiny-mert-int8.onnx");
+
     public static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
 
     public static string ContractCase(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "contract", name);
 
-    public static TinyMertReference LoadReference() =>
-        JsonSerializer.Deserialize<TinyMertReference>(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny-mert.reference.json")))!;
+    public static TinyMertReference LoadReference(string name = "tiny-mert.reference.json") =>
+        JsonSerializer.Deserialize<TinyMertReference>(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", name)))!;
 }
 
 /// <summary>PyTorch's output for the fixture audio, written by tools/export-mert (subcommand tiny).</summary>
@@ -25,4 +27,5 @@ internal sealed record TinyMertReference(
     [property: JsonPropertyName("hidden")] int Hidden,
     [property: JsonPropertyName("segments")] int Segments,
     [property: JsonPropertyName("layer_means")] double[][][] LayerMeans,
-    [property: JsonPropertyName("song_mean")] double[][] SongMean);
+    [property: JsonPropertyName("song_mean")] double[][] SongMean,
+    [property: JsonPropertyName("quantized_from")] string? QuantizedFrom = null);

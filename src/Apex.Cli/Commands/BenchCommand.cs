@@ -5,7 +5,11 @@ using System.Text;
 using System.Text.Json;
 using Apex.Audio.Decoding;
 using Apex.Embedding;
+using Apex.Core.Encoders;
 using Apex.Embedding.Encoding;
+using Apex.Training.Checkpoints;
+using Apex.Training.Data;
+using Apex.Training.Training;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Apex.Cli.Commands;
@@ -28,7 +32,9 @@ internal static class BenchCommand
         var audio = new Option<string?>("--audio") { Description = "Folder of audio for the decode and embed-path runs (default: the bundled samples)." };
         var output = new Option<string?>("--out") { Description = "Append the results, as a Markdown section, to this file (e.g. benchmarks/RESULTS.md)." };
         var sessionSettings = new Option<bool>("--session-settings") { Description = "Also time the bare session (batch 1) under other ONNX Runtime settings: optimisation levels, spinning, memory arena." };
-        var embed = new Command("embed", "Time decoding and encoding.") { model, batches, segments, threads, pytorch, pytorchBatches, audio, output, sessionSettings };
+        var int8 = new Option<string?>("--int8") { Description = "An INT8 encoder quantized from --encoder (tools/export-mert --quantize int8): timed beside it (first, so its peak memory is its own), with the agreement of their pooled vectors on the audio." };
+        var head = new Option<string?>("--head") { Description = "With --int8: a head checkpoint trained on --encoder's embeddings; reports how far its predictions move on INT8 embeddings." };
+        var embed = new Command("embed", "Time decoding and encoding.") { model, batches, segments, threads, pytorch, pytorchBatches, audio, output, sessionSettings, int8, head };
         embed.SetAction((result, cancellationToken) => RunAsync(
             new BenchSettings(
                 result.GetValue(model),
@@ -39,12 +45,14 @@ internal static class BenchCommand
                 ParseBatches(result.GetValue(pytorchBatches) ?? result.GetValue(batches)!),
                 result.GetValue(audio) ?? BundledAssets.Samples,
                 result.GetValue(output),
-                result.GetValue(sessionSettings)),
+                result.GetValue(sessionSettings),
+                result.GetValue(int8),
+                result.GetValue(head)),
             cancellationToken));
         return new Command("bench", "Benchmarks; results go to stdout as Markdown.") { embed, BenchTrainCommand.Create(), BenchIngestCommand.Create(), BenchScoringCommand.Create(), BenchArenaCommand.Create(), BenchArenaEvalCommand.Create(), BenchDataParallelCommand.Create(), BenchConsoleCommand.Create() };
     }
 
-    private sealed record BenchSettings(string? Model, int[] Batches, int Segments, int Threads, string PyTorch, int[] PyTorchBatches, string AudioFolder, string? Output, bool SessionSettings);
+    private sealed record BenchSettings(string? Model, int[] Batches, int Segments, int Threads, string PyTorch, int[] PyTorchBatches, string AudioFolder, string? Output, bool SessionSettings, string? Int8, string? Head);
 
     private sealed record SessionVariant(string Name, Action<SessionOptions> Apply);
 
@@ -58,7 +66,10 @@ internal static class BenchCommand
         new("ALL + CPU memory arena off", o => o.EnableCpuMemArena = false),
     ];
 
-    private sealed record EncoderRow(int Batch, double BareSegmentsPerSecond, double EmbedPathSegmentsPerSecond, long PeakRssBytes);
+    private sealed record EncoderRow(string Precision, int Batch, double BareSegmentsPerSecond, double EmbedPathSegmentsPerSecond, long PeakRssBytes);
+
+    /// <summary>INT8 against FP32 on the same audio: pooled-vector agreement, and the largest move of each head task's prediction.</summary>
+    private sealed record Int8Comparison(EmbeddingAgreement Agreement, EncoderQuantization? Declared, IReadOnlyList<(string Task, double MaxDiff)> Predictions);
 
     private static int[] ParseBatches(string text) =>
         text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
@@ -67,9 +78,15 @@ internal static class BenchCommand
     {
         var modelPath = settings.Model ?? BundledAssets.TinyEncoder;
         var files = Directory.EnumerateFiles(settings.AudioFolder).Where(f => Inputs.AudioInputs.AudioExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0 || !File.Exists(modelPath))
+        if (files.Count == 0 || !File.Exists(modelPath) || (settings.Int8 is { } missing && !File.Exists(missing)))
         {
-            CliConsole.Fail(files.Count == 0 ? $"no audio in {settings.AudioFolder}" : $"encoder not found: {modelPath}");
+            CliConsole.Fail(files.Count == 0 ? $"no audio in {settings.AudioFolder}" : $"encoder not found: {(File.Exists(modelPath) ? settings.Int8 : modelPath)}");
+            return ExitCodes.BadInput;
+        }
+
+        if (settings.Head is not null && settings.Int8 is null)
+        {
+            CliConsole.Fail("--head compares predictions on FP32 and INT8 embeddings: give --int8 too.");
             return ExitCodes.BadInput;
         }
 
@@ -78,15 +95,20 @@ internal static class BenchCommand
         CliConsole.Note($"decode: {audioSeconds:0.0} s of audio in {decodeSeconds:0.00} s");
 
         var rows = new List<EncoderRow>();
-        foreach (var batch in settings.Batches)
+        foreach (var (precision, encoderPath) in settings.Int8 is { } quantized ? [("int8", quantized), ("fp32", modelPath)] : new[] { ("", modelPath) })
         {
-            var options = new EncoderOptions { Device = EncoderDevice.Cpu, MaxBatch = batch, IntraOpThreads = settings.Threads, WarmupRuns = 2 };
-            var bare = TimeBareSession(modelPath, options, batch, settings.Segments, _ => { });
-            CliConsole.Note($"batch {batch}: bare ORT session {bare:0.000} segments/s");
-            var path = await TimeEmbedPathAsync(modelPath, options, files, cancellationToken);
-            CliConsole.Note($"batch {batch}: apex embed path {path:0.000} segments/s");
-            rows.Add(new EncoderRow(batch, bare, path, Process.GetCurrentProcess().PeakWorkingSet64));
+            foreach (var batch in settings.Batches)
+            {
+                var options = new EncoderOptions { Device = EncoderDevice.Cpu, MaxBatch = batch, IntraOpThreads = settings.Threads, WarmupRuns = 2 };
+                var bare = TimeBareSession(encoderPath, options, batch, settings.Segments, _ => { });
+                CliConsole.Note($"{precision} batch {batch}: bare ORT session {bare:0.000} segments/s");
+                var path = await TimeEmbedPathAsync(encoderPath, options, files, cancellationToken);
+                CliConsole.Note($"{precision} batch {batch}: apex embed path {path:0.000} segments/s");
+                rows.Add(new EncoderRow(precision, batch, bare, path, Process.GetCurrentProcess().PeakWorkingSet64));
+            }
         }
+
+        var comparison = settings.Int8 is null ? null : await CompareInt8Async(modelPath, settings.Int8, settings.Head, files, cancellationToken);
 
         var variants = new List<(string Name, double SegmentsPerSecond)>();
         if (settings.SessionSettings)
@@ -100,7 +122,7 @@ internal static class BenchCommand
         }
 
         var pytorch = settings.PyTorch == "none" ? null : RunPyTorch(settings.PyTorch, settings.PyTorchBatches, settings.Threads);
-        WriteReport(report, settings, modelPath, files.Count, audioSeconds, decodeSeconds, rows, variants, pytorch);
+        WriteReport(report, settings, modelPath, files.Count, audioSeconds, decodeSeconds, rows, variants, pytorch, comparison);
         Console.Out.Write(report.ToString());
         if (settings.Output is not null)
         {
@@ -171,6 +193,74 @@ internal static class BenchCommand
         return segments / clock.Elapsed.TotalSeconds;
     }
 
+    /// <summary>Embeds every file with both encoders one segment at a time (as the export's gate did) and compares.</summary>
+    private static async Task<Int8Comparison> CompareInt8Async(string fp32Path, string int8Path, string? headPath, List<string> files, CancellationToken cancellationToken)
+    {
+        var options = new EncoderOptions { Device = EncoderDevice.Cpu, MaxBatch = 1 };
+        using var fp32 = new OnnxAudioEncoder(fp32Path, options);
+        using var int8 = new OnnxAudioEncoder(int8Path, options);
+        var head = headPath is null ? default : HeadCheckpoint.Load(headPath);
+        if (head.Manifest is { } manifest && EncoderIdentity.Mismatch(manifest.Encoder, fp32.Info.Identity) is { } mismatch)
+        {
+            throw new ArgumentException($"--head: {mismatch}");
+        }
+
+        var decoder = new FfmpegAudioDecoder(new AudioOptions { SampleRate = fp32.Info.SampleRate });
+        var agreement = EmbeddingAgreement.None;
+        var moves = head.Head is null ? [] : new double[head.Head.Architecture.Tasks.Count];
+        foreach (var file in files)
+        {
+            var audio = await decoder.DecodeAsync(file, cancellationToken: cancellationToken);
+            var a = fp32.Encode(audio.Segments, cancellationToken);
+            var b = int8.Encode(audio.Segments, cancellationToken);
+            agreement = agreement.Add(EmbeddingAgreement.Of(a, b, fp32.Info.HiddenSize));
+            if (head.Head is { } model)
+            {
+                var mode = Enum.Parse<InputMode>(head.Manifest.InputMode, ignoreCase: true);
+                var before = HeadScorer.Score(model, mode, a, audio.Segments.Count).Song;
+                var after = HeadScorer.Score(model, mode, b, audio.Segments.Count).Song;
+                for (var t = 0; t < moves.Length; t++)
+                {
+                    moves[t] = Math.Max(moves[t], Math.Abs(before[t] - after[t]));
+                }
+            }
+        }
+
+        var tasks = head.Head?.Architecture.Tasks.Select((t, i) => (t.Name, moves[i])).ToList() ?? [];
+        return new Int8Comparison(agreement, int8.Info.Quantization, tasks);
+    }
+
+    private static void WriteComparison(StringBuilder md, List<EncoderRow> rows, Int8Comparison comparison)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        md.AppendLine("INT8 against FP32, same run:");
+        md.AppendLine();
+        md.AppendLine("| batch | INT8 / FP32, bare session | INT8 / FP32, embed path |");
+        md.AppendLine("|---|---|---|");
+        foreach (var int8 in rows.Where(r => r.Precision == "int8"))
+        {
+            var fp32 = rows.Single(r => r.Precision == "fp32" && r.Batch == int8.Batch);
+            md.AppendLine(inv, $"| {int8.Batch} | **{int8.BareSegmentsPerSecond / fp32.BareSegmentsPerSecond:0.00}×** | {int8.EmbedPathSegmentsPerSecond / fp32.EmbedPathSegmentsPerSecond:0.00}× |");
+        }
+
+        var a = comparison.Agreement;
+        var verdict = a.CosineMin >= EncoderQuantization.GateThreshold ? "within" : "outside";
+        md.AppendLine();
+        md.AppendLine(inv, $"Pooled layer vectors, {a.Pairs} (segment, layer) pairs, batch 1: cosine min **{a.CosineMin:0.000000}**, mean {a.CosineMean:0.000000}: {verdict} the gate of {EncoderQuantization.GateThreshold}. The export recorded: gate {(comparison.Declared?.GatePassed == true ? "passed" : "not passed")}, cosine min {comparison.Declared?.CosineMin?.ToString("0.000000", inv) ?? "?"}.");
+        if (comparison.Predictions.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("| head task | largest prediction move, INT8 vs FP32 embeddings |");
+            md.AppendLine("|---|---|");
+            foreach (var (task, move) in comparison.Predictions)
+            {
+                md.AppendLine(inv, $"| {task} | {move:0.000} |");
+            }
+        }
+
+        md.AppendLine();
+    }
+
     private static JsonDocument? RunPyTorch(string kind, int[] batches, int threads)
     {
         var script = FindUp(Path.Combine("tools", "export-mert", "export_mert.py"));
@@ -208,7 +298,7 @@ internal static class BenchCommand
         return null;
     }
 
-    private static void WriteReport(StringBuilder md, BenchSettings settings, string modelPath, int fileCount, double audioSeconds, double decodeSeconds, List<EncoderRow> rows, List<(string Name, double SegmentsPerSecond)> variants, JsonDocument? pytorch)
+    private static void WriteReport(StringBuilder md, BenchSettings settings, string modelPath, int fileCount, double audioSeconds, double decodeSeconds, List<EncoderRow> rows, List<(string Name, double SegmentsPerSecond)> variants, JsonDocument? pytorch, Int8Comparison? comparison)
     {
         var inv = CultureInfo.InvariantCulture;
         md.AppendLine(inv, $"### apex bench embed: {Path.GetFileName(modelPath)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
@@ -217,11 +307,11 @@ internal static class BenchCommand
         md.AppendLine();
         md.AppendLine(inv, $"Decode (ffmpeg → 24 kHz mono f32 → 30 s segments): {audioSeconds:0.0} s of audio in {fileCount} file(s) in {decodeSeconds:0.00} s = **{audioSeconds / decodeSeconds:0}× real time**.");
         md.AppendLine();
-        md.AppendLine("| batch | bare ORT session (segments/s) | apex embed path (segments/s) | path / bare | peak RSS so far (GiB) |");
-        md.AppendLine("|---|---|---|---|---|");
+        md.AppendLine("| encoder | batch | bare ORT session (segments/s) | apex embed path (segments/s) | path / bare | peak RSS so far (GiB) |");
+        md.AppendLine("|---|---|---|---|---|---|");
         foreach (var row in rows)
         {
-            md.AppendLine(inv, $"| {row.Batch} | {row.BareSegmentsPerSecond:0.000} | {row.EmbedPathSegmentsPerSecond:0.000} | {row.EmbedPathSegmentsPerSecond / row.BareSegmentsPerSecond:0.00} | {row.PeakRssBytes / (double)(1L << 30):0.00} |");
+            md.AppendLine(inv, $"| {(row.Precision.Length == 0 ? Path.GetFileName(modelPath) : row.Precision)} | {row.Batch} | {row.BareSegmentsPerSecond:0.000} | {row.EmbedPathSegmentsPerSecond:0.000} | {row.EmbedPathSegmentsPerSecond / row.BareSegmentsPerSecond:0.00} | {row.PeakRssBytes / (double)(1L << 30):0.00} |");
         }
 
         if (variants.Count > 0)
@@ -247,9 +337,15 @@ internal static class BenchCommand
             {
                 var batch = result.GetProperty("batch").GetInt32();
                 var torch = result.GetProperty("segments_per_s").GetDouble();
-                var ort = rows.FirstOrDefault(r => r.Batch == batch);
+                var ort = rows.FirstOrDefault(r => r.Batch == batch && r.Precision != "int8");
                 md.AppendLine(inv, $"| {batch} | {torch:0.000} | {(ort is null ? "-" : (ort.BareSegmentsPerSecond / torch).ToString("0.0", inv) + "×")} |");
             }
+        }
+
+        if (comparison is not null)
+        {
+            md.AppendLine();
+            WriteComparison(md, rows, comparison);
         }
 
         md.AppendLine();

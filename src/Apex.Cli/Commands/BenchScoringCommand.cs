@@ -104,7 +104,7 @@ internal static class BenchScoringCommand
 
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(inv, $"### apex bench scoring: {Path.GetFileName(encoderPath)} ({info.LayerCount} × {info.HiddenSize}, {info.Provider}), {tracks} tracks, max wait {maxWait.TotalMilliseconds:0} ms, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(inv, $"### apex bench scoring: {Path.GetFileName(encoderPath)} ({info.LayerCount} × {info.HiddenSize}, {info.Runs}), {tracks} tracks, max wait {maxWait.TotalMilliseconds:0} ms, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         md.AppendLine();
         md.AppendLine(inv, $"Machine: {Environment.ProcessorCount} logical cores. Tracks are the bundled recordings, cycled; each is decoded (ffmpeg), its 30 s segments batched with other tracks' segments into the encoder, and scored by a synthetic-demo head.");
         md.AppendLine();

@@ -85,7 +85,7 @@ internal static class EmbedCommand
             CliConsole.CreateOutput().Write(SummaryTable(rows));
         }
 
-        CliConsole.Note($"{requests.Count - failed} of {requests.Count} file(s) embedded, {failed} failed; encoder {Path.GetFileName(encoder.Info.ModelPath)} on {encoder.Info.Provider}; {clock.Elapsed.TotalSeconds:0.0} s.");
+        CliConsole.Note($"{requests.Count - failed} of {requests.Count} file(s) embedded, {failed} failed; encoder {Path.GetFileName(encoder.Info.ModelPath)} on {encoder.Info.Runs}; {clock.Elapsed.TotalSeconds:0.0} s.");
         return failed > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
     }
 

@@ -7,7 +7,8 @@ namespace Apex.Embedding.Encoding;
 /// <summary>
 /// The encoder contract: input <c>input_values</c> float32 [batch, samples], output <c>layer_means</c>
 /// float32 [batch, layers, hidden], and metadata <c>apex.layers</c>, <c>apex.sample_rate</c>,
-/// <c>apex.hidden_size</c> (plus optional <c>apex.normalize</c>, <c>apex.source</c>).
+/// <c>apex.hidden_size</c> (plus optional <c>apex.normalize</c>, <c>apex.source</c>, and
+/// <c>apex.quantization</c> with, for an INT8 encoder, its origin and accuracy gate).
 /// </summary>
 public static class EncoderContract
 {
@@ -18,6 +19,10 @@ public static class EncoderContract
     public const string HiddenSizeKey = "apex.hidden_size";
     public const string NormalizeKey = "apex.normalize";
     public const string SourceKey = "apex.source";
+    public const string QuantizationKey = "apex.quantization";
+    public const string QuantizedFromKey = "apex.quantized_from";
+    public const string GateKey = "apex.quantization.gate";
+    public const string CosineMinKey = "apex.quantization.cosine_min";
 
     /// <summary>Reads and checks the contract; throws <see cref="EncoderContractException"/> saying what is wrong.</summary>
     public static EncoderInfo Read(InferenceSession session, string modelPath, string provider)
@@ -35,7 +40,8 @@ public static class EncoderContract
         CheckDimension(output.Dimensions[1], layers.Length, "layers", modelPath);
         CheckDimension(output.Dimensions[2], hidden, "hidden size", modelPath);
 
-        return new EncoderInfo(modelPath, layers, hidden, sampleRate, normalize, source, provider, Apex.Core.Files.FileHash.Sha256(modelPath));
+        var quantization = EncoderQuantization.Read(metadata, modelPath);
+        return new EncoderInfo(modelPath, layers, hidden, sampleRate, normalize, source, provider, Apex.Core.Files.FileHash.Sha256(modelPath), quantization);
     }
 
     private static string Require(Dictionary<string, string> metadata, string key, string path) =>

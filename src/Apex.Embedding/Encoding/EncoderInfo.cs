@@ -11,12 +11,19 @@ public sealed record EncoderInfo(
     bool? Normalize,
     string Source,
     string Provider,
-    string ContentHash = "")
+    string ContentHash = "",
+    EncoderQuantization? Quantization = null)
 {
+    /// <summary>"fp32", or "int8" for an encoder quantized by tools/export-mert.</summary>
+    public string Precision => Quantization?.Precision ?? EncoderQuantization.Fp32;
+
     public int LayerCount => Layers.Count;
 
     /// <summary>Name, content hash, shape and rate: recorded with every embedding, dataset and checkpoint made from this encoder.</summary>
-    public string Identity => EncoderIdentity.Of(ModelPath, ContentHash.Length >= 16 ? ContentHash : new string('0', 16), Layers.Count, HiddenSize, SampleRate);
+    public string Identity => EncoderIdentity.Of(ModelPath, ContentHash.Length >= 16 ? ContentHash : new string('0', 16), Layers.Count, HiddenSize, SampleRate, Quantization?.StandsFor);
+
+    /// <summary>Where it runs and at what precision, for reports: e.g. "CPU, int8".</summary>
+    public string Runs => $"{Provider}, {Precision}";
 
     /// <summary>Floats per segment in the output: layers × hidden.</summary>
     public int SegmentWidth => Layers.Count * HiddenSize;

@@ -52,7 +52,7 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
         }
 
         _maxBatch = _options.MaxBatch ?? (provider == "CPU" ? 1 : 8);
-        LogLoaded(_logger, modelPath, provider, string.Join(",", Info.Layers), Info.HiddenSize, Info.Source);
+        LogLoaded(_logger, modelPath, provider, Info.Precision, string.Join(",", Info.Layers), Info.HiddenSize, Info.Source);
         Warmup();
     }
 
@@ -167,8 +167,8 @@ public sealed partial class OnnxAudioEncoder : IAudioEncoder
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Encoder {Path} on {Provider}: layers {Layers}, hidden {Hidden}, weights from {Source}")]
-    private static partial void LogLoaded(ILogger logger, string path, string provider, string layers, int hidden, string source);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Encoder {Path} on {Provider} at {Precision}: layers {Layers}, hidden {Hidden}, weights from {Source}")]
+    private static partial void LogLoaded(ILogger logger, string path, string provider, string precision, string layers, int hidden, string source);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device cuda: CUDA is not available, the encoder runs on CPU ({Reason})")]
     private static partial void LogCudaFallbackWarning(ILogger logger, string reason);

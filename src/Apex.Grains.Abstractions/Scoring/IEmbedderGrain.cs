@@ -53,7 +53,7 @@ public sealed record EmbedOutcome(
     public static EmbedOutcome Busy(string silo) => new(EmbedStatus.Busy, "embedder queue full", 0, 0, 0, null, "", silo, 0);
 }
 
-/// <summary>What an embedder has done since it started: encoder runs, segments, and where it runs.</summary>
+/// <summary>What an embedder has done since it started: encoder runs, segments, where it runs and at what precision (fp32, int8).</summary>
 [GenerateSerializer]
 [Alias("Apex.Grains.Scoring.EmbedderStats")]
 public sealed record EmbedderStats(
@@ -65,7 +65,8 @@ public sealed record EmbedderStats(
     [property: Id(5)] long Tracks,
     [property: Id(6)] int LargestBatch,
     [property: Id(7)] int QueuedTracks,
-    [property: Id(8)] long Refused);
+    [property: Id(8)] long Refused,
+    [property: Id(9)] string Precision = "fp32");
 
 /// <summary>
 /// An embedder's key: "{kind}|{silo address}|{device}", kind gpu or cpu. The silo address is Orleans'
