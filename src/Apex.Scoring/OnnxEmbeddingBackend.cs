@@ -115,6 +115,8 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
             DeviceIndex = device,
             MaxBatch = _options.MaxBatch,
             IntraOpThreads = _options.Threads,
+            // One run on silence as the session opens: ORT's first run allocates and plans.
+            WarmupRuns = 1,
         };
         return new OnnxAudioEncoder(path, options.Validate(), _loggers.CreateLogger<OnnxAudioEncoder>());
     }

@@ -38,6 +38,7 @@ public static class ScoringSiloBuilderExtensions
         services.AddSingleton<ScoringWaiters>();
         services.AddSingleton<StoreOutage>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreOutage>());
+        services.AddHostedService<EmbedderWarmup>();
         services.AddHostedService<ModelWatcher>();
         services.AddHostedService<ScoringDrain>();
         return silo;
