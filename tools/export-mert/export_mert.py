@@ -8,6 +8,8 @@ See README.md for the subcommands and the full contract.
 """
 import argparse
 import dataclasses
+import glob
+import hashlib
 import inspect
 import json
 import math
@@ -20,11 +22,17 @@ import numpy as np
 import torch
 from torch import nn
 
+import quantize_int8
+
 SAMPLE_RATE = 24000
 SEGMENT_SAMPLES = 30 * SAMPLE_RATE
 DEFAULT_LAYERS = (3, 6, 9, 12)
 DEFAULT_OPSET = 17  # highest opset torch 1.13's exporter supports
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor's zero-mean/unit-variance epsilon
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_GATE_AUDIO = os.path.join(REPO_ROOT, "src", "Apex.Cli", "samples")
+GATE_THRESHOLD = 0.995  # min cosine, FP32 vs INT8, over every (segment, layer) pooled vector
+AUDIO_EXTENSIONS = (".ogg", ".mp3", ".wav", ".flac", ".m4a", ".opus")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,6 +291,7 @@ def contract_metadata(layers, hidden, normalize, source):
         "apex.hidden_size": str(hidden),
         "apex.normalize": "true" if normalize else "false",
         "apex.source": source,
+        "apex.quantization": "fp32",
     }
 
 
@@ -344,6 +353,10 @@ def cmd_hf(args):
     start = time.perf_counter()
     export_onnx(wrapper, args.out, args.opset, metadata, example)
     report_export(args.out, start)
+    if args.quantize:
+        out_int8 = args.out_int8 or int8_path(args.out)
+        _, gate, _ = export_int8(wrapper, args.out, out_int8, args, args.gate_max_seconds)
+        enforce_gate(gate, out_int8, args)
 
 
 def report_export(path, start):
@@ -406,11 +419,37 @@ def cmd_tiny(args):
     report_export(args.out_model, start)
 
     reference = tiny_reference(args.audio, samples, folded, DEFAULT_LAYERS)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out_reference)), exist_ok=True)
-    with open(args.out_reference, "w", encoding="utf-8") as f:
-        json.dump(reference, f, separators=(",", ":"))
+    write_json(args.out_reference, reference)
+    if not args.quantize:
+        return
+
+    out_model = args.out_int8_model or int8_path(args.out_model)
+    out_reference = args.out_int8_reference or int8_path(args.out_reference, ".reference.json")
+    emulated, gate, fp32_sha = export_int8(module, args.out_model, out_model, args,
+                                           args.gate_max_seconds)
+    fp32_rows, int8_rows = embed_rows(module, emulated, rows)
+    check_outputs("int8 layer_means", int8_rows)
+    cos = pooled_cosines(fp32_rows, int8_rows)
+    print(f"int8 reference: cosine vs FP32 min {cos.min():.6f} mean {cos.mean():.6f}, "
+          f"max abs diff {np.abs(int8_rows - fp32_rows).max():.4f}")
+    reference = tiny_reference(args.audio, samples, int8_rows, DEFAULT_LAYERS)
+    reference.update({
+        "quantization": "int8",
+        "quantized_from": fp32_sha,
+        "batch": 1,  # each row run alone; INT8 activation scales depend on the batch
+        "cosine_min": round(float(cos.min()), 6),
+        "cosine_mean": round(float(cos.mean()), 6),
+    })
+    write_json(out_reference, reference)
+    enforce_gate(gate, out_model, args)
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, separators=(",", ":"))
         f.write("\n")
-    print(f"wrote {args.out_reference}: {os.path.getsize(args.out_reference):,} bytes")
+    print(f"wrote {path}: {os.path.getsize(path):,} bytes")
 
 
 # ---------------------------------------------------------------------------
@@ -428,6 +467,139 @@ def cmd_random_full(args):
     start = time.perf_counter()
     export_onnx(module, args.out, args.opset, metadata, example_input(args.seed))
     report_export(args.out, start)
+    if args.quantize:
+        out_int8 = args.out_int8 or int8_path(args.out)
+        # A full-size forward costs ~16 s per segment on 2 cores: gate on 30 s per file.
+        seconds = args.gate_max_seconds if args.gate_max_seconds is not None else 30
+        _, gate, _ = export_int8(module, args.out, out_int8, args, seconds)
+        enforce_gate(gate, out_int8, args)
+
+
+# ---------------------------------------------------------------------------
+# INT8 quantization (--quantize int8)
+# ---------------------------------------------------------------------------
+
+def int8_path(path, suffix=".onnx"):
+    """x.onnx -> x-int8.onnx (x.reference.json -> x-int8.reference.json)."""
+    if path.endswith(suffix):
+        return path[:-len(suffix)] + "-int8" + suffix
+    return path + "-int8"
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embed_rows(fp32_module, int8_module, rows):
+    """Runs each row alone (batch 1, as the C# CPU encoder does): the INT8 activation
+    scales are per tensor, so an INT8 row's output depends on what it is batched with."""
+    fp32, int8 = [], []
+    with torch.no_grad():
+        for row in rows:
+            x = torch.from_numpy(row[None])
+            fp32.append(fp32_module(x).numpy()[0])
+            int8.append(int8_module(x).numpy()[0])
+    return np.stack(fp32), np.stack(int8)
+
+
+def pooled_cosines(a, b):
+    """Cosine per (segment, layer) of two [S, L, hidden] arrays, in float64."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def gate_files(audio_dir):
+    files = sorted(p for p in glob.glob(os.path.join(audio_dir, "*"))
+                   if p.lower().endswith(AUDIO_EXTENSIONS))
+    if not files:
+        raise SystemExit(f"--gate-audio {audio_dir}: no audio files")
+    return files
+
+
+def accuracy_gate(fp32_module, int8_module, audio_dir, max_seconds):
+    """FP32 vs INT8 cosines over the gate audio; returns the figures for the metadata."""
+    cosines, names = [], []
+    for path in gate_files(audio_dir):
+        samples = decode_audio(path)
+        if max_seconds is not None:
+            samples = samples[:int(max_seconds * SAMPLE_RATE)]
+        start = time.perf_counter()
+        cos = pooled_cosines(*embed_rows(fp32_module, int8_module, segment(samples)))
+        print(f"gate {os.path.basename(path)}: {cos.shape[0]} segment(s), cosine min "
+              f"{cos.min():.6f} mean {cos.mean():.6f} ({time.perf_counter() - start:.1f} s)")
+        cosines.append(cos)
+        names.append(os.path.basename(path))
+    cos = np.concatenate(cosines)
+    return {"cosine_min": float(cos.min()), "cosine_mean": float(cos.mean()),
+            "segments": int(cos.shape[0]), "audio": names,
+            "max_seconds": max_seconds, "passed": bool(cos.min() >= GATE_THRESHOLD)}
+
+
+def gate_metadata(gate):
+    seconds = gate["max_seconds"]
+    return {
+        "apex.quantization.cosine_min": f"{gate['cosine_min']:.6f}",
+        "apex.quantization.cosine_mean": f"{gate['cosine_mean']:.6f}",
+        "apex.quantization.gate_threshold": str(GATE_THRESHOLD),
+        "apex.quantization.gate": "passed" if gate["passed"] else "failed",
+        "apex.quantization.gate_audio": ",".join(gate["audio"]),
+        "apex.quantization.gate_max_seconds": "all" if seconds is None else f"{seconds:g}",
+        "apex.quantization.segments": str(gate["segments"]),
+    }
+
+
+def export_int8(module, fp32_path, out_path, args, max_seconds):
+    """Writes the INT8 model for the FP32 file just exported from `module`.
+
+    Returns (emulating module, gate figures, sha256 of the FP32 file)."""
+    import onnx
+    start = time.perf_counter()
+    fp32_sha = sha256_file(fp32_path)
+    model, records, summary = quantize_int8.quantize_model(onnx.load(fp32_path))
+    for line in summary:
+        print(f"int8: {line}")
+    emulated = quantize_int8.emulate(module, records).eval()
+    checked = quantize_int8.check_consistency(model, records, emulated)
+    print(f"int8: graph and emulation hold the same integer weights and scales ({checked} modules)")
+
+    gate = accuracy_gate(module, emulated, args.gate_audio, max_seconds)
+    quantize_int8.check_all_ran(emulated)
+    verdict = "passed" if gate["passed"] else "FAILED"
+    print(f"int8 gate {verdict}: cosine min {gate['cosine_min']:.6f} mean {gate['cosine_mean']:.6f} "
+          f"over {gate['segments']} segment(s) x {len(module.layers)} layers "
+          f"(threshold {GATE_THRESHOLD})")
+
+    metadata = {p.key: p.value for p in model.metadata_props}
+    metadata.update({
+        "apex.quantization": "int8",
+        "apex.quantized_from": fp32_sha,
+        "apex.quantization.scheme": quantize_int8.SCHEME,
+        **gate_metadata(gate),
+    })
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    onnx.save(model, out_path)
+    onnx.checker.check_model(out_path)
+    fp32_size, int8_size = os.path.getsize(fp32_path), os.path.getsize(out_path)
+    if int8_size >= fp32_size:
+        raise SystemExit(f"{out_path}: INT8 file ({int8_size:,} bytes) not smaller than FP32 ({fp32_size:,})")
+    print(f"wrote {out_path}: {int8_size:,} bytes ({int8_size / fp32_size:.1%} of FP32) "
+          f"in {time.perf_counter() - start:.1f} s")
+    return emulated, gate, fp32_sha
+
+
+def enforce_gate(gate, path, args):
+    if not gate["passed"] and not args.allow_failed_gate:
+        raise SystemExit(
+            f"INT8 accuracy gate failed: cosine min {gate['cosine_min']:.6f} < {GATE_THRESHOLD}. "
+            f"{path} was written with apex.quantization.gate=failed; "
+            "pass --allow-failed-gate to accept it.")
 
 
 # ---------------------------------------------------------------------------
@@ -496,6 +668,20 @@ def cmd_bench(args):
 # CLI
 # ---------------------------------------------------------------------------
 
+def add_quantize_options(parser, out_options):
+    group = parser.add_argument_group("INT8 quantization")
+    group.add_argument("--quantize", choices=["int8"],
+                       help="also write a dynamically quantized INT8 model")
+    for option, default in out_options:
+        group.add_argument(option, help=f"INT8 output (default: {default})")
+    group.add_argument("--gate-audio", default=DEFAULT_GATE_AUDIO,
+                       help="folder of recordings for the accuracy gate (default: %(default)s)")
+    group.add_argument("--gate-max-seconds", type=float,
+                       help="use at most this much audio per gate file (default: all; random-full: 30)")
+    group.add_argument("--allow-failed-gate", action="store_true",
+                       help=f"exit 0 even if the min cosine is below {GATE_THRESHOLD}")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -505,6 +691,7 @@ def parse_args(argv):
     hf.add_argument("--out", required=True)
     hf.add_argument("--layers", type=int_list(0), default=DEFAULT_LAYERS)
     hf.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    add_quantize_options(hf, [("--out-int8", "OUT with -int8 before .onnx")])
     hf.set_defaults(run=cmd_hf)
 
     tiny = sub.add_parser("tiny", help="tiny random MERT-shaped model + reference outputs")
@@ -513,12 +700,15 @@ def parse_args(argv):
     tiny.add_argument("--audio", required=True)
     tiny.add_argument("--seed", type=int, default=1234)
     tiny.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    add_quantize_options(tiny, [("--out-int8-model", "OUT_MODEL with -int8 before .onnx"),
+                                ("--out-int8-reference", "OUT_REFERENCE with -int8 before .reference.json")])
     tiny.set_defaults(run=cmd_tiny)
 
     full = sub.add_parser("random-full", help="full-size random MERT-95M-shaped model")
     full.add_argument("--out", required=True)
     full.add_argument("--seed", type=int, default=1234)
     full.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    add_quantize_options(full, [("--out-int8", "OUT with -int8 before .onnx")])
     full.set_defaults(run=cmd_random_full)
 
     bench = sub.add_parser("bench", help="time the PyTorch eager forward")
