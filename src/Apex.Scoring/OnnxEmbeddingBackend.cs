@@ -21,7 +21,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
     private readonly ScoringOptions _options;
     private readonly MediaLocations _media;
-    private readonly ConcurrentDictionary<int, IAudioDecoder> _decoders = new();
+    private readonly ConcurrentDictionary<int, FfmpegAudioDecoder> _decoders = new();
     private readonly ILoggerFactory _loggers;
     private readonly SemaphoreSlim _decodes;
     private readonly ConcurrentDictionary<int, Lazy<DeviceBatcher>> _devices = new();
@@ -56,25 +56,43 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
         {
             DecodedAudio audio;
             var resolved = _media.Resolve(job.AudioLocation);
+            // Each full segment goes to the encoder while the rest decodes.
+            var track = batcher.Start();
+            var handedOut = 0;
             await _decodes.WaitAsync(cancellationToken);
             try
             {
                 // At the rate the encoder declares, as the CLI decodes (a 16 kHz encoder gets 16 kHz audio).
-                audio = await Decoder(batcher.Info.SampleRate).DecodeAsync(resolved, cancellationToken: cancellationToken);
+                audio = await Decoder(batcher.Info.SampleRate).DecodeAsync(resolved, clip: null, (index, samples) =>
+                {
+                    batcher.Add(track, index, samples);
+                    handedOut = index + 1;
+                }, cancellationToken);
             }
             catch (AudioDecodeException ex) when (ex.Kind is not (AudioErrorKind.FfmpegMissing or AudioErrorKind.TimedOut))
             {
                 // FfmpegMissing and TimedOut are this silo's trouble, not the audio's: they stay exceptions (retried).
+                track.Abandon();
                 _decodeFailures.Add(1, new KeyValuePair<string, object?>("reason", ex.Kind.ToString()));
                 // The reason names the track's audio as registered, never the server's path to it.
                 return new EmbedOutcome(EmbedStatus.BadAudio, $"{ex.Kind}: {ex.Message.Replace(resolved, job.AudioLocation, StringComparison.Ordinal)}", 0, 0, 0, null, batcher.EncoderName, silo, 0);
+            }
+            catch
+            {
+                track.Abandon();
+                throw;
             }
             finally
             {
                 _decodes.Release();
             }
 
-            var values = await batcher.EncodeAsync(audio.Segments, cancellationToken);
+            for (var i = handedOut; i < audio.Segments.Count; i++)
+            {
+                batcher.Add(track, i, audio.Segments[i]);
+            }
+
+            var values = await track.WaitAsync(audio.Segments.Count, cancellationToken);
             _segmentsEncoded.Add(audio.Segments.Count);
             return new EmbedOutcome(EmbedStatus.Embedded, null, audio.Segments.Count, batcher.Info.LayerCount, batcher.Info.HiddenSize, values, batcher.EncoderName, silo, audio.DurationSeconds);
         }
@@ -99,7 +117,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
         _decodes.Dispose();
     }
 
-    private IAudioDecoder Decoder(int sampleRate) =>
+    private FfmpegAudioDecoder Decoder(int sampleRate) =>
         _decoders.GetOrAdd(sampleRate, rate => new FfmpegAudioDecoder(new AudioOptions { SampleRate = rate }, _loggers.CreateLogger<FfmpegAudioDecoder>()));
 
     private DeviceBatcher Batcher(int device) =>
@@ -167,21 +185,19 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
         public void Release() => Interlocked.Decrement(ref _admitted);
 
-        /// <summary>Queues a track's segments and waits for all of them; answers segments × width floats in order.</summary>
-        public Task<float[]> EncodeAsync(IReadOnlyList<float[]> segments, CancellationToken cancellationToken)
+        /// <summary>A track whose segments are queued one by one as they decode (<see cref="Add"/>).</summary>
+        public TrackRows Start()
         {
-            var track = new TrackRows(segments.Count, _encoder.Info.SegmentWidth);
-            for (var i = 0; i < segments.Count; i++)
-            {
-                if (!_queue.Writer.TryWrite(new Pending(track, i, segments[i])))
-                {
-                    track.Done.TrySetException(Stopping());
-                    break;
-                }
-            }
-
             Interlocked.Increment(ref _tracks);
-            return track.Done.Task.WaitAsync(cancellationToken);
+            return new TrackRows(_encoder.Info.SegmentWidth);
+        }
+
+        public void Add(TrackRows track, int index, float[] samples)
+        {
+            if (!_queue.Writer.TryWrite(new Pending(track, index, samples)))
+            {
+                track.Fail(Stopping());
+            }
         }
 
         public EmbedderStats Stats(int device, string silo) => new(
@@ -199,7 +215,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
             var stopping = Stopping();
             while (_queue.Reader.TryRead(out var pending))
             {
-                pending.Track.Done.TrySetException(stopping);
+                pending.Track.Fail(stopping);
             }
 
             if (_thread.Join(TimeSpan.FromSeconds(30)))
@@ -270,7 +286,7 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
                 LogRunFailed(_logger, batch.Count, ex);
                 foreach (var track in batch.Select(p => p.Track).Distinct())
                 {
-                    track.Done.TrySetException(ex);
+                    track.Fail(ex);
                 }
             }
         }
@@ -289,21 +305,57 @@ public sealed partial class OnnxEmbeddingBackend : IEmbeddingBackend, IDisposabl
 
     private sealed record Pending(TrackRows Track, int Index, float[] Samples);
 
-    /// <summary>A track's output rows, filled by whichever batches its segments land in.</summary>
-    private sealed class TrackRows(int segments, int width)
+    /// <summary>
+    /// A track's output rows, filled by whichever batches its segments land in; the segment count is
+    /// known only once decoding ends (<see cref="WaitAsync"/>).
+    /// </summary>
+    internal sealed class TrackRows(int width)
     {
-        private readonly float[] _values = new float[segments * width];
-        private int _left = segments;
-
-        public TaskCompletionSource<float[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lock _gate = new();
+        private readonly Dictionary<int, float[]> _rows = [];
+        private readonly TaskCompletionSource<float[]> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _expected = -1;
 
         public void Set(int index, ReadOnlySpan<float> row)
         {
-            row.CopyTo(_values.AsSpan(index * width, width));
-            if (Interlocked.Decrement(ref _left) == 0)
+            lock (_gate)
             {
-                Done.TrySetResult(_values);
+                _rows[index] = row.ToArray();
+                TryFinish();
             }
+        }
+
+        public void Fail(Exception error) => _done.TrySetException(error);
+
+        /// <summary>The decode failed: rows still coming are dropped, nobody waits.</summary>
+        public void Abandon() => _done.TrySetCanceled();
+
+        /// <summary>Waits until all <paramref name="segments"/> rows are in; answers segments × width floats in order.</summary>
+        public Task<float[]> WaitAsync(int segments, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                _expected = segments;
+                TryFinish();
+            }
+
+            return _done.Task.WaitAsync(cancellationToken);
+        }
+
+        private void TryFinish()
+        {
+            if (_expected < 0 || _rows.Count < _expected)
+            {
+                return;
+            }
+
+            var values = new float[_expected * width];
+            for (var i = 0; i < _expected; i++)
+            {
+                _rows[i].CopyTo(values.AsSpan(i * width, width));
+            }
+
+            _done.TrySetResult(values);
         }
     }
 }

@@ -55,6 +55,29 @@ public sealed class FfmpegAudioDecoderTests : IDisposable
     }
 
     [Fact]
+    public async Task Full_segments_are_handed_out_in_order_as_they_decode_and_the_padded_last_one_only_with_the_result()
+    {
+        var handed = new List<(int Index, float[] Samples, long Length)>();
+
+        var audio = await _decoder.DecodeAsync(TestMedia.Sample("macleod-vibe-ace.ogg"), clip: null, (index, samples) => handed.Add((index, samples, samples.Count(v => v != 0))));
+
+        Assert.Equal(3, audio.Segments.Count);
+        Assert.Equal([0, 1], handed.Select(h => h.Index));
+        Assert.All(handed, h => Assert.Same(audio.Segments[h.Index], h.Samples));
+        // Handed out full: nothing was written into a segment after it was handed out.
+        Assert.All(handed, h => Assert.Equal(h.Length, h.Samples.Count(v => v != 0)));
+        Assert.Equal(audio, await _decoder.DecodeAsync(TestMedia.Sample("macleod-vibe-ace.ogg")), new SameSamples());
+    }
+
+    private sealed class SameSamples : IEqualityComparer<DecodedAudio>
+    {
+        public bool Equals(DecodedAudio? x, DecodedAudio? y) =>
+            x!.SampleCount == y!.SampleCount && x.Segments.Zip(y.Segments).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+
+        public int GetHashCode(DecodedAudio obj) => obj.SampleCount.GetHashCode();
+    }
+
+    [Fact]
     public async Task Cuts_a_real_recording_into_30s_segments_and_zero_pads_the_last()
     {
         var audio = await _decoder.DecodeAsync(TestMedia.Sample("brahms-hungarian-dance-5.ogg"));

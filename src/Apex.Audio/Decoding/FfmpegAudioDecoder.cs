@@ -31,7 +31,16 @@ public sealed class FfmpegAudioDecoder : IAudioDecoder
 
     public AudioOptions Options => _options;
 
-    public async Task<DecodedAudio> DecodeAsync(string path, AudioClip? clip = null, CancellationToken cancellationToken = default)
+    public Task<DecodedAudio> DecodeAsync(string path, AudioClip? clip = null, CancellationToken cancellationToken = default) =>
+        DecodeAsync(path, clip, onFullSegment: null, cancellationToken);
+
+    /// <summary>
+    /// Decodes as <see cref="DecodeAsync(string, AudioClip?, CancellationToken)"/> does, handing each full
+    /// segment to <paramref name="onFullSegment"/> as soon as ffmpeg has produced it (index, samples), so
+    /// encoding can overlap decoding. The last, padded segment comes only with the result; a decode that
+    /// fails after some segments were handed out still throws.
+    /// </summary>
+    public async Task<DecodedAudio> DecodeAsync(string path, AudioClip? clip, Action<int, float[]>? onFullSegment, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         clip ??= AudioClip.Whole;
@@ -43,7 +52,7 @@ public sealed class FfmpegAudioDecoder : IAudioDecoder
         try
         {
             var declared = await ProbeAsync(path, clip, ffOptions, timeout.Token);
-            return await DecodeStreamAsync(path, clip, declared, ffOptions, timeout.Token);
+            return await DecodeStreamAsync(path, clip, declared, ffOptions, onFullSegment, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -144,9 +153,9 @@ public sealed class FfmpegAudioDecoder : IAudioDecoder
         return expected;
     }
 
-    private async Task<DecodedAudio> DecodeStreamAsync(string path, AudioClip clip, double? expectedSeconds, FFOptions ffOptions, CancellationToken cancellationToken)
+    private async Task<DecodedAudio> DecodeStreamAsync(string path, AudioClip clip, double? expectedSeconds, FFOptions ffOptions, Action<int, float[]>? onFullSegment, CancellationToken cancellationToken)
     {
-        var sink = new SegmentingPipeSink(_options.SegmentSamples, _options.MaxSamples);
+        var sink = new SegmentingPipeSink(_options.SegmentSamples, _options.MaxSamples, onFullSegment);
         var processor = FFMpegArguments
             .FromFileInput(path, verifyExists: false, input =>
             {

@@ -5,9 +5,11 @@ namespace Apex.Audio.Decoding;
 
 /// <summary>
 /// Reads ffmpeg's raw float32 output from the pipe straight into fixed-length segments, so no
-/// intermediate file or whole-file buffer exists. Stops reading past <c>maxSamples</c>.
+/// intermediate file or whole-file buffer exists. Stops reading past <c>maxSamples</c>. Each segment
+/// that fills is handed to <c>onFullSegment</c> at once (its index and samples, never written again),
+/// so a caller can encode it while the rest decodes.
 /// </summary>
-internal sealed class SegmentingPipeSink(int segmentSamples, long maxSamples) : IPipeSink
+internal sealed class SegmentingPipeSink(int segmentSamples, long maxSamples, Action<int, float[]>? onFullSegment = null) : IPipeSink
 {
     private readonly List<float[]> _segments = [];
     private float[]? _current;
@@ -65,6 +67,7 @@ internal sealed class SegmentingPipeSink(int segmentSamples, long maxSamples) : 
             samples = samples[n..];
             if (_filled == segmentSamples)
             {
+                onFullSegment?.Invoke(_segments.Count - 1, _current);
                 _current = null;
             }
         }
