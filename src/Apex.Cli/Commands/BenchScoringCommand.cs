@@ -259,9 +259,11 @@ internal static class BenchScoringCommand
     {
         var list = Path.Combine(media, "loop.txt");
         await File.WriteAllLinesAsync(list, songs.Select(s => $"file '{s.Replace("'", "'\\''", StringComparison.Ordinal)}'"), cancellationToken);
-        var name = $"long-{seconds}s.ogg";
+        // Exactly the samples asked for, kept by FLAC: looping and a lossy encoder's padding would add a
+        // few milliseconds, and with them a whole extra 30 s segment at a multiple of 30 s.
+        var name = $"long-{seconds}s.flac";
         var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
-        foreach (var argument in (string[])["-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-f", "concat", "-safe", "0", "-i", list, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-ac", "1", "-c:a", "libvorbis", Path.Combine(media, name)])
+        foreach (var argument in (string[])["-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-f", "concat", "-safe", "0", "-i", list, "-t", (seconds + 1).ToString(CultureInfo.InvariantCulture), "-ac", "1", "-af", $"aresample=24000,atrim=end_sample={seconds * 24_000}", "-c:a", "flac", Path.Combine(media, name)])
         {
             start.ArgumentList.Add(argument);
         }
