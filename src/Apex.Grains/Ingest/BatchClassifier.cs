@@ -5,6 +5,12 @@ namespace Apex.Grains.Ingest;
 /// <summary>An event's payload as first logged, kept to tell a re-sent id's duplicate from a conflict.</summary>
 public readonly record struct LoggedPayload(EventKind Kind, long Count, long UtcTicks)
 {
+    public static LoggedPayload Of(EngagementEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return new LoggedPayload(e.Kind, e.Count, e.Timestamp.UtcTicks);
+    }
+
     public IngestOutcome Classify(EngagementEvent resent) =>
         ResentEvents.Classify(resent, Kind, Count, new DateTimeOffset(UtcTicks, TimeSpan.Zero));
 }
@@ -70,7 +76,7 @@ public static class BatchClassifier
 
                 var seq = totals.LastSeq + 1;
                 changed[e.TrackId] = Advance(totals, e.Kind, e.Count, seq);
-                loggedNow[(e.TrackId, e.EventId)] = new LoggedPayload(e.Kind, e.Count, e.Timestamp.UtcTicks);
+                loggedNow[(e.TrackId, e.EventId)] = LoggedPayload.Of(e);
                 accepted.Add(new NumberedEvent(e, seq));
                 acceptedHere.Add(new LoggedEvent(e.TrackId, seq, e.Kind, e.Count));
                 outcomes[i] = IngestOutcome.Accepted;

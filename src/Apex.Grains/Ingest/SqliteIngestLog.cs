@@ -37,6 +37,7 @@ public sealed class SqliteIngestLog : IIngestLog
     private Task? _checkpoints;
     private Storage.StoreFileGuard? _file;
     private SqliteConnection? _connection;
+    private SqliteCommand? _lookup;
 
     public IngestMetrics? Metrics { get; set; }
 
@@ -79,7 +80,6 @@ public sealed class SqliteIngestLog : IIngestLog
         {
             var connection = await ConnectionAsync(cancellationToken);
             await MoveRowEventsIntoBatchesAsync(connection, cancellationToken);
-            await using var lookup = Command(connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
             await using var batches = connection.CreateCommand();
             batches.CommandText = "SELECT events FROM apex_batches ORDER BY seq";
             await using (var reader = await batches.ExecuteReaderAsync(cancellationToken))
@@ -89,7 +89,7 @@ public sealed class SqliteIngestLog : IIngestLog
                     foreach (var e in PackedEvents.Unpack((byte[])reader.GetValue(0)))
                     {
                         _index.Add(e.TrackId, e.EventId, e.Payload);
-                        if (await TotalsAsync(lookup, e.TrackId, cancellationToken) is { } totals && e.TrackSeq > totals.LastSeq)
+                        if (await TotalsAsync(e.TrackId, cancellationToken) is { } totals && e.TrackSeq > totals.LastSeq)
                         {
                             // Logged after the track's last checkpoint: counted again.
                             _totals[e.TrackId] = BatchClassifier.Advance(totals, e.Kind, e.Count, e.TrackSeq);
@@ -250,7 +250,6 @@ public sealed class SqliteIngestLog : IIngestLog
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
-            await using var lookup = Command(connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
             var rewrites = new List<(long Seq, List<StoredEvent> Kept, List<StoredEvent> Dropped)>();
             await using (var batches = connection.CreateCommand())
             {
@@ -262,7 +261,7 @@ public sealed class SqliteIngestLog : IIngestLog
                     var dropped = new List<StoredEvent>();
                     foreach (var e in PackedEvents.Unpack((byte[])reader.GetValue(1)))
                     {
-                        var last = (await TotalsAsync(lookup, e.TrackId, cancellationToken))?.LastSeq ?? long.MaxValue;
+                        var last = (await TotalsAsync(e.TrackId, cancellationToken))?.LastSeq ?? long.MaxValue;
                         (e.TrackSeq <= last - window ? dropped : kept).Add(e);
                     }
 
@@ -322,6 +321,11 @@ public sealed class SqliteIngestLog : IIngestLog
             }
         }
 
+        if (_lookup is not null)
+        {
+            await _lookup.DisposeAsync();
+        }
+
         if (_connection is not null)
         {
             await _connection.DisposeAsync();
@@ -342,6 +346,8 @@ public sealed class SqliteIngestLog : IIngestLog
             // Acknowledged means on disk: every commit is synced (WAL keeps that cheap, group commit rarer).
             pragma.CommandText = "PRAGMA synchronous=FULL;";
             await pragma.ExecuteNonQueryAsync(cancellationToken);
+            // Prepared once: every commit looks up the tracks it has not seen yet.
+            _lookup = Command(_connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
         }
 
         return _connection;
@@ -367,14 +373,11 @@ public sealed class SqliteIngestLog : IIngestLog
         Guard.ThrowIfLost();
         var connection = await ConnectionAsync(CancellationToken.None);
         var unknown = new HashSet<string>(StringComparer.Ordinal);
-        await using (var lookup = Command(connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track"))
+        foreach (var track in group.SelectMany(b => b).Select(e => e.TrackId).Distinct(StringComparer.Ordinal))
         {
-            foreach (var track in group.SelectMany(b => b).Select(e => e.TrackId).Distinct(StringComparer.Ordinal))
+            if (await TotalsAsync(track, CancellationToken.None) is null)
             {
-                if (await TotalsAsync(lookup, track, CancellationToken.None) is null)
-                {
-                    unknown.Add(track);
-                }
+                unknown.Add(track);
             }
         }
 
@@ -394,7 +397,7 @@ public sealed class SqliteIngestLog : IIngestLog
         Guard.ThrowIfLost();
         foreach (var (e, _) in classified.Accepted)
         {
-            _index.Add(e.TrackId, e.EventId, new LoggedPayload(e.Kind, e.Count, e.Timestamp.UtcTicks));
+            _index.Add(e.TrackId, e.EventId, LoggedPayload.Of(e));
         }
 
         foreach (var (track, totals) in classified.Changed)
@@ -406,14 +409,15 @@ public sealed class SqliteIngestLog : IIngestLog
         return classified.Results;
     }
 
-    /// <summary>A track's totals, read once from apex_tracks into memory; null for a track never registered.</summary>
-    private async Task<TrackTotals?> TotalsAsync(SqliteCommand lookup, string trackId, CancellationToken cancellationToken)
+    /// <summary>A track's totals, read once from apex_tracks into memory; null for a track never registered (the writer is held).</summary>
+    private async Task<TrackTotals?> TotalsAsync(string trackId, CancellationToken cancellationToken)
     {
         if (_totals.TryGetValue(trackId, out var cached))
         {
             return cached;
         }
 
+        var lookup = _lookup ?? throw new InvalidOperationException("The ingest log's connection is not open.");
         lookup.Parameters["$track"].Value = trackId;
         await using var reader = await lookup.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
