@@ -23,6 +23,7 @@ public sealed record EncoderQuantization(string Precision, string? QuantizedFrom
     /// <summary>Reads the precision keys of a model's metadata; null for an FP32 encoder.</summary>
     public static EncoderQuantization? Read(IReadOnlyDictionary<string, string> metadata, string path)
     {
+        ArgumentNullException.ThrowIfNull(metadata);
         if (!metadata.TryGetValue(EncoderContract.QuantizationKey, out var precision) || precision == Fp32)
         {
             return null;
@@ -33,7 +34,6 @@ public sealed record EncoderQuantization(string Precision, string? QuantizedFrom
             throw new EncoderContractException($"{path}: '{EncoderContract.QuantizationKey}' must be '{Fp32}' or '{Integer8}' (was '{precision}').");
         }
 
-        ArgumentNullException.ThrowIfNull(metadata);
         var from = metadata.GetValueOrDefault(EncoderContract.QuantizedFromKey);
         if (from is null || from.Length != 64 || !from.All(char.IsAsciiHexDigitLower))
         {
