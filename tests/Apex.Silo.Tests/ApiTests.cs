@@ -258,6 +258,104 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/t-bad", UriKind.Relative))).StatusCode);
     }
 
+    [Fact]
+    public async Task Registration_by_path_takes_only_regular_audio_files_outside_the_uploads_folder()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_media, "notes.ogg"), "these bytes are not audio");
+        await File.WriteAllBytesAsync(Path.Combine(_media, "empty.ogg"), []);
+        using (var mkfifo = Process.Start("mkfifo", Path.Combine(_media, "pipe.ogg")))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        File.Copy(Path.Combine(_media, "trumpet.ogg"), Path.Combine(_media, "upload:trumpet.ogg"));
+        var cases = new Dictionary<string, string>
+        {
+            ["notes.ogg"] = "not audio",
+            ["empty.ogg"] = "empty or not a regular file",
+            // Opening a FIFO waits for a writer forever: it must be refused without being opened.
+            ["pipe.ogg"] = "empty or not a regular file",
+            ["upload:trumpet.ogg"] = "may not start with 'upload:'",
+        };
+        foreach (var (path, reason) in cases)
+        {
+            var response = await RegisterAsync("path-" + cases.Keys.ToList().IndexOf(path), audio: path);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains(reason, (await BodyAsync(response)).GetProperty("errors").GetProperty("audio_path")[0].GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/path-0", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await RegisterAsync("path-ok")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_upload_with_two_file_parts_is_refused_and_stores_nothing()
+    {
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(_media, "trumpet.ogg"));
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("two-files"), "track_id" },
+            { new StringContent("suno"), "platform" },
+            { new StringContent("2026-11-01T00:00:00Z"), "created_at" },
+            { new ByteArrayContent(bytes), "file", "a.ogg" },
+            { new ByteArrayContent(bytes), "file", "b.ogg" },
+        };
+        var response = await Http.PostAsync(new Uri("/tracks/upload", UriKind.Relative), form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Exactly one file", (await BodyAsync(response)).GetProperty("errors").GetProperty("file")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/two-files", UriKind.Relative))).StatusCode);
+        Assert.False(Directory.Exists(Path.Combine(_data, "uploads")) && Directory.EnumerateFiles(Path.Combine(_data, "uploads")).Any());
+    }
+
+    [Theory]
+    [InlineData("""{"track_id":"s1","platform":"suno","platform":"udio","created_at":"2026-11-01T00:00:00Z","audio_path":"trumpet.ogg"}""", "platform", "more than once")]
+    [InlineData("""{"track_id":"s2","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"trumpet.ogg","instrumantal":true}""", "instrumantal", "not a field")]
+    [InlineData("""{"track_id":"s3","platform":"suno","created_at":"2026-11-01T00:00:00","audio_path":"trumpet.ogg"}""", "created_at", "with its offset")]
+    [InlineData("""{"track_id":"s4","platform":"suno","created_at":"2026-11-01","audio_path":"trumpet.ogg"}""", "created_at", "with its offset")]
+    public async Task Ambiguous_bodies_are_refused_naming_the_field(string body, string field, string reason)
+    {
+        var response = await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, (await BodyAsync(response)).GetProperty("errors").GetProperty(field)[0].GetString(), StringComparison.Ordinal);
+        var id = JsonDocument.Parse(body.Replace("\"platform\":\"udio\",", "", StringComparison.Ordinal)).RootElement.GetProperty("track_id").GetString();
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri($"/tracks/{id}", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_event_sent_with_a_field_twice_or_a_time_without_offset_logs_nothing()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await RegisterAsync("strict")).StatusCode);
+        foreach (var (body, field) in new[]
+        {
+            ("""{"events":[{"event_id":"e1","track_id":"strict","kind":"stream","count":1,"count":500}]}""", "events[0].count"),
+            ("""{"events":[{"event_id":"e1","track_id":"strict","kind":"stream","count":1,"ts":"2026-11-02T10:00:00"}]}""", "events[0].ts"),
+            ("""{"events":[{"event_id":"e1","track_id":"strict","kind":"stream","cnt":1}]}""", "events[0].cnt"),
+        })
+        {
+            var response = await EventsAsync(body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.True((await BodyAsync(response)).GetProperty("errors").TryGetProperty(field, out _), field);
+        }
+
+        Assert.Equal(0, (await BodyAsync(await Http.GetAsync(new Uri("/tracks/strict", UriKind.Relative)))).GetProperty("streams").GetInt64());
+        // The same event, well formed, is new: nothing of the refused ones was logged under its id.
+        var accepted = await BodyAsync(await EventsAsync("""{"events":[{"event_id":"e1","track_id":"strict","kind":"stream","count":1,"ts":"2026-11-02T10:00:00+01:00"}]}"""));
+        Assert.Equal(1, accepted.GetProperty("accepted").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("/platforms/a%2Fb/tracks")]
+    [InlineData("/platforms/with%20space/emerging")]
+    [InlineData("/platforms/caf%C3%A9/calibration")]
+    public async Task Platform_names_in_paths_are_held_to_their_domain(string path)
+    {
+        var response = await Http.GetAsync(new Uri(path, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await BodyAsync(response)).GetProperty("errors").TryGetProperty("platform", out _));
+    }
+
     [Theory]
     [InlineData("{\"track_id\":\"x\"}", "platform")]
     [InlineData("{\"track_id\":\"a/b\",\"platform\":\"suno\",\"created_at\":\"2026-01-01T00:00:00Z\",\"audio_path\":\"trumpet.ogg\"}", "track_id")]

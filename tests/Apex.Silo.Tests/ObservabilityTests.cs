@@ -26,7 +26,9 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
             File.Copy(file, Path.Combine(_data, Path.GetFileName(file)));
         }
 
-        await File.WriteAllTextAsync(Path.Combine(_data, "broken.ogg"), "not audio at all");
+        // Registration probes the audio, so a track that fails at scoring needs a file that probes well and
+        // does not decode: a WAV whose header declares 10 s and holds 1 s.
+        await File.WriteAllBytesAsync(Path.Combine(_data, "broken.wav"), TruncatedWav(declaredSeconds: 10, heldSeconds: 1));
         _silo = await SiloProcess.StartAsync(_data, _data, "--Apex:CalibrationSeconds=1", $"--Apex:ModelsDir={await SiloProcess.ModelsAsync()}");
     }
 
@@ -38,6 +40,35 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    private static byte[] TruncatedWav(int declaredSeconds, int heldSeconds)
+    {
+        const int rate = 24_000;
+        var held = new byte[rate * 2 * heldSeconds];
+        for (var i = 0; i < held.Length / 2; i++)
+        {
+            BitConverter.TryWriteBytes(held.AsSpan(i * 2), (short)(8000 * Math.Sin(i * 2 * Math.PI * 440 / rate)));
+        }
+
+        using var wav = new MemoryStream();
+        using var writer = new BinaryWriter(wav);
+        var declared = rate * 2 * declaredSeconds;
+        writer.Write("RIFF"u8);
+        writer.Write(36 + declared);
+        writer.Write("WAVEfmt "u8);
+        writer.Write(16);
+        writer.Write((short)1);
+        writer.Write((short)1);
+        writer.Write(rate);
+        writer.Write(rate * 2);
+        writer.Write((short)2);
+        writer.Write((short)16);
+        writer.Write("data"u8);
+        writer.Write(declared);
+        writer.Write(held);
+        writer.Flush();
+        return wav.ToArray();
+    }
+
     private static IEnumerable<(string Dashboard, JsonElement Panel)> Panels() =>
         Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "dashboards"), "*.json")
             .SelectMany(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.GetProperty("panels").EnumerateArray().Select(p => (Path.GetFileName(f), p)));
@@ -47,14 +78,14 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
 
     private async Task DriveTrafficAsync()
     {
-        var songs = Directory.GetFiles(_data, "*.ogg").Select(Path.GetFileName).Where(f => f != "broken.ogg").Order().ToList();
+        var songs = Directory.GetFiles(_data, "*.ogg").Select(Path.GetFileName).Order().ToList();
         for (var i = 0; i < 3; i++)
         {
             Assert.Equal(HttpStatusCode.Created, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json($$"""{"track_id":"m{{i}}","platform":"suno","created_at":"2026-10-0{{i + 1}}T00:00:00Z","audio_path":"{{songs[i]}}"}"""))).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/events", UriKind.Relative), Json($$"""{"events":[{"event_id":"e{{i}}","track_id":"m{{i}}","kind":"stream","count":{{(i + 1) * 10}}},{"event_id":"l{{i}}","track_id":"m{{i}}","kind":"like","count":{{i + 1}}}]}"""))).StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json("""{"track_id":"broken","platform":"suno","created_at":"2026-10-01T00:00:00Z","audio_path":"broken.ogg"}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json("""{"track_id":"broken","platform":"suno","created_at":"2026-10-01T00:00:00Z","audio_path":"broken.wav"}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json("""{"battles":[{"battle_id":"b1","model_a":"x","model_b":"y","winner":"model_a"},{"battle_id":"b2","model_a":"x","model_b":"y","winner":"tie"}]}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(new Uri("/leaderboards/overall", UriKind.Relative))).StatusCode);
         var deadline = DateTime.UtcNow.AddSeconds(90);

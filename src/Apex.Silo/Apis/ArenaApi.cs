@@ -18,15 +18,18 @@ public static class ArenaApi
     /// One battle, in either format (one per battle): FastChat's <c>model_a, model_b, winner,
     /// track_a, track_b</c> or the documented <c>a_system, b_system, vote, a_track, b_track</c>.
     /// </summary>
+    // FastChat/LMArena battle records carry more fields than a battle needs (question_id, tstamp, judge,
+    // conversation_a, …): exported files are posted as they are, so unknown fields are skipped here only.
+    [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip)]
     public sealed record BattleRequest(
         [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id: 1 to 200 characters, no control characters.")] string? BattleId,
-        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track A's system, 1 to 200 characters, no control characters (trimmed). May equal model_b: leaderboards skip such a battle.")] string? ModelA,
-        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track B's system.")] string? ModelB,
-        [property: AllowedValues("model_a", "model_b", "tie", "both_bad", "tie (bothbad)"), Description("FastChat format; \"tie (bothbad)\" is both_bad (left out of ratings).")] string? Winner,
-        bool? Instrumental,
-        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("FastChat format: track A's id.")] string? TrackA,
-        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("FastChat format: track B's id.")] string? TrackB,
-        [property: StringLength(VoterIds.MaxLength, MinimumLength = 1), Description("Normalised (NFKC, trimmed, case-folded) and kept only as a hash; capped per UTC day.")] string? Voter,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track A's system, 1 to 200 characters, no control characters (trimmed). May equal model_b: leaderboards skip such a battle.")] string? ModelA = null,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track B's system.")] string? ModelB = null,
+        [property: AllowedValues("model_a", "model_b", "tie", "both_bad", "tie (bothbad)"), Description("FastChat format; \"tie (bothbad)\" is both_bad (left out of ratings).")] string? Winner = null,
+        bool? Instrumental = null,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("FastChat format: track A's id.")] string? TrackA = null,
+        [property: StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("FastChat format: track B's id.")] string? TrackB = null,
+        [property: StringLength(VoterIds.MaxLength, MinimumLength = 1), Description("Normalised (NFKC, trimmed, case-folded) and kept only as a hash; capped per UTC day.")] string? Voter = null,
         [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Documented format: track A's system (instead of model_a).")] string? ASystem = null,
         [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Documented format: track B's system.")] string? BSystem = null,
         [property: AllowedValues("a", "b", "tie", "both_bad"), Description("Documented format: the vote (instead of winner).")] string? Vote = null,

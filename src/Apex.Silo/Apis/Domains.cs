@@ -34,5 +34,5 @@ public static class Domains
 
     public static string ClientIdRule(int maxLength) => $"1 to {maxLength} characters, no control characters";
 
-    public const string TimeRule = "an ISO 8601 date and time from 2000-01-01 to at most 24 h after the server's clock";
+    public const string TimeRule = "an ISO 8601 date and time with its offset (Z or ±hh:mm), from 2000-01-01 to at most 24 h after the server's clock";
 }

@@ -15,8 +15,8 @@ public static class EventsApi
         [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id, unique per track: " + "1 to 200 characters, no control characters.")] string? EventId,
         [property: Required, StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("A registered track.")] string? TrackId,
         [property: Required, AllowedValues("stream", "like"), Description("stream or like.")] string? Kind,
-        [property: Range(1, 1_000_000), Description("How many (default 1).")] long? Count,
-        [property: Description("When it happened: " + Domains.TimeRule + "; default: when received.")] DateTimeOffset? Ts);
+        [property: Range(1, 1_000_000), Description("How many (default 1).")] long? Count = null,
+        [property: Description("When it happened: " + Domains.TimeRule + "; default: when received.")] DateTimeOffset? Ts = null);
 
     public sealed record EventsRequest(
         [property: Required, Description("1 to Apex:MaxEventsPerBatch (10,000) events.")] IReadOnlyList<EventRequest?>? Events);

@@ -16,14 +16,14 @@ public static class KeysApi
 
     public sealed record CreateKeyRequest(
         [property: Required, AllowedValues("reader", "ingest", "admin")] string? Role,
-        [property: StringLength(100), Description("At most 100 characters, no control characters; default: the role.")] string? Name,
-        [property: Description("Optional: in the future, at most 5 years ahead.")] DateTimeOffset? ExpiresAt);
+        [property: StringLength(100), Description("At most 100 characters, no control characters; default: the role.")] string? Name = null,
+        [property: Description("Optional: in the future, at most 5 years ahead.")] DateTimeOffset? ExpiresAt = null);
 
     public sealed record CreateKeyResponse(string Key, string Id, string Role, string Name, DateTimeOffset? ExpiresAt);
 
     public sealed record KeyView(string Id, string Role, string Name, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string Status);
 
-    public sealed record RotateKeyRequest([property: Range(0, 2_592_000), Description("How long the old key keeps working (default 0).")] long? GraceSeconds);
+    public sealed record RotateKeyRequest([property: Range(0, 2_592_000), Description("How long the old key keeps working (default 0).")] long? GraceSeconds = null);
 
     public sealed record RotateKeyResponse(string Key, string Id, string Role, string Name, string Replaces, DateTimeOffset? OldKeyExpiresAt);
 

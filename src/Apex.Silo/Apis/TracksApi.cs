@@ -19,7 +19,7 @@ public static class TracksApi
         [property: Required, StringLength(Domains.MaxPlatform, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? Platform,
         [property: Required, Description(Domains.TimeRule)] DateTimeOffset? CreatedAt,
         [property: Required, StringLength(4096, MinimumLength = 1), Description("A path relative to the media root (symbolic links followed; never outside it).")] string? AudioPath,
-        bool? Instrumental,
+        bool? Instrumental = null,
         [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Optional: the system that generated the track (e.g. suno-v4), 1 to 200 characters, no control characters (trimmed); the arena pairs and rates systems.")] string? System = null,
         [property: StringLength(Domains.MaxPrompt, MinimumLength = 1), Description("Optional: the prompt the track was generated from, 1 to 2,000 characters, no control characters; the arena pairs tracks of one prompt.")] string? Prompt = null);
 
@@ -80,10 +80,26 @@ public static class TracksApi
         return app;
     }
 
+    /// <summary>
+    /// Registration by path takes the same audio an upload does: the file is probed at the door (an audio
+    /// stream ffmpeg reads, within the length limit), so a non-audio file is a 400 now, not a failed track later.
+    /// </summary>
     private static async Task<Results<Created<TrackResponse>, Ok<TrackResponse>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
-        RegisterTrackRequest request, IGrainFactory grains, IOptions<ApexOptions> options, TimeProvider time)
+        RegisterTrackRequest request, IGrainFactory grains, IAudioDecoder decoder, MediaLocations media, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
-        var errors = Validate(request, options.Value, time.GetUtcNow(), out var audio);
+        var errors = Validate(request, options.Value, media.UploadsFolder, time.GetUtcNow(), out var audio);
+        if (errors.Count == 0)
+        {
+            try
+            {
+                await decoder.ProbeAsync(media.Resolve(audio!), cancellationToken);
+            }
+            catch (AudioDecodeException ex)
+            {
+                errors["audio_path"] = [Refusal(ex)];
+            }
+        }
+
         return errors.Count > 0
             ? TypedResults.ValidationProblem(errors, title: "The track registration is invalid.")
             : await RegisterValidAsync(request, audio!, grains, options.Value, time);
@@ -118,16 +134,20 @@ public static class TracksApi
         }
         var request = new RegisterTrackRequest(
             form["track_id"], form["platform"],
-            DateTimeOffset.TryParse(form["created_at"], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : null,
+            ExplicitOffsetTimeConverter.TryParse(form["created_at"], out var created) ? created : null,
             null,
             bool.TryParse(form["instrumental"], out var instrumental) ? instrumental : null,
             form.TryGetValue("system", out var system) ? system.ToString() : null,
             form.TryGetValue("prompt", out var prompt) ? prompt.ToString() : null);
-        var errors = Validate(request, options.Value, time.GetUtcNow(), out _);
+        var errors = Validate(request, options.Value, media.UploadsFolder, time.GetUtcNow(), out _);
         errors.Remove("audio_path");
         var file = form.Files.GetFile("file");
         var extension = Path.GetExtension(file?.FileName ?? "").ToLowerInvariant();
-        if (file is null || file.Length == 0)
+        if (form.Files.Count > 1)
+        {
+            errors["file"] = ["Exactly one file part, named file: which of several would be the track's audio is not for the server to guess."];
+        }
+        else if (file is null || file.Length == 0)
         {
             errors["file"] = ["Required: the audio file (not empty)."];
         }
@@ -234,7 +254,8 @@ public static class TracksApi
             path = "";
         }
 
-        if (path.Length == 0 || !File.Exists(path))
+        // Only a regular file with bytes: opening a FIFO or device would wait forever (their stat size is 0).
+        if (path.Length == 0 || !File.Exists(path) || new FileInfo(path).Length == 0)
         {
             return TypedResults.Problem(title: "Audio not available.", detail: $"Track '{id}' has no readable stored audio on this host.", statusCode: StatusCodes.Status404NotFound);
         }
@@ -298,7 +319,7 @@ public static class TracksApi
             scores.Encoder, scores.EmbeddingRef, scores.ScoredAt);
     }
 
-    private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, DateTimeOffset now, out string? audio)
+    private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, string uploadsFolder, DateTimeOffset now, out string? audio)
     {
         audio = null;
         var errors = new Dictionary<string, string[]>();
@@ -317,7 +338,7 @@ public static class TracksApi
             errors["created_at"] = [$"Required: {Domains.TimeRule}."];
         }
 
-        if (MediaPath(request.AudioPath, options, out audio) is { } problem)
+        if (MediaPath(request.AudioPath, options, uploadsFolder, out audio) is { } problem)
         {
             errors["audio_path"] = [problem];
         }
@@ -337,7 +358,7 @@ public static class TracksApi
 
 
     /// <summary>Resolves a path under the media root; never an arbitrary server path.</summary>
-    private static string? MediaPath(string? path, ApexOptions options, out string? resolved)
+    private static string? MediaPath(string? path, ApexOptions options, string uploadsFolder, out string? resolved)
     {
         resolved = null;
         if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || path.Any(char.IsControl))
@@ -361,7 +382,28 @@ public static class TracksApi
             return $"No file '{path}' under the media root.";
         }
 
+        // Uploaded files belong to their own track (two tracks never share one), even when an operator puts
+        // the data folder under the media root. The host's other files are not audio: the probe refuses them.
+        var uploads = MediaLocations.RealPath(uploadsFolder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        if (full.StartsWith(uploads, StringComparison.Ordinal))
+        {
+            return "Must be a path inside the media root and outside the host's uploads folder.";
+        }
+
+        // A FIFO, socket or device (stat size 0) would block whoever opens it; an empty file has no audio.
+        if (new FileInfo(full).Length == 0)
+        {
+            return $"'{path}' is empty or not a regular file.";
+        }
+
         resolved = Path.GetRelativePath(MediaLocations.RealPath(options.MediaRoot), full);
+        // Stored locations starting "upload:" name uploaded files; a media file so named would be read as one.
+        if (resolved.StartsWith(MediaLocations.UploadPrefix, StringComparison.Ordinal))
+        {
+            resolved = null;
+            return $"A media path may not start with '{MediaLocations.UploadPrefix}' (that prefix names uploaded files).";
+        }
+
         return null;
     }
 }

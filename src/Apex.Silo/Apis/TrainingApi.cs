@@ -8,7 +8,7 @@ namespace Apex.Silo.Apis;
 /// <summary>Training runs, label drift and the model registry.</summary>
 public static class TrainingApi
 {
-    public sealed record StartRunRequest(string? Reason);
+    public sealed record StartRunRequest(string? Reason = null);
 
     public sealed record ModelView(string Version, string? Label, string Status, DateTimeOffset CreatedAt, string DataSnapshot, string InputMode, string Loss);
 

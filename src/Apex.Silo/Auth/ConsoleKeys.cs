@@ -8,6 +8,11 @@ public sealed class ConsoleKeys(ApiKeyStore keys, AuthFailureThrottle failures) 
     public async Task<SignedInKey?> FindAsync(string key, HttpContext request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Throttled(request) is not null)
+        {
+            return null;
+        }
+
         var found = key.Length > 0 ? await keys.FindAsync(key, request.RequestAborted) : null;
         if (found is null)
         {
@@ -17,6 +22,9 @@ public sealed class ConsoleKeys(ApiKeyStore keys, AuthFailureThrottle failures) 
 
         return new SignedInKey(found.Id, found.Name, found.Role);
     }
+
+    public TimeSpan? Throttled(HttpContext request) =>
+        failures.IsBlocked(AuthFailureThrottle.ClientOf(request)) ? AuthFailureThrottle.RefillEvery : null;
 
     public async Task<bool> IsActiveAsync(string keyId, CancellationToken cancellationToken = default) =>
         await keys.FindByIdAsync(keyId, cancellationToken) is { } key && key.IsActiveAt(DateTimeOffset.UtcNow);

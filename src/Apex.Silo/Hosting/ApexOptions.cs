@@ -85,8 +85,29 @@ public sealed class ApexOptions : IValidatableObject
     [Range(1, 24 * 60)]
     public int CompactionMinutes { get; set; } = 10;
 
+    /// <summary>
+    /// Reverse proxies (addresses or CIDR networks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client.
+    /// Empty (the default): the peer address is the client, and X-Forwarded-For is ignored, so a client cannot
+    /// pick the address its failed authentications count against.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
+    /// <summary>The trusted proxies as networks (a bare address is its own /32 or /128).</summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxyNetworks() =>
+        [.. TrustedProxies.Select(p => ProxyNetwork(p) ?? throw new FormatException($"Apex:TrustedProxies: '{p}' is not an address or CIDR network."))];
+
+    private static System.Net.IPNetwork? ProxyNetwork(string value) =>
+        System.Net.IPNetwork.TryParse(value, out var network) ? network
+        : System.Net.IPAddress.TryParse(value, out var address) ? new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
+        : null;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var proxy in TrustedProxies.Where(p => ProxyNetwork(p) is null))
+        {
+            yield return new ValidationResult($"Apex:TrustedProxies: '{proxy}' is not an IP address or CIDR network (e.g. 10.0.0.0/8).", [nameof(TrustedProxies)]);
+        }
+
         if (Profile is not ("local" or "cluster"))
         {
             yield return new ValidationResult($"Apex:Profile must be 'local' or 'cluster' (was '{Profile}').", [nameof(Profile)]);

@@ -26,6 +26,20 @@ public static class ApexSiloHost
         }
 
         app.Services.GetRequiredService<Apex.Grains.Ingest.IIngestLog>().Metrics = app.Services.GetRequiredService<Apex.Grains.Ingest.IngestMetrics>();
+        if (app.Services.GetRequiredService<IOptions<ApexOptions>>().Value.TrustedProxyNetworks() is { Count: > 0 } proxies)
+        {
+            // Only the configured proxies are believed (the framework's default also trusts loopback).
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in proxies)
+            {
+                forwarded.KnownIPNetworks.Add(proxy);
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ActiveSiloGate>();

@@ -51,9 +51,18 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
     private static string Describe(JsonException json)
     {
         var field = Field(json.Path);
-        // System.Text.Json names the .NET type it wanted, not the JSON the client should send.
-        return field == "body"
-            ? "The body is not valid JSON of the expected shape."
-            : $"'{field}' has a value of the wrong type, or the JSON is malformed there (the OpenAPI document gives each field's domain).";
+        // System.Text.Json's own messages name .NET types, not the JSON the client should send: they are
+        // only sorted here into the client's three mistakes, in words of the API.
+        var message = json.Message;
+        return json switch
+        {
+            JsonFieldRuleException rule => $"'{field}': {rule.Rule}",
+            _ when message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) =>
+                $"'{field}' is not a field of this request (the OpenAPI document lists them); nothing unknown is ignored.",
+            _ when message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase) =>
+                $"'{field}' is sent more than once; send each field once.",
+            _ when field == "body" => "The body is not valid JSON of the expected shape.",
+            _ => $"'{field}' has a value of the wrong type, or the JSON is malformed there (the OpenAPI document gives each field's domain).",
+        };
     }
 }

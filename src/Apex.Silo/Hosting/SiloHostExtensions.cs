@@ -189,6 +189,11 @@ public static class SiloHostExtensions
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+            // Strict bodies: a field sent twice, a field this API does not have (a typo such as "instrumantal"
+            // would otherwise be dropped without a word) and a time without its offset are 400s naming the field.
+            json.SerializerOptions.AllowDuplicateProperties = false;
+            json.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            json.SerializerOptions.Converters.Add(new ExplicitOffsetTimeConverter());
         });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024);
         // Uploads raise the body limit for their own route; the form reader must allow as much.
