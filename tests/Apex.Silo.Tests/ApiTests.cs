@@ -153,6 +153,9 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
         Assert.Equal("audio/ogg", whole.Content.Headers.ContentType?.MediaType);
         Assert.Equal(audio, await whole.Content.ReadAsByteArrayAsync());
+        // A client's bytes opened directly never run as a page.
+        Assert.Equal("nosniff", whole.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Contains("sandbox", whole.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
 
         using var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri("/tracks/listen-path/audio", UriKind.Relative));
         ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(100, 199);

@@ -236,8 +236,10 @@ public static class TracksApi
         Mappings = { [".ogg"] = "audio/ogg", [".oga"] = "audio/ogg", [".opus"] = "audio/ogg", [".flac"] = "audio/flac", [".m4a"] = "audio/mp4", [".wav"] = "audio/wav", [".webm"] = "audio/webm" },
     };
 
-    private static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> AudioAsync(string id, IGrainFactory grains, MediaLocations media)
+    private static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> AudioAsync(string id, HttpContext http, IGrainFactory grains, MediaLocations media)
     {
+        // Uploaded bytes are the client's: opened directly, they may play, never run.
+        http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; media-src 'self'; sandbox";
         var view = await grains.GetGrain<ITrackGrain>(id).GetAsync();
         if (view is null)
         {

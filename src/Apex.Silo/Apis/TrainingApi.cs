@@ -8,7 +8,10 @@ namespace Apex.Silo.Apis;
 /// <summary>Training runs, label drift and the model registry.</summary>
 public static class TrainingApi
 {
-    public sealed record StartRunRequest(string? Reason = null);
+    public const int MaxReason = 500;
+
+    public sealed record StartRunRequest(
+        [property: System.ComponentModel.DataAnnotations.StringLength(MaxReason, MinimumLength = 1), System.ComponentModel.Description("Optional: why, 1 to 500 characters, no control characters; shown with the run.")] string? Reason = null);
 
     public sealed record ModelView(string Version, string? Label, string Status, DateTimeOffset CreatedAt, string DataSnapshot, string InputMode, string Loss);
 
@@ -35,8 +38,13 @@ public static class TrainingApi
         return app;
     }
 
-    private static async Task<Accepted<TrainingRunView>> StartAsync(StartRunRequest? request, IGrainFactory grains)
+    private static async Task<Results<Accepted<TrainingRunView>, ValidationProblem>> StartAsync(StartRunRequest? request, IGrainFactory grains)
     {
+        if (request?.Reason is { } given && !Domains.IsClientId(given, MaxReason))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["reason"] = [$"When given: {Domains.ClientIdRule(MaxReason)}, not only white space."] }, title: "The training request is invalid; no run was started.");
+        }
+
         var run = await grains.GetGrain<ITrainerGrain>(0).StartAsync(request?.Reason is { Length: > 0 } reason ? reason : "requested through POST /training/runs");
         return TypedResults.Accepted($"/training/runs/{run.Id}", run);
     }

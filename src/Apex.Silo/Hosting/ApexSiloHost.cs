@@ -40,6 +40,12 @@ public static class ApexSiloHost
             app.UseForwardedHeaders(forwarded);
         }
 
+        // No answer is ever sniffed into another type: stored audio is served as what its name says, never as a page.
+        app.Use(static (context, next) =>
+        {
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(context);
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ActiveSiloGate>();
