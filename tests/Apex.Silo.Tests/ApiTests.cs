@@ -316,6 +316,7 @@ public sealed class ApiTests : IAsyncLifetime
     [InlineData("""{"track_id":"s2","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"trumpet.ogg","instrumantal":true}""", "instrumantal", "not a field")]
     [InlineData("""{"track_id":"s3","platform":"suno","created_at":"2026-11-01T00:00:00","audio_path":"trumpet.ogg"}""", "created_at", "with its offset")]
     [InlineData("""{"track_id":"s4","platform":"suno","created_at":"2026-11-01","audio_path":"trumpet.ogg"}""", "created_at", "with its offset")]
+    [InlineData("""{"track_id":"s5","platform":"suno","created_at":"2026-11-01T00:00:00Z","audio_path":"trumpet.ogg","system":"suno\u202Eevil"}""", "system", "bidirectional overrides")]
     public async Task Ambiguous_bodies_are_refused_naming_the_field(string body, string field, string reason)
     {
         var response = await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json(body));

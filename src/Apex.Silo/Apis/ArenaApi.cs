@@ -22,8 +22,8 @@ public static class ArenaApi
     // conversation_a, …): exported files are posted as they are, so unknown fields are skipped here only.
     [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip)]
     public sealed record BattleRequest(
-        [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id: 1 to 200 characters, no control characters.")] string? BattleId,
-        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track A's system, 1 to 200 characters, no control characters (trimmed). May equal model_b: leaderboards skip such a battle.")] string? ModelA = null,
+        [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id: 1 to 200 characters, no control characters or bidirectional overrides.")] string? BattleId,
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track A's system, 1 to 200 characters, no control characters or bidirectional overrides (trimmed). May equal model_b: leaderboards skip such a battle.")] string? ModelA = null,
         [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("FastChat format: track B's system.")] string? ModelB = null,
         [property: AllowedValues("model_a", "model_b", "tie", "both_bad", "tie (bothbad)"), Description("FastChat format; \"tie (bothbad)\" is both_bad (left out of ratings).")] string? Winner = null,
         bool? Instrumental = null,

@@ -12,7 +12,7 @@ namespace Apex.Silo.Apis;
 public static class EventsApi
 {
     public sealed record EventRequest(
-        [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id, unique per track: " + "1 to 200 characters, no control characters.")] string? EventId,
+        [property: Required, StringLength(Domains.MaxClientId, MinimumLength = 1), Description("The client's id, unique per track: " + "1 to 200 characters, no control characters or bidirectional overrides.")] string? EventId,
         [property: Required, StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("A registered track.")] string? TrackId,
         [property: Required, AllowedValues("stream", "like"), Description("stream or like.")] string? Kind,
         [property: Range(1, 1_000_000), Description("How many (default 1).")] long? Count = null,

@@ -16,7 +16,7 @@ public static class KeysApi
 
     public sealed record CreateKeyRequest(
         [property: Required, AllowedValues("reader", "ingest", "admin")] string? Role,
-        [property: StringLength(100), Description("At most 100 characters, no control characters; default: the role.")] string? Name = null,
+        [property: StringLength(100), Description("At most 100 characters, no control characters or bidirectional overrides; default: the role.")] string? Name = null,
         [property: Description("Optional: in the future, at most 5 years ahead.")] DateTimeOffset? ExpiresAt = null);
 
     public sealed record CreateKeyResponse(string Key, string Id, string Role, string Name, DateTimeOffset? ExpiresAt);
@@ -53,9 +53,9 @@ public static class KeysApi
             errors["role"] = [$"One of {string.Join(", ", Roles.All)}."];
         }
 
-        if (request.Name is { Length: > 100 } || request.Name?.Any(char.IsControl) == true)
+        if (request.Name is { Length: > 100 } || (request.Name is { } name && !Domains.IsPlainText(name)))
         {
-            errors["name"] = ["At most 100 characters, no control characters."];
+            errors["name"] = ["At most 100 characters, no control characters or bidirectional overrides."];
         }
 
         var now = time.GetUtcNow();

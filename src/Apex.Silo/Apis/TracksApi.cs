@@ -20,8 +20,8 @@ public static class TracksApi
         [property: Required, Description(Domains.TimeRule)] DateTimeOffset? CreatedAt,
         [property: Required, StringLength(4096, MinimumLength = 1), Description("A path relative to the media root (symbolic links followed; never outside it).")] string? AudioPath,
         bool? Instrumental = null,
-        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Optional: the system that generated the track (e.g. suno-v4), 1 to 200 characters, no control characters (trimmed); the arena pairs and rates systems.")] string? System = null,
-        [property: StringLength(Domains.MaxPrompt, MinimumLength = 1), Description("Optional: the prompt the track was generated from, 1 to 2,000 characters, no control characters; the arena pairs tracks of one prompt.")] string? Prompt = null);
+        [property: StringLength(Domains.MaxSystem, MinimumLength = 1), Description("Optional: the system that generated the track (e.g. suno-v4), 1 to 200 characters, no control characters or bidirectional overrides (trimmed); the arena pairs and rates systems.")] string? System = null,
+        [property: StringLength(Domains.MaxPrompt, MinimumLength = 1), Description("Optional: the prompt the track was generated from, 1 to 2,000 characters, no control characters or bidirectional overrides; the arena pairs tracks of one prompt.")] string? Prompt = null);
 
     public sealed record TrackResponse(
         string TrackId,
@@ -363,9 +363,9 @@ public static class TracksApi
     private static string? MediaPath(string? path, ApexOptions options, string uploadsFolder, out string? resolved)
     {
         resolved = null;
-        if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || path.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || !Domains.IsPlainText(path))
         {
-            return "Required: a path relative to the media root (at most 4096 characters, no control characters).";
+            return "Required: a path relative to the media root (at most 4096 characters, no control characters or bidirectional overrides).";
         }
 
         if (options.MediaRoot is null)

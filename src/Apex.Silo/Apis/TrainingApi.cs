@@ -11,7 +11,7 @@ public static class TrainingApi
     public const int MaxReason = 500;
 
     public sealed record StartRunRequest(
-        [property: System.ComponentModel.DataAnnotations.StringLength(MaxReason, MinimumLength = 1), System.ComponentModel.Description("Optional: why, 1 to 500 characters, no control characters; shown with the run.")] string? Reason = null);
+        [property: System.ComponentModel.DataAnnotations.StringLength(MaxReason, MinimumLength = 1), System.ComponentModel.Description("Optional: why, 1 to 500 characters, no control characters or bidirectional overrides; shown with the run.")] string? Reason = null);
 
     public sealed record ModelView(string Version, string? Label, string Status, DateTimeOffset CreatedAt, string DataSnapshot, string InputMode, string Loss);
 
