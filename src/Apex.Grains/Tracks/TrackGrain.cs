@@ -51,15 +51,32 @@ public sealed partial class TrackGrain(
 
     private string Id => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>The reason a track registered in bulk shows until the backfill admits it.</summary>
+    public const string BackfillReason = "backfill: queued behind tracks registered live";
+
+    // Registered in bulk and not yet admitted by the backfill: the state above came from the catalogue
+    // and is not written.
+    private bool _backfill;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (state.State.Registration is null && await log.ReadCatalogueAsync(Id, cancellationToken) is { } catalogued)
+        {
+            // Registered in bulk: the catalogue holds the registration, and this activation shows it. The
+            // state is written, and scoring starts, only when the backfill admits the track (ScoreNowAsync).
+            state.State.Registration = catalogued.Registration;
+            state.State.RegisteredAt = catalogued.RegisteredAt;
+            state.State.Scoring = ScoringStatus.Queued;
+            state.State.ScoringError = BackfillReason;
+            _backfill = true;
+            return;
+        }
+
         _storedReason = state.State.ScoringError;
         if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
         {
             StartScoringTimer(TimeSpan.Zero);
         }
-
-        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -114,6 +131,20 @@ public sealed partial class TrackGrain(
         if (state.State.Registration is null)
         {
             return null;
+        }
+
+        if (_backfill)
+        {
+            // Admitted: from now on a track like any other, queued durably and retried until scored.
+            _backfill = false;
+            state.State.ScoringError = null;
+            await WriteAsync();
+            if (ScoringEnabled)
+            {
+                await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            }
+
+            await JoinArenaAsync(state.State.Registration);
         }
 
         // Asked for: one try now, whatever the last one learned.

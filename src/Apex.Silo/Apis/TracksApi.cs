@@ -321,7 +321,7 @@ public static class TracksApi
             scores.Encoder, scores.EmbeddingRef, scores.ScoredAt);
     }
 
-    private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, string uploadsFolder, DateTimeOffset now, out string? audio)
+    internal static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, string uploadsFolder, DateTimeOffset now, out string? audio)
     {
         audio = null;
         var errors = new Dictionary<string, string[]>();
