@@ -42,6 +42,12 @@ public interface IIngestLog : IAsyncDisposable
     /// <summary>A track registered in bulk, or null (unknown, or registered one by one).</summary>
     Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default);
 
+    /// <summary>Up to <paramref name="limit"/> catalogued tracks after backfill position <paramref name="afterSeq"/>, in the order they were registered.</summary>
+    Task<IReadOnlyList<BackfillItem>> ReadBackfillAsync(long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many catalogued tracks lie after <paramref name="afterSeq"/>, and when the first of them was registered.</summary>
+    Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default);
+
     /// <summary>A platform's tracks, most streamed, most liked or newest first.</summary>
     Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default);
 

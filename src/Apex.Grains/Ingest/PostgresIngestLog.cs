@@ -136,6 +136,30 @@ public sealed class PostgresIngestLog : IIngestLog
                 : row.Platform == registration.Platform && row.CreatedAt.Ticks / 10 == registration.CreatedAt.UtcTicks / 10;
     }
 
+    public async Task<IReadOnlyList<BackfillItem>> ReadBackfillAsync(long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT backfill_seq, track_id FROM apex_catalogue WHERE backfill_seq > $1 ORDER BY backfill_seq LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var items = new List<BackfillItem>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new BackfillItem(reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return items;
+    }
+
+    public async Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT count(*), min(registered_at) FROM apex_catalogue WHERE backfill_seq > $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new BackfillDepth(reader.GetInt64(0), reader.IsDBNull(1) ? null : new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero));
+    }
+
     public async Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default)
     {
         await using var command = _source.CreateCommand("SELECT registration, registered_at FROM apex_catalogue WHERE track_id = $1");

@@ -190,6 +190,36 @@ public sealed class SqliteIngestLog : IIngestLog
         }
     }
 
+    public async Task<IReadOnlyList<BackfillItem>> ReadBackfillAsync(long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT backfill_seq, track_id FROM apex_catalogue WHERE backfill_seq > $after ORDER BY backfill_seq LIMIT $limit";
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        var items = new List<BackfillItem>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new BackfillItem(reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return items;
+    }
+
+    public async Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), min(registered_at) FROM apex_catalogue WHERE backfill_seq > $after";
+        command.Parameters.AddWithValue("$after", afterSeq);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new BackfillDepth(reader.GetInt64(0), reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
+    }
+
     public async Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default)
     {
         await using var connection = new SqliteConnection(_connectionString);

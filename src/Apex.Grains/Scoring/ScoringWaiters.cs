@@ -78,6 +78,9 @@ public sealed class ScoringWaiters
 
     public IReadOnlyList<string> WaitingFor(ScoringWait reason) => _waiting.Where(w => w.Value == reason).Select(w => w.Key).ToList();
 
+    /// <summary>Queued tracks on this silo other than <paramref name="ids"/> (the backfill's own: what is left are live ones).</summary>
+    public int CountExcept(IReadOnlySet<string> ids) => _waiting.Keys.Count(k => !ids.Contains(k));
+
     public IReadOnlyDictionary<ScoringWait, int> Counts() =>
         Enum.GetValues<ScoringWait>().ToDictionary(r => r, r => _waiting.Count(w => w.Value == r));
 }

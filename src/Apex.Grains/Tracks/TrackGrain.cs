@@ -133,23 +133,45 @@ public sealed partial class TrackGrain(
             return null;
         }
 
-        if (_backfill)
-        {
-            // Admitted: from now on a track like any other, queued durably and retried until scored.
-            _backfill = false;
-            state.State.ScoringError = null;
-            await WriteAsync();
-            if (ScoringEnabled)
-            {
-                await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-            }
-
-            await JoinArenaAsync(state.State.Registration);
-        }
+        await AdmitAsync(startTimer: false);
 
         // Asked for: one try now, whatever the last one learned.
         await ScoreOnceAsync(force: true);
         return Scoring();
+    }
+
+    async Task<bool> ITrackGrain.AdmitAsync()
+    {
+        if (state.State.Registration is null)
+        {
+            return false;
+        }
+
+        await AdmitAsync(startTimer: true);
+        return true;
+    }
+
+    /// <summary>A track from the catalogue becomes a track like any other, queued durably and retried until scored.</summary>
+    private async Task AdmitAsync(bool startTimer)
+    {
+        if (!_backfill || state.State.Registration is not { } registration)
+        {
+            return;
+        }
+
+        _backfill = false;
+        state.State.ScoringError = null;
+        await WriteAsync();
+        if (ScoringEnabled)
+        {
+            await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            if (startTimer)
+            {
+                StartScoringTimer(TimeSpan.Zero);
+            }
+        }
+
+        await JoinArenaAsync(registration);
     }
 
     async Task<bool> ITrackGrain.RescoreAsync(string version)
@@ -175,7 +197,7 @@ public sealed partial class TrackGrain(
 
     Task ITrackGrain.WakeAsync()
     {
-        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
+        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled && !_backfill)
         {
             StartScoringTimer(TimeSpan.Zero);
         }

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using Apex.Grains;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 using Apex.Scoring;
@@ -49,11 +50,18 @@ public static class CatalogueApi
             .WithSummary("Register up to 10,000 tracks at once, with optional initial counts; durable before the answer, idempotent, one outcome per track: created, same, conflict, rejected (with the reason).")
             .WithTags("tracks")
             .RequireAuthorization(Roles.Ingest);
+        var backfill = app.MapGroup("/backfill").WithTags("tracks");
+        backfill.MapGet("/", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IBackfillGrain>(0).GetAsync()))
+            .WithName("GetBackfill").WithSummary("The catalogue backfill: tracks queued, the oldest one's registration time, admitted, in flight, paused.").RequireAuthorization(Roles.Reader);
+        backfill.MapPost("/pause", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IBackfillGrain>(0).PauseAsync()))
+            .WithName("PauseBackfill").WithSummary("Stop admitting catalogued tracks to scoring (admitted ones finish); lasts across restarts.").RequireAuthorization(Roles.Admin);
+        backfill.MapPost("/resume", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IBackfillGrain>(0).ResumeAsync()))
+            .WithName("ResumeBackfill").WithSummary("Admit catalogued tracks to scoring again.").RequireAuthorization(Roles.Admin);
         return app;
     }
 
     private static async Task<Results<Ok<CatalogueResponse>, ValidationProblem>> RegisterAsync(
-        CatalogueRequest request, IIngestLog log, EventIngestor ingestor, MediaLocations media, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        CatalogueRequest request, IIngestLog log, EventIngestor ingestor, IGrainFactory grains, MediaLocations media, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var tracks = request.Tracks ?? [];
         if (tracks.Count is 0 or > MaxTracksPerBatch)
@@ -101,6 +109,11 @@ public static class CatalogueApi
                     counts.Add((index, new EngagementEvent(InitialLikesEventId, entry.TrackId, EventKind.Like, likes, at, TimestampGiven: track.CountsAt is not null)));
                 }
             }
+        }
+
+        if (outcomes.Contains(CatalogueOutcome.Created))
+        {
+            await grains.GetGrain<IBackfillGrain>(0).WakeAsync();
         }
 
         if (counts.Count > 0)
