@@ -93,6 +93,12 @@ public sealed class BackfillTests : IAsyncLifetime
         var stopped = (await GetAsync("/backfill")).GetProperty("queued").GetInt32();
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal(stopped, (await GetAsync("/backfill")).GetProperty("queued").GetInt32());
-        Assert.Contains("apex_backfill_queued", await _silo.ClientWith(null).GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        using var anonymous = _silo.ClientWith(null);
+        var metrics = await anonymous.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Matches($"apex_backfill_queued(\\{{[^}}]*\\}})? {stopped}\\b", metrics);
+        Assert.Matches("apex_scoring_finished_total\\{[^}]*priority=\"backfill\"", metrics);
+        Assert.Matches("apex_scoring_finished_total\\{[^}]*priority=\"live\"", metrics);
+        var ready = JsonDocument.Parse(await anonymous.GetStringAsync(new Uri("/health/ready", UriKind.Relative))).RootElement.GetProperty("checks").GetProperty("silo").GetProperty("data");
+        Assert.Equal((stopped, true), (ready.GetProperty("backfill_queued").GetInt32(), ready.GetProperty("backfill_paused").GetBoolean()));
     }
 }

@@ -27,6 +27,9 @@ public sealed class BackfillMetrics
 
     public void Admitted(int tracks) => _admitted.Add(tracks);
 
+    /// <summary>The backfill as last seen on this silo (null unless this silo hosts it and saw it lately).</summary>
+    public BackfillView? Last => _last is { } view && DateTimeOffset.UtcNow - _seen < TimeSpan.FromMinutes(2) ? view : null;
+
     public void Observe(BackfillView view)
     {
         _last = view;
@@ -35,5 +38,5 @@ public sealed class BackfillMetrics
 
     // Only the silo that hosts the grain (and saw it lately) reports, so a sum over silos stays right.
     private IEnumerable<Measurement<long>> Current(Func<BackfillView, long> value) =>
-        _last is { } view && DateTimeOffset.UtcNow - _seen < TimeSpan.FromMinutes(2) ? [new Measurement<long>(value(view))] : [];
+        Last is { } view ? [new Measurement<long>(value(view))] : [];
 }

@@ -142,7 +142,7 @@ public sealed class SqliteIngestLog : IIngestLog
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             await using var catalogued = Command(connection, transaction, "SELECT registration FROM apex_catalogue WHERE track_id = $id", "$id");
             await using var known = Command(connection, transaction, "SELECT platform, created_at FROM apex_tracks WHERE track_id = $id", "$id");
-            await using var track = Command(connection, transaction, "INSERT INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)", "$id", "$platform", "$created");
+            await using var track = Command(connection, transaction, "INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)", "$id", "$platform", "$created");
             await using var entry = Command(connection, transaction, "INSERT INTO apex_catalogue (track_id, registration, registered_at, backfill_seq) VALUES ($id, $registration, $at, $seq)", "$id", "$registration", "$at", "$seq");
             await using var last = Command(connection, transaction, "SELECT COALESCE(MAX(backfill_seq), 0) FROM apex_catalogue");
             var seq = (long)(await last.ExecuteScalarAsync(cancellationToken))!;
@@ -150,6 +150,21 @@ public sealed class SqliteIngestLog : IIngestLog
             for (var i = 0; i < entries.Count; i++)
             {
                 var (id, registration) = entries[i];
+                // A new track (the common case in a catalogue) costs two inserts; only one already known is read.
+                track.Parameters["$id"].Value = id;
+                track.Parameters["$platform"].Value = registration.Platform;
+                track.Parameters["$created"].Value = registration.CreatedAt.ToUnixTimeMilliseconds();
+                if (await track.ExecuteNonQueryAsync(cancellationToken) == 1)
+                {
+                    entry.Parameters["$id"].Value = id;
+                    entry.Parameters["$registration"].Value = entries[i].Stored();
+                    entry.Parameters["$at"].Value = registeredAt.ToUnixTimeMilliseconds();
+                    entry.Parameters["$seq"].Value = ++seq;
+                    await entry.ExecuteNonQueryAsync(cancellationToken);
+                    outcomes[i] = CatalogueOutcome.Created;
+                    continue;
+                }
+
                 catalogued.Parameters["$id"].Value = id;
                 if (await catalogued.ExecuteScalarAsync(cancellationToken) is string stored)
                 {
@@ -158,26 +173,10 @@ public sealed class SqliteIngestLog : IIngestLog
                 }
 
                 known.Parameters["$id"].Value = id;
-                await using (var reader = await known.ExecuteReaderAsync(cancellationToken))
-                {
-                    if (await reader.ReadAsync(cancellationToken))
-                    {
-                        var same = reader.GetString(0) == registration.Platform && reader.GetInt64(1) == registration.CreatedAt.ToUnixTimeMilliseconds();
-                        outcomes[i] = same ? CatalogueOutcome.Same : CatalogueOutcome.Conflict;
-                        continue;
-                    }
-                }
-
-                track.Parameters["$id"].Value = id;
-                track.Parameters["$platform"].Value = registration.Platform;
-                track.Parameters["$created"].Value = registration.CreatedAt.ToUnixTimeMilliseconds();
-                await track.ExecuteNonQueryAsync(cancellationToken);
-                entry.Parameters["$id"].Value = id;
-                entry.Parameters["$registration"].Value = entries[i].Stored();
-                entry.Parameters["$at"].Value = registeredAt.ToUnixTimeMilliseconds();
-                entry.Parameters["$seq"].Value = ++seq;
-                await entry.ExecuteNonQueryAsync(cancellationToken);
-                outcomes[i] = CatalogueOutcome.Created;
+                await using var reader = await known.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                var same = reader.GetString(0) == registration.Platform && reader.GetInt64(1) == registration.CreatedAt.ToUnixTimeMilliseconds();
+                outcomes[i] = same ? CatalogueOutcome.Same : CatalogueOutcome.Conflict;
             }
 
             await transaction.CommitAsync(cancellationToken);

@@ -161,6 +161,7 @@ public sealed partial class TrackGrain(
 
         _backfill = false;
         state.State.ScoringError = null;
+        state.State.Backfill = true;
         await WriteAsync();
         if (ScoringEnabled)
         {
@@ -369,6 +370,7 @@ public sealed partial class TrackGrain(
         state.State.Scoring = ScoringStatus.Scored;
         state.State.ScoringError = null;
         await WriteAsync();
+        waiters?.Finished(state.State.Backfill, ScoringStatus.Scored);
         if (prediction is not null)
         {
             await GrainFactory.GetGrain<IPopulationGrain>(registration.Platform).RecordPredictionAsync(prediction);
@@ -412,6 +414,7 @@ public sealed partial class TrackGrain(
                 state.State.Scoring = ScoringStatus.Failed;
                 state.State.ScoringError = outcome.Error;
                 await WriteAsync();
+                waiters?.Finished(state.State.Backfill, ScoringStatus.Failed);
                 return (null, ScoringWait.Retry);
             default:
                 return (outcome, ScoringWait.Retry);

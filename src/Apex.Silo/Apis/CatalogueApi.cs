@@ -72,9 +72,10 @@ public static class CatalogueApi
         var now = time.GetUtcNow();
         var items = new CatalogueItem[tracks.Count];
         var valid = new List<(int Index, CatalogueEntry Entry, CatalogueTrack Track)>(tracks.Count);
+        var folders = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < tracks.Count; i++)
         {
-            if (Check(tracks[i], options.Value, media, now, out var audio) is { } reason)
+            if (Check(tracks[i], options.Value, media, now, out var audio, folders) is { } reason)
             {
                 items[i] = new CatalogueItem(i, tracks[i]?.TrackId, "rejected", reason);
                 continue;
@@ -137,7 +138,7 @@ public static class CatalogueApi
         new(track.TrackId, track.Platform, track.CreatedAt, track.AudioPath, track.Instrumental, track.System, track.Prompt);
 
     /// <summary>The first rule a track breaks, named by its field, or null. No probe here: a catalogue is checked by stat, and decoded when scored.</summary>
-    private static string? Check(CatalogueTrack? track, ApexOptions options, MediaLocations media, DateTimeOffset now, out string? audio)
+    private static string? Check(CatalogueTrack? track, ApexOptions options, MediaLocations media, DateTimeOffset now, out string? audio, Dictionary<string, string> folders)
     {
         audio = null;
         if (track is null)
@@ -145,7 +146,7 @@ public static class CatalogueApi
             return "null: send a track object.";
         }
 
-        var errors = TracksApi.Validate(Request(track), options, media.UploadsFolder, now, out audio);
+        var errors = TracksApi.Validate(Request(track), options, media.UploadsFolder, now, out audio, folders);
         if (errors.Count > 0)
         {
             var (field, reasons) = errors.First();
