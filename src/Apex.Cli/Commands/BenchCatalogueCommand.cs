@@ -65,6 +65,11 @@ internal static class BenchCatalogueCommand
             tracks = Enumerable.Range(b * batch, Math.Min(batch, tracks - (b * batch))).Select(i => new { track_id = $"rate-{i}", platform = "rate", created_at = "2025-01-01T00:00:00Z", audio_path = audio, streams = i + 1, likes = (i % 100) + 1 }),
         })).ToList();
         var registered = await TimeAsync(http, "/tracks/batch", registrations, concurrency, cancellationToken);
+        var bare = Enumerable.Range(0, (tracks + batch - 1) / batch).Select(b => JsonSerializer.Serialize(new
+        {
+            tracks = Enumerable.Range(b * batch, Math.Min(batch, tracks - (b * batch))).Select(i => new { track_id = $"bare-{i}", platform = "rate", created_at = "2025-01-01T00:00:00Z", audio_path = audio }),
+        })).ToList();
+        var registeredBare = await TimeAsync(http, "/tracks/batch", bare, concurrency, cancellationToken);
         var events = Enumerable.Range(0, (tracks + batch - 1) / batch).Select(b => JsonSerializer.Serialize(new
         {
             events = Enumerable.Range(b * batch, Math.Min(batch, tracks - (b * batch))).Select(i => new { event_id = $"rate-ev-{i}", track_id = $"rate-{i}", kind = "stream", count = 1 }),
@@ -120,10 +125,11 @@ internal static class BenchCatalogueCommand
         md.AppendLine();
         md.AppendLine("| path | items/s |");
         md.AppendLine("|---|---|");
-        md.AppendLine(inv, $"| POST /tracks/batch (registration + streams and likes as of a time) | {tracks / registered:0} |");
+        md.AppendLine(inv, $"| POST /tracks/batch, registrations alone | {tracks / registeredBare:0} |");
+        md.AppendLine(inv, $"| POST /tracks/batch, registrations with initial streams and likes (two events each) | {tracks / registered:0} |");
         md.AppendLine(inv, $"| POST /events (one event per item) | {tracks / ingested:0} |");
         md.AppendLine();
-        md.AppendLine(inv, $"Registrations reached **{ingested / registered:0.00}×** the event rate of this run (goal ≥ 0.5×).");
+        md.AppendLine(inv, $"Registrations reached **{ingested / registeredBare:0.00}×** the event rate of this run alone, and {ingested / registered:0.00}× with their initial counts (goal ≥ 0.5×).");
         md.AppendLine();
         foreach (var line in new[] { importLine, memoryLine, restartLine }.OfType<string>())
         {
