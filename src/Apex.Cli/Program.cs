@@ -15,6 +15,7 @@ var root = new RootCommand("apex: APEX popularity and aesthetics scoring for AI-
     ServeCommand.Create(),
     KeysCommand.Create(),
     SimulateCommand.Create(),
+    ImportCommand.Create(),
     ReportCommand.Create(),
     ArenaCommand.Create(),
     ArenaCommand.CreateEval(),

@@ -19,6 +19,14 @@ public interface ITrackGrain : IGrainWithStringKey
     [Alias("ScoreNowAsync")]
     Task<Scoring.TrackScoring?> ScoreNowAsync();
 
+    /// <summary>
+    /// The backfill admits a track registered in bulk: its registration becomes durable grain state and it
+    /// is queued like a track registered live (retried until scored). True once admitted (also when it
+    /// was before, or was registered live); false for a track never registered.
+    /// </summary>
+    [Alias("AdmitAsync")]
+    Task<bool> AdmitAsync();
+
     /// <summary>What a queued track waited for has arrived (an embedder, the database): try again now.</summary>
     [Alias("WakeAsync")]
     Task WakeAsync();

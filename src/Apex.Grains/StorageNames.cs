@@ -7,4 +7,7 @@ public static class StorageNames
 
     /// <summary>The arena's pool of tracks to pair for voters.</summary>
     public const string Arena = "arena";
+
+    /// <summary>The catalogue backfill's place and pause flag.</summary>
+    public const string Backfill = "backfill";
 }

@@ -26,7 +26,10 @@ public sealed record MediaLocations(string? MediaRoot, string UploadsFolder)
     }
 
     /// <summary>The real path of <paramref name="relative"/> under <paramref name="root"/> when, links followed, it stays inside the root; else null.</summary>
-    public static string? Inside(string root, string relative)
+    /// <param name="root">The root the path must stay inside.</param>
+    /// <param name="relative">The path, relative to the root.</param>
+    /// <param name="folders">Real paths of folders already resolved (a batch of paths shares it); null: none.</param>
+    public static string? Inside(string root, string relative, Dictionary<string, string>? folders = null)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(relative);
@@ -35,11 +38,14 @@ public sealed record MediaLocations(string? MediaRoot, string UploadsFolder)
             return null;
         }
 
-        var realRoot = RealPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var realRoot = Cached(root, folders).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         string real;
         try
         {
-            real = RealPath(Path.Combine(root, relative));
+            // realpath(dir/name) is realpath(realpath(dir)/name): the folder is resolved once per batch.
+            var full = Path.GetFullPath(Path.Combine(root, relative));
+            var candidate = Path.Combine(Cached(Path.GetDirectoryName(full) ?? full, folders), Path.GetFileName(full));
+            real = new FileInfo(candidate).LinkTarget is null ? candidate : RealPath(candidate);
         }
         catch (IOException)
         {
@@ -47,6 +53,22 @@ public sealed record MediaLocations(string? MediaRoot, string UploadsFolder)
         }
 
         return real.StartsWith(realRoot, StringComparison.Ordinal) ? real : null;
+    }
+
+    /// <summary><see cref="RealPath(string)"/>, remembered in <paramref name="folders"/> when given.</summary>
+    public static string Cached(string path, Dictionary<string, string>? folders)
+    {
+        if (folders is null)
+        {
+            return RealPath(path);
+        }
+
+        if (!folders.TryGetValue(path, out var real))
+        {
+            folders[path] = real = RealPath(path);
+        }
+
+        return real;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Apex.Grains;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
 
@@ -49,6 +50,39 @@ public abstract class IngestLogContract : IAsyncLifetime
             [IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Conflict, IngestOutcome.Conflict, IngestOutcome.Duplicate, IngestOutcome.Duplicate, IngestOutcome.Accepted, IngestOutcome.Conflict],
             resent.Outcomes);
         Assert.Equal(new TrackTotals("a", "suno", 3, 7, 1), await _log.ReadTotalsAsync("a"));
+    }
+
+    [Fact]
+    public async Task A_bulk_registration_creates_new_tracks_and_tells_the_same_from_a_conflict_durably()
+    {
+        var created = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        TrackRegistration Song(string platform = "suno", string audio = "x.ogg", string? system = null) => new(platform, created, audio, null, system);
+        var registeredAt = new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero);
+        var first = await _log.RegisterCatalogueAsync(
+        [
+            new("k1", Song(system: "suno-v4")),
+            new("k2", Song()),
+            new("k1", Song(system: "suno-v4")), // the same again, within the call
+            new("k2", Song(audio: "other.ogg")), // other details, within the call
+            new("a", new TrackRegistration("suno", DateTimeOffset.UnixEpoch, "a.ogg", null)), // registered one by one: platform and time agree
+            new("b", new TrackRegistration("suno", DateTimeOffset.UnixEpoch.AddDays(1), "b.ogg", null)), // registered one by one on udio
+        ], registeredAt);
+
+        Assert.Equal([CatalogueOutcome.Created, CatalogueOutcome.Created, CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Same, CatalogueOutcome.Conflict], first);
+        Assert.Equal(new CatalogueRecord("k1", Song(system: "suno-v4"), registeredAt), await _log.ReadCatalogueAsync("k1"));
+        Assert.Null(await _log.ReadCatalogueAsync("a"));
+
+        // Durable and known to the log: after reopening, a repeat is the same, other details a conflict,
+        // and events for the new tracks are accepted and counted on their platform.
+        await _log.DisposeAsync();
+        _log = await ReopenAsync();
+        Assert.Equal(
+            [CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Created],
+            await _log.RegisterCatalogueAsync([new("k1", Song(system: "suno-v4")), new("k2", Song(platform: "udio")), new("k3", Song())], registeredAt));
+        var events = await _log.AppendAsync([Stream("i1", "k1", 1_500_000), Stream("i1", "k3", 7)]);
+        Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted], events.Outcomes);
+        Assert.Equal(new TrackTotals("k1", "suno", 1, 1_500_000, 0), await _log.ReadTotalsAsync("k1"));
+        Assert.Contains(await _log.ListTracksAsync("suno", TrackSort.Streams, 10), t => t.TrackId == "k3" && t.Streams == 7 && t.CreatedAt == created);
     }
 
     [Fact]

@@ -94,6 +94,9 @@ public sealed partial class FuzzTests : IAsyncLifetime
     private static readonly Gen<string> Track = Mutated(("track_id", "\"t1\""), ("platform", "\"fuzz\""), ("created_at", "\"2026-11-01T00:00:00Z\""), ("audio_path", "\"macleod-vibe-ace.ogg\""), ("instrumental", "false"),
         ("system", "\"suno-v4\""), ("prompt", "\"lo-fi hip hop about a night drive\""));
 
+    private static readonly Gen<string> Catalogue = Array("tracks", Mutated(("track_id", "\"c1\""), ("platform", "\"fuzz\""), ("created_at", "\"2026-11-01T00:00:00Z\""), ("audio_path", "\"macleod-vibe-ace.ogg\""),
+        ("streams", "40"), ("likes", "3"), ("counts_at", "\"2026-11-20T00:00:00Z\""), ("system", "\"suno-v4\"")));
+
     private static readonly Gen<string> Key = Mutated(("role", "\"reader\""), ("name", "\"k\""), ("expires_at", "\"2030-01-01T00:00:00Z\""));
 
     private static readonly Gen<string> Judge = Array("pairs", Mutated(("track_a", "\"f1\""), ("track_b", "\"f2\""), ("instrumental", "true"),
@@ -119,6 +122,7 @@ public sealed partial class FuzzTests : IAsyncLifetime
         Events.Select(b => new Request("POST", "/events", b)),
         Battles.Select(b => new Request("POST", "/battles", b)),
         Track.Select(b => new Request("POST", "/tracks", b)),
+        Catalogue.Select(b => new Request("POST", "/tracks/batch", b)),
         Key.Select(b => new Request("POST", "/keys", b)),
         Judge.Select(b => new Request("POST", "/judge", b)),
         Broken.Select(b => new Request("POST", "/events", b)),

@@ -85,11 +85,13 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/events", UriKind.Relative), Json($$"""{"events":[{"event_id":"e{{i}}","track_id":"m{{i}}","kind":"stream","count":{{(i + 1) * 10}}},{"event_id":"l{{i}}","track_id":"m{{i}}","kind":"like","count":{{i + 1}}}]}"""))).StatusCode);
         }
 
+        // A catalogue track: the backfill's gauges and the backfill side of the throughput by priority.
+        Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/tracks/batch", UriKind.Relative), Json($$"""{"tracks":[{"track_id":"bulk-0","platform":"suno","created_at":"2026-09-01T00:00:00Z","audio_path":"{{songs[0]}}","streams":5}]}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await Http.PostAsync(new Uri("/tracks", UriKind.Relative), Json("""{"track_id":"broken","platform":"suno","created_at":"2026-10-01T00:00:00Z","audio_path":"broken.wav"}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(new Uri("/battles", UriKind.Relative), Json("""{"battles":[{"battle_id":"b1","model_a":"x","model_b":"y","winner":"model_a"},{"battle_id":"b2","model_a":"x","model_b":"y","winner":"tie"}]}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(new Uri("/leaderboards/overall", UriKind.Relative))).StatusCode);
         var deadline = DateTime.UtcNow.AddSeconds(90);
-        foreach (var id in new[] { "m0", "m1", "m2", "broken" })
+        foreach (var id in new[] { "m0", "m1", "m2", "broken", "bulk-0" })
         {
             while (JsonDocument.Parse(await Http.GetStringAsync(new Uri($"/tracks/{id}", UriKind.Relative))).RootElement.GetProperty("scoring").GetProperty("status").GetString() == "queued")
             {

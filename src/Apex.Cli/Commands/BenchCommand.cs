@@ -49,7 +49,7 @@ internal static class BenchCommand
                 result.GetValue(int8),
                 result.GetValue(head)),
             cancellationToken));
-        return new Command("bench", "Benchmarks; results go to stdout as Markdown.") { embed, BenchTrainCommand.Create(), BenchIngestCommand.Create(), BenchScoringCommand.Create(), BenchArenaCommand.Create(), BenchArenaEvalCommand.Create(), BenchDataParallelCommand.Create(), BenchConsoleCommand.Create() };
+        return new Command("bench", "Benchmarks; results go to stdout as Markdown.") { embed, BenchTrainCommand.Create(), BenchIngestCommand.Create(), BenchScoringCommand.Create(), BenchArenaCommand.Create(), BenchArenaEvalCommand.Create(), BenchDataParallelCommand.Create(), BenchConsoleCommand.Create(), BenchCatalogueCommand.Create() };
     }
 
     private sealed record BenchSettings(string? Model, int[] Batches, int Segments, int Threads, string PyTorch, int[] PyTorchBatches, string AudioFolder, string? Output, bool SessionSettings, string? Int8, string? Head);

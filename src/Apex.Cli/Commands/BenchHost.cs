@@ -26,10 +26,13 @@ internal sealed class BenchHost : IAsyncDisposable
     public int ProcessId => _process.Id;
 
     /// <summary>Starts <c>apex serve</c> with <paramref name="settings"/> and waits until it answers /health.</summary>
-    public static async Task<BenchHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken)
+    /// <param name="settings">The host's settings (command-line form).</param>
+    /// <param name="cancellationToken">Stops waiting for the host.</param>
+    /// <param name="key">The admin key of a data folder a host made before (a restart); null: a new one.</param>
+    public static async Task<BenchHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken, string? key = null)
     {
         var port = LoopbackPorts.Free();
-        var key = "bench-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        key ??= "bench-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
@@ -64,6 +67,14 @@ internal sealed class BenchHost : IAsyncDisposable
     {
         var status = $"/proc/{_process.Id}/status";
         var line = File.Exists(status) ? File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
+        return line is null ? null : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+    }
+
+    /// <summary>The host's resident memory now, from /proc (Linux), in MiB; null where unknown.</summary>
+    public double? MemoryMiB()
+    {
+        var status = $"/proc/{_process.Id}/status";
+        var line = File.Exists(status) ? File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)) : null;
         return line is null ? null : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
     }
 

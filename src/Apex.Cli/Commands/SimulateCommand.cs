@@ -3,8 +3,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MathNet.Numerics.Distributions;
-using Polly;
-using Polly.Retry;
 
 namespace Apex.Cli.Commands;
 
@@ -154,13 +152,13 @@ internal static class SimulateCommand
         using var http = new HttpClient { BaseAddress = s.Url, Timeout = TimeSpan.FromMinutes(2) };
         http.DefaultRequestHeaders.Add("X-Api-Key", s.Key);
         long retriedRequests = 0;
-        var retrying = Retrying(s.Attempts, () => Interlocked.Increment(ref retriedRequests), cancellationToken);
+        var retrying = HostClient.Retrying(s.Attempts, () => Interlocked.Increment(ref retriedRequests), cancellationToken);
         var random = new Random(s.Seed);
         var start = s.Start;
         var ids = Enumerable.Range(0, s.Tracks).Select(i => $"sim-{s.Seed}-{i}").ToArray();
         var arrivals = ids.Select(_ => start.AddMinutes(random.Next(s.Days * 24 * 60))).ToArray();
 
-        await WaitForHostAsync(http, cancellationToken);
+        await HostClient.WaitForHostAsync(http, cancellationToken);
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, s.Tracks), new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (i, ct) =>
         {
@@ -207,7 +205,7 @@ internal static class SimulateCommand
 
         var retried = sentBatches.Select((b, i) => i).Where(_ => random.NextDouble() < s.Retries).ToList();
         var plan = Enumerable.Range(0, sentBatches.Count).Concat(retried).Select((batch, n) => (Batch: batch, N: n)).ToList();
-        using var progress = Progress.Open(s.Progress, s.Resume);
+        using var progress = AcknowledgedBatches.Open(s.Progress, s.Resume);
         var todo = plan.Where(p => !progress.Done(p.N)).ToList();
         if (todo.Count < plan.Count)
         {
@@ -258,97 +256,4 @@ internal static class SimulateCommand
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
-
-    /// <summary>
-    /// Retries through what a host restart or outage looks like (connection refused or reset, timeouts,
-    /// 5xx, 429): exponential backoff from 200 ms with jitter, at most 10 s apart, honouring Retry-After.
-    /// </summary>
-    private static ResiliencePipeline<HttpResponseMessage> Retrying(int attempts, Action onRetry, CancellationToken cancellationToken) =>
-        new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TaskCanceledException>(_ => !cancellationToken.IsCancellationRequested)
-                    .HandleResult(r => (int)r.StatusCode >= 500 || r.StatusCode == System.Net.HttpStatusCode.TooManyRequests),
-                MaxRetryAttempts = Math.Max(0, attempts - 1),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(10),
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.Headers.RetryAfter?.Delta is { } after ? (TimeSpan?)after : null),
-                OnRetry = _ =>
-                {
-                    onRetry();
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
-
-    /// <summary>The acknowledged batches, by their index in the (deterministic) plan, appended as they come.</summary>
-    private sealed class Progress : IDisposable
-    {
-        private readonly HashSet<int> _done;
-        private readonly StreamWriter? _writer;
-
-        private Progress(HashSet<int> done, StreamWriter? writer)
-        {
-            _done = done;
-            _writer = writer;
-        }
-
-        public static Progress Open(string? path, bool resume)
-        {
-            if (path is null)
-            {
-                return new Progress([], null);
-            }
-
-            var done = resume && File.Exists(path)
-                ? File.ReadLines(path).Select(l => int.TryParse(l, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1).Where(n => n >= 0).ToHashSet()
-                : [];
-            var writer = new StreamWriter(path, append: resume) { AutoFlush = true };
-            return new Progress(done, writer);
-        }
-
-        public bool Done(int step) => _done.Contains(step);
-
-        public void Acknowledged(int step)
-        {
-            if (_writer is null)
-            {
-                return;
-            }
-
-            lock (_writer)
-            {
-                _writer.WriteLine(step.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-
-        public void Dispose() => _writer?.Dispose();
-    }
-
-    /// <summary>Waits up to a minute for /health, so a script can start the host and the simulator together.</summary>
-    private static async Task WaitForHostAsync(HttpClient http, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 120; attempt++)
-        {
-            try
-            {
-                if ((await http.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken)).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            await Task.Delay(500, cancellationToken);
-        }
-
-        throw new HttpRequestException($"no answer from {http.BaseAddress}health within a minute.");
-    }
 }

@@ -30,6 +30,24 @@ public interface IIngestLog : IAsyncDisposable
     /// <summary>Makes a track known (events for unknown tracks are rejected). Idempotent.</summary>
     Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Registers tracks in bulk, in one transaction, durable when it returns: each is created (its
+    /// apex_tracks row and its whole registration in the catalogue), the same as already registered, or
+    /// a conflict (registered with other details; a track registered one by one is compared on platform
+    /// and creation time, the part of it the log holds). One outcome per entry, in order; a repeated id
+    /// within the call meets the first.
+    /// </summary>
+    Task<IReadOnlyList<CatalogueOutcome>> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default);
+
+    /// <summary>A track registered in bulk, or null (unknown, or registered one by one).</summary>
+    Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> catalogued tracks after backfill position <paramref name="afterSeq"/>, in the order they were registered.</summary>
+    Task<IReadOnlyList<BackfillItem>> ReadBackfillAsync(long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many catalogued tracks lie after <paramref name="afterSeq"/>, and when the first of them was registered.</summary>
+    Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default);
+
     /// <summary>A platform's tracks, most streamed, most liked or newest first.</summary>
     Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default);
 

@@ -64,6 +64,112 @@ public sealed class PostgresIngestLog : IIngestLog
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<IReadOnlyList<CatalogueOutcome>> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        // Set-based, one transaction: the tracks no silo has yet are inserted (a concurrent insert of the
+        // same id waits for the other's commit and then counts as there), the rest compared with what is stored.
+        var first = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            first.TryAdd(entries[i].TrackId, i);
+        }
+
+        var unique = first.Values.Order().Select(i => entries[i]).ToList();
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO apex_tracks (track_id, platform, created_at) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT (track_id) DO NOTHING RETURNING track_id", connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.TrackId)] });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.Registration.Platform)] });
+            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. unique.Select(e => e.Registration.CreatedAt.UtcDateTime)] });
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                created.Add(reader.GetString(0));
+            }
+        }
+
+        var fresh = unique.Where(e => created.Contains(e.TrackId)).ToList();
+        await using (var catalogue = new NpgsqlCommand(
+            "INSERT INTO apex_catalogue (track_id, registration, registered_at) SELECT id, registration, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(id, registration, n) ORDER BY n", connection, transaction))
+        {
+            catalogue.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. fresh.Select(e => e.TrackId)] });
+            catalogue.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. fresh.Select(e => e.Stored())] });
+            catalogue.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = registeredAt.UtcDateTime });
+            await catalogue.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var stored = new Dictionary<string, (string Platform, DateTime CreatedAt, string? Registration)>(StringComparer.Ordinal);
+        await using (var read = new NpgsqlCommand(
+            "SELECT t.track_id, t.platform, t.created_at, c.registration FROM apex_tracks t LEFT JOIN apex_catalogue c ON c.track_id = t.track_id WHERE t.track_id = ANY($1)", connection, transaction))
+        {
+            read.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Where(e => !created.Contains(e.TrackId)).Select(e => e.TrackId)] });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                stored[reader.GetString(0)] = (reader.GetString(1), reader.GetDateTime(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        var outcomes = new CatalogueOutcome[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (id, registration) = entries[i];
+            var firstIndex = first[id];
+            outcomes[i] = i != firstIndex
+                ? (registration == entries[firstIndex].Registration && outcomes[firstIndex] != CatalogueOutcome.Conflict ? CatalogueOutcome.Same : CatalogueOutcome.Conflict)
+                : created.Contains(id) ? CatalogueOutcome.Created
+                : stored.TryGetValue(id, out var row) && Matches(row, registration) ? CatalogueOutcome.Same
+                : CatalogueOutcome.Conflict;
+        }
+
+        return outcomes;
+
+        // A track registered one by one is known here by platform and creation time (to the microsecond PostgreSQL keeps).
+        static bool Matches((string Platform, DateTime CreatedAt, string? Registration) row, TrackRegistration registration) =>
+            row.Registration is { } json
+                ? CatalogueEntry.Read(json) == registration
+                : row.Platform == registration.Platform && row.CreatedAt.Ticks / 10 == registration.CreatedAt.UtcTicks / 10;
+    }
+
+    public async Task<IReadOnlyList<BackfillItem>> ReadBackfillAsync(long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT backfill_seq, track_id FROM apex_catalogue WHERE backfill_seq > $1 ORDER BY backfill_seq LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var items = new List<BackfillItem>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new BackfillItem(reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return items;
+    }
+
+    public async Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT count(*), min(registered_at) FROM apex_catalogue WHERE backfill_seq > $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new BackfillDepth(reader.GetInt64(0), reader.IsDBNull(1) ? null : new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero));
+    }
+
+    public async Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT registration, registered_at FROM apex_catalogue WHERE track_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = trackId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new CatalogueRecord(trackId, CatalogueEntry.Read(reader.GetString(0)), new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero))
+            : null;
+    }
+
     public Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -132,6 +132,106 @@ public sealed class SqliteIngestLog : IIngestLog
         }
     }
 
+    public async Task<IReadOnlyList<CatalogueOutcome>> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            var connection = await ConnectionAsync(cancellationToken);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using var catalogued = Command(connection, transaction, "SELECT registration FROM apex_catalogue WHERE track_id = $id", "$id");
+            await using var known = Command(connection, transaction, "SELECT platform, created_at FROM apex_tracks WHERE track_id = $id", "$id");
+            await using var track = Command(connection, transaction, "INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)", "$id", "$platform", "$created");
+            await using var entry = Command(connection, transaction, "INSERT INTO apex_catalogue (track_id, registration, registered_at, backfill_seq) VALUES ($id, $registration, $at, $seq)", "$id", "$registration", "$at", "$seq");
+            await using var last = Command(connection, transaction, "SELECT COALESCE(MAX(backfill_seq), 0) FROM apex_catalogue");
+            var seq = (long)(await last.ExecuteScalarAsync(cancellationToken))!;
+            var outcomes = new CatalogueOutcome[entries.Count];
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var (id, registration) = entries[i];
+                // A new track (the common case in a catalogue) costs two inserts; only one already known is read.
+                track.Parameters["$id"].Value = id;
+                track.Parameters["$platform"].Value = registration.Platform;
+                track.Parameters["$created"].Value = registration.CreatedAt.ToUnixTimeMilliseconds();
+                if (await track.ExecuteNonQueryAsync(cancellationToken) == 1)
+                {
+                    entry.Parameters["$id"].Value = id;
+                    entry.Parameters["$registration"].Value = entries[i].Stored();
+                    entry.Parameters["$at"].Value = registeredAt.ToUnixTimeMilliseconds();
+                    entry.Parameters["$seq"].Value = ++seq;
+                    await entry.ExecuteNonQueryAsync(cancellationToken);
+                    outcomes[i] = CatalogueOutcome.Created;
+                    continue;
+                }
+
+                catalogued.Parameters["$id"].Value = id;
+                if (await catalogued.ExecuteScalarAsync(cancellationToken) is string stored)
+                {
+                    outcomes[i] = CatalogueEntry.Read(stored) == registration ? CatalogueOutcome.Same : CatalogueOutcome.Conflict;
+                    continue;
+                }
+
+                known.Parameters["$id"].Value = id;
+                await using var reader = await known.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                var same = reader.GetString(0) == registration.Platform && reader.GetInt64(1) == registration.CreatedAt.ToUnixTimeMilliseconds();
+                outcomes[i] = same ? CatalogueOutcome.Same : CatalogueOutcome.Conflict;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            Guard.ThrowIfLost();
+            return outcomes;
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<BackfillItem>> ReadBackfillAsync(long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT backfill_seq, track_id FROM apex_catalogue WHERE backfill_seq > $after ORDER BY backfill_seq LIMIT $limit";
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        var items = new List<BackfillItem>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new BackfillItem(reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return items;
+    }
+
+    public async Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), min(registered_at) FROM apex_catalogue WHERE backfill_seq > $after";
+        command.Parameters.AddWithValue("$after", afterSeq);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new BackfillDepth(reader.GetInt64(0), reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
+    }
+
+    public async Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT registration, registered_at FROM apex_catalogue WHERE track_id = $id";
+        command.Parameters.AddWithValue("$id", trackId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new CatalogueRecord(trackId, CatalogueEntry.Read(reader.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)))
+            : null;
+    }
+
     /// <summary>Logs a batch durably; returns when it is committed.</summary>
     public Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default)
     {

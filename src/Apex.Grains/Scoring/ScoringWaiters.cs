@@ -31,10 +31,12 @@ public sealed class ScoringWaiters
     public const string MeterName = "Apex.Scoring.Queue";
 
     private readonly ConcurrentDictionary<string, ScoringWait> _waiting = new(StringComparer.Ordinal);
+    private readonly Counter<long> _finished;
 
     public ScoringWaiters(IMeterFactory? meters = null)
     {
         var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
+        _finished = meter.CreateCounter<long>("apex.scoring.finished", "{track}", "Tracks whose scoring ended on this silo, by priority (live or backfill) and outcome (scored or failed).");
         meter.CreateObservableGauge("apex.scoring.queued", () => Counts().Select(c => new Measurement<int>(c.Value, new KeyValuePair<string, object?>("state", Name(c.Key)))),
             "{track}", "Queued tracks whose grains are active on this silo, by what they wait for (or in_flight).");
     }
@@ -76,7 +78,14 @@ public sealed class ScoringWaiters
 
     public void Done(string trackId) => _waiting.TryRemove(trackId, out _);
 
+    /// <summary>A track's scoring ended: the throughput per priority.</summary>
+    public void Finished(bool backfill, ScoringStatus outcome) =>
+        _finished.Add(1, new KeyValuePair<string, object?>("priority", backfill ? "backfill" : "live"), new KeyValuePair<string, object?>("outcome", outcome == ScoringStatus.Scored ? "scored" : "failed"));
+
     public IReadOnlyList<string> WaitingFor(ScoringWait reason) => _waiting.Where(w => w.Value == reason).Select(w => w.Key).ToList();
+
+    /// <summary>Queued tracks on this silo other than <paramref name="ids"/> (the backfill's own: what is left are live ones).</summary>
+    public int CountExcept(IReadOnlySet<string> ids) => _waiting.Keys.Count(k => !ids.Contains(k));
 
     public IReadOnlyDictionary<ScoringWait, int> Counts() =>
         Enum.GetValues<ScoringWait>().ToDictionary(r => r, r => _waiting.Count(w => w.Value == r));

@@ -12,8 +12,9 @@ public static class StoreMeta
     /// <summary>
     /// The schema version this build writes and reads; a database of a newer one is refused.
     /// 1: the first stamped schema. 2: API keys can expire and be revoked (apex_keys.expires_at, revoked_at).
+    /// 3: the catalogue of tracks registered in bulk (apex_catalogue).
     /// </summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     public const string VersionKey = "schema_version";
     public const string DataSetKey = "data_set";

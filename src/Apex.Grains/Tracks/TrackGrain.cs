@@ -51,15 +51,32 @@ public sealed partial class TrackGrain(
 
     private string Id => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>The reason a track registered in bulk shows until the backfill admits it.</summary>
+    public const string BackfillReason = "backfill: queued behind tracks registered live";
+
+    // Registered in bulk and not yet admitted by the backfill: the state above came from the catalogue
+    // and is not written.
+    private bool _backfill;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (state.State.Registration is null && await log.ReadCatalogueAsync(Id, cancellationToken) is { } catalogued)
+        {
+            // Registered in bulk: the catalogue holds the registration, and this activation shows it. The
+            // state is written, and scoring starts, only when the backfill admits the track (ScoreNowAsync).
+            state.State.Registration = catalogued.Registration;
+            state.State.RegisteredAt = catalogued.RegisteredAt;
+            state.State.Scoring = ScoringStatus.Queued;
+            state.State.ScoringError = BackfillReason;
+            _backfill = true;
+            return;
+        }
+
         _storedReason = state.State.ScoringError;
         if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
         {
             StartScoringTimer(TimeSpan.Zero);
         }
-
-        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -116,9 +133,46 @@ public sealed partial class TrackGrain(
             return null;
         }
 
+        await AdmitAsync(startTimer: false);
+
         // Asked for: one try now, whatever the last one learned.
         await ScoreOnceAsync(force: true);
         return Scoring();
+    }
+
+    async Task<bool> ITrackGrain.AdmitAsync()
+    {
+        if (state.State.Registration is null)
+        {
+            return false;
+        }
+
+        await AdmitAsync(startTimer: true);
+        return true;
+    }
+
+    /// <summary>A track from the catalogue becomes a track like any other, queued durably and retried until scored.</summary>
+    private async Task AdmitAsync(bool startTimer)
+    {
+        if (!_backfill || state.State.Registration is not { } registration)
+        {
+            return;
+        }
+
+        _backfill = false;
+        state.State.ScoringError = null;
+        state.State.Backfill = true;
+        await WriteAsync();
+        if (ScoringEnabled)
+        {
+            await this.RegisterOrUpdateReminder(ScoringReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            if (startTimer)
+            {
+                StartScoringTimer(TimeSpan.Zero);
+            }
+        }
+
+        await JoinArenaAsync(registration);
     }
 
     async Task<bool> ITrackGrain.RescoreAsync(string version)
@@ -144,7 +198,7 @@ public sealed partial class TrackGrain(
 
     Task ITrackGrain.WakeAsync()
     {
-        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled)
+        if (state.State.Registration is not null && state.State.Scoring == ScoringStatus.Queued && ScoringEnabled && !_backfill)
         {
             StartScoringTimer(TimeSpan.Zero);
         }
@@ -316,6 +370,7 @@ public sealed partial class TrackGrain(
         state.State.Scoring = ScoringStatus.Scored;
         state.State.ScoringError = null;
         await WriteAsync();
+        waiters?.Finished(state.State.Backfill, ScoringStatus.Scored);
         if (prediction is not null)
         {
             await GrainFactory.GetGrain<IPopulationGrain>(registration.Platform).RecordPredictionAsync(prediction);
@@ -359,6 +414,7 @@ public sealed partial class TrackGrain(
                 state.State.Scoring = ScoringStatus.Failed;
                 state.State.ScoringError = outcome.Error;
                 await WriteAsync();
+                waiters?.Finished(state.State.Backfill, ScoringStatus.Failed);
                 return (null, ScoringWait.Retry);
             default:
                 return (outcome, ScoringWait.Retry);

@@ -25,4 +25,8 @@ public sealed class TrackState
 
     [Id(5)]
     public TrackScores? Scores { get; set; }
+
+    /// <summary>Registered in bulk and admitted by the backfill (its scoring counts as backfill work).</summary>
+    [Id(6)]
+    public bool Backfill { get; set; }
 }

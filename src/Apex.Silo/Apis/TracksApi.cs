@@ -321,7 +321,7 @@ public static class TracksApi
             scores.Encoder, scores.EmbeddingRef, scores.ScoredAt);
     }
 
-    private static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, string uploadsFolder, DateTimeOffset now, out string? audio)
+    internal static Dictionary<string, string[]> Validate(RegisterTrackRequest request, ApexOptions options, string uploadsFolder, DateTimeOffset now, out string? audio, Dictionary<string, string>? folders = null)
     {
         audio = null;
         var errors = new Dictionary<string, string[]>();
@@ -340,7 +340,7 @@ public static class TracksApi
             errors["created_at"] = [$"Required: {Domains.TimeRule}."];
         }
 
-        if (MediaPath(request.AudioPath, options, uploadsFolder, out audio) is { } problem)
+        if (MediaPath(request.AudioPath, options, uploadsFolder, out audio, folders) is { } problem)
         {
             errors["audio_path"] = [problem];
         }
@@ -360,7 +360,7 @@ public static class TracksApi
 
 
     /// <summary>Resolves a path under the media root; never an arbitrary server path.</summary>
-    private static string? MediaPath(string? path, ApexOptions options, string uploadsFolder, out string? resolved)
+    private static string? MediaPath(string? path, ApexOptions options, string uploadsFolder, out string? resolved, Dictionary<string, string>? folders)
     {
         resolved = null;
         if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || !Domains.IsPlainText(path))
@@ -374,31 +374,32 @@ public static class TracksApi
         }
 
         // Links are followed first: a link inside the root that points outside it is outside.
-        if (MediaLocations.Inside(options.MediaRoot, path) is not { } full)
+        if (MediaLocations.Inside(options.MediaRoot, path, folders) is not { } full)
         {
             return "Must be a relative path inside the media root (symbolic links followed).";
         }
 
-        if (!File.Exists(full))
+        var file = new FileInfo(full);
+        if (!file.Exists)
         {
             return $"No file '{path}' under the media root.";
         }
 
         // Uploaded files belong to their own track (two tracks never share one), even when an operator puts
         // the data folder under the media root. The host's other files are not audio: the probe refuses them.
-        var uploads = MediaLocations.RealPath(uploadsFolder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var uploads = MediaLocations.Cached(uploadsFolder, folders).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         if (full.StartsWith(uploads, StringComparison.Ordinal))
         {
             return "Must be a path inside the media root and outside the host's uploads folder.";
         }
 
         // A FIFO, socket or device (stat size 0) would block whoever opens it; an empty file has no audio.
-        if (new FileInfo(full).Length == 0)
+        if (file.Length == 0)
         {
             return $"'{path}' is empty or not a regular file.";
         }
 
-        resolved = Path.GetRelativePath(MediaLocations.RealPath(options.MediaRoot), full);
+        resolved = Path.GetRelativePath(MediaLocations.Cached(options.MediaRoot, folders), full);
         // Stored locations starting "upload:" name uploaded files; a media file so named would be read as one.
         if (resolved.StartsWith(MediaLocations.UploadPrefix, StringComparison.Ordinal))
         {

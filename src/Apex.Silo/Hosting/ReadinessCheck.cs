@@ -8,11 +8,12 @@ namespace Apex.Silo.Hosting;
 /// <summary>
 /// Readiness (<c>/health/ready</c>): the silo is active in its cluster, the database answers, and the
 /// data folder's disk has at least Apex:MinFreeDiskBytes free. Its
-/// detail says how much work waits here (queued tracks by what they wait for, population hand-offs).
+/// detail says how much work waits here (queued tracks by what they wait for, population hand-offs, and
+/// the catalogue backfill on the silo that runs it).
 /// Liveness is separate: a silo whose database is down is alive and recovers by itself, so an
 /// orchestrator takes it out of the load balancer without restarting it.
 /// </summary>
-public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalSiloDetails silo, IIngestLog log, PopulationHandoff handoff, IOptions<ApexOptions> options, ScoringWaiters waiters)
+public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalSiloDetails silo, IIngestLog log, PopulationHandoff handoff, IOptions<ApexOptions> options, ScoringWaiters waiters, Apex.Grains.Backfill.BackfillMetrics backfill)
     : IHealthCheck
 {
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
@@ -28,6 +29,15 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
         foreach (var (reason, count) in waiters.Counts())
         {
             data[$"queued_{ScoringWaiters.Name(reason)}"] = count;
+        }
+
+        // The catalogue backfill, on the silo that runs it: what waits behind the live tracks.
+        if (backfill.Last is { } view)
+        {
+            data["backfill_queued"] = view.Queued;
+            data["backfill_in_flight"] = view.InFlight;
+            data["backfill_paused"] = view.Paused;
+            data["backfill_oldest_queued_at"] = view.OldestQueuedAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "";
         }
 
         if (status != SiloStatus.Active)

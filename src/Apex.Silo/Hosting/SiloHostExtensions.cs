@@ -83,9 +83,11 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<Apex.Grains.Populations.PopulationHandoff>();
         builder.Services.AddSingleton<EventIngestor>();
+        builder.Services.AddSingleton<Apex.Grains.Backfill.BackfillMetrics>();
+        builder.Services.AddOptions<Apex.Grains.Backfill.BackfillOptions>().BindConfiguration(Apex.Grains.Backfill.BackfillOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
-                ArenaMetrics.MeterName, CalibrationMetrics.MeterName, Apex.Grains.Scoring.ScoringWaiters.MeterName, "Microsoft.Orleans")
+                ArenaMetrics.MeterName, CalibrationMetrics.MeterName, Apex.Grains.Scoring.ScoringWaiters.MeterName, Apex.Grains.Backfill.BackfillMetrics.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
@@ -167,6 +169,7 @@ public static class SiloHostExtensions
                 .UseSiloMetadata(metadata)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
                 .AddApexGrainStorage(StorageNames.Arena, database)
+                .AddApexGrainStorage(StorageNames.Backfill, database)
                 .UseApexReminders(database);
         });
 

@@ -27,6 +27,18 @@ CREATE TABLE IF NOT EXISTS apex_events
     PRIMARY KEY (track_id, event_id)
 );
 
+-- Schema version 3: tracks registered in bulk (POST /tracks/batch), their whole registration written in
+-- the same transaction as their apex_tracks rows; backfill_seq orders their scoring.
+CREATE TABLE IF NOT EXISTS apex_catalogue
+(
+    track_id      text        NOT NULL PRIMARY KEY,
+    registration  text        NOT NULL,
+    registered_at timestamptz NOT NULL,
+    backfill_seq  bigserial   NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_apex_catalogue_backfill ON apex_catalogue (backfill_seq);
+
 CREATE TABLE IF NOT EXISTS apex_keys
 (
     id         text  NOT NULL PRIMARY KEY,

@@ -31,3 +31,15 @@ CREATE TABLE IF NOT EXISTS apex_batches (
     seq    INTEGER PRIMARY KEY,
     events BLOB    NOT NULL
 );
+
+-- Tracks registered in bulk (POST /tracks/batch): the whole registration, written in the same
+-- transaction as their apex_tracks rows. Their track grains read it from here when first asked, so a
+-- catalogue of a million tracks costs rows, not grain state writes. backfill_seq orders their scoring.
+CREATE TABLE IF NOT EXISTS apex_catalogue (
+    track_id      TEXT    NOT NULL PRIMARY KEY,
+    registration  TEXT    NOT NULL,
+    registered_at INTEGER NOT NULL,
+    backfill_seq  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS ix_apex_catalogue_backfill ON apex_catalogue (backfill_seq);

@@ -1,0 +1,34 @@
+namespace Apex.Grains;
+
+/// <summary>
+/// The cluster's one backfill (key 0): admits tracks registered in bulk to scoring, a few at a time, in
+/// the order they were registered, so a catalogue never stands in front of tracks registered live.
+/// </summary>
+[Alias("Apex.Grains.IBackfillGrain")]
+public interface IBackfillGrain : IGrainWithIntegerKey
+{
+    /// <summary>New tracks were catalogued: start admitting (unless paused).</summary>
+    [Alias("WakeAsync")]
+    Task WakeAsync();
+
+    [Alias("GetAsync")]
+    Task<BackfillView> GetAsync();
+
+    /// <summary>Stops admitting (tracks already admitted finish); durable across restarts.</summary>
+    [Alias("PauseAsync")]
+    Task<BackfillView> PauseAsync();
+
+    [Alias("ResumeAsync")]
+    Task<BackfillView> ResumeAsync();
+}
+
+/// <summary>The backfill as operators see it.</summary>
+[GenerateSerializer]
+[Alias("Apex.Grains.BackfillView")]
+public sealed record BackfillView(
+    [property: Id(0)] bool Paused,
+    [property: Id(1)] long Queued,
+    [property: Id(2)] DateTimeOffset? OldestQueuedAt,
+    [property: Id(3)] int InFlight,
+    [property: Id(4)] long Admitted,
+    [property: Id(5)] int MaxInFlight);

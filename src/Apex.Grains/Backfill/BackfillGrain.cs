@@ -1,0 +1,142 @@
+using Apex.Grains.Ingest;
+using Apex.Grains.Scoring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Apex.Grains.Backfill;
+
+/// <summary>
+/// Admits catalogued tracks to scoring in the order they were registered, a few at a time: at most
+/// <see cref="BackfillOptions.MaxInFlight"/> admitted and unscored, and only
+/// <see cref="BackfillOptions.InFlightWhileLive"/> while tracks registered live wait on this silo, so a
+/// catalogue of any size never stands in front of a new release and still always progresses. Queued
+/// catalogue tracks are rows in the ingest log (<see cref="IIngestLog.ReadBackfillAsync"/>), not grain
+/// activations; only admitted ones are active. The position is durable and written after the tracks it
+/// covers are admitted (each admission is durable in its track's state), so a crash admits a track
+/// twice at worst, which is a no-op. A reminder restarts it after a restart until the catalogue is done.
+/// </summary>
+public sealed partial class BackfillGrain(
+    [PersistentState("backfill", StorageNames.Backfill)] IPersistentState<BackfillState> state,
+    IIngestLog log,
+    ILogger<BackfillGrain> logger,
+    IOptions<BackfillOptions>? options = null,
+    ScoringWaiters? waiters = null,
+    BackfillMetrics? metrics = null) : Grain, IBackfillGrain, IRemindable
+{
+    private const string Reminder = "backfill";
+
+    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+    private IGrainTimer? _timer;
+
+    private BackfillOptions Settings => options?.Value ?? new BackfillOptions();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!state.State.Paused)
+        {
+            StartTimer();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    async Task IBackfillGrain.WakeAsync()
+    {
+        if (!state.State.Paused)
+        {
+            await this.RegisterOrUpdateReminder(Reminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            StartTimer();
+        }
+    }
+
+    async Task<BackfillView> IBackfillGrain.GetAsync() => await ViewAsync();
+
+    async Task<BackfillView> IBackfillGrain.PauseAsync()
+    {
+        state.State.Paused = true;
+        await state.WriteStateAsync();
+        StopTimer();
+        LogPaused(logger, state.State.Cursor);
+        return await ViewAsync();
+    }
+
+    async Task<BackfillView> IBackfillGrain.ResumeAsync()
+    {
+        state.State.Paused = false;
+        await state.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(Reminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        StartTimer();
+        LogResumed(logger, state.State.Cursor);
+        return await ViewAsync();
+    }
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (state.State.Paused)
+        {
+            return;
+        }
+
+        StartTimer();
+        await Task.CompletedTask;
+    }
+
+    private void StartTimer() =>
+        _timer ??= this.RegisterGrainTimer(_ => AdmitAsync(), new GrainTimerCreationOptions(TimeSpan.Zero, Settings.Interval) { KeepAlive = true });
+
+    private void StopTimer()
+    {
+        _timer?.Dispose();
+        _timer = null;
+    }
+
+    private async Task AdmitAsync()
+    {
+        // Admitted tracks leave the count once their scoring ends (scored or failed).
+        foreach (var id in _inFlight.ToList())
+        {
+            if ((await GrainFactory.GetGrain<ITrackGrain>(id).GetAsync())?.Scoring?.Status != ScoringStatus.Queued)
+            {
+                _inFlight.Remove(id);
+            }
+        }
+
+        var live = waiters?.CountExcept(_inFlight) ?? 0;
+        var cap = live > 0 ? Math.Min(Settings.InFlightWhileLive, Settings.MaxInFlight) : Settings.MaxInFlight;
+        var next = _inFlight.Count < cap ? await log.ReadBackfillAsync(state.State.Cursor, cap - _inFlight.Count) : [];
+        if (next.Count > 0)
+        {
+            await Task.WhenAll(next.Select(item => GrainFactory.GetGrain<ITrackGrain>(item.TrackId).AdmitAsync()));
+            _inFlight.UnionWith(next.Select(item => item.TrackId));
+            state.State.Cursor = next[^1].Seq;
+            state.State.Admitted += next.Count;
+            await state.WriteStateAsync();
+            metrics?.Admitted(next.Count);
+        }
+
+        var view = await ViewAsync();
+        if (next.Count == 0 && _inFlight.Count == 0 && view.Queued == 0)
+        {
+            // The catalogue is done: nothing wakes this grain until the next batch does.
+            StopTimer();
+            if (await this.GetReminder(Reminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+    }
+
+    private async Task<BackfillView> ViewAsync()
+    {
+        var depth = await log.CountBackfillAsync(state.State.Cursor);
+        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight);
+        metrics?.Observe(view);
+        return view;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue backfill paused at position {Cursor}")]
+    private static partial void LogPaused(ILogger logger, long cursor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue backfill resumed at position {Cursor}")]
+    private static partial void LogResumed(ILogger logger, long cursor);
+}
