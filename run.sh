@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source tools/prerequisites.sh
 apex_prerequisites
+# A fixed BLAS thread count whatever the load, so live training and `apex train` agree to the bit.
+export MKL_DYNAMIC=FALSE
 
 dotnet build src/Apex.Cli/Apex.Cli.csproj -c Release --nologo -v quiet -tl:off -clp:NoSummary
 apex() { dotnet src/Apex.Cli/bin/Release/net10.0/apex.dll "$@"; }
