@@ -64,7 +64,13 @@ public static class HeadCheckpoint
             throw new InvalidDataException($"{manifestPath}: invalid manifest ({ex.Message}).", ex);
         }
 
-        var head = new ApexHead(ToArchitecture(manifest.Architecture));
+        ApexHead head;
+        lock (Torch.TorchRandom.Gate)
+        {
+            // Its initial weights draw from libtorch's shared generator (then the file replaces them).
+            head = new ApexHead(ToArchitecture(manifest.Architecture));
+        }
+
         head.load_safetensors(weightsPath, strict: true);
         head.eval();
         return (head, manifest);

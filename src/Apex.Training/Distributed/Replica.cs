@@ -14,9 +14,6 @@ namespace Apex.Training.Distributed;
 /// </summary>
 public sealed class Replica : IDisposable
 {
-    /// <summary>libtorch's random generator is process-wide: ghost batches seed it, so they run one at a time per process.</summary>
-    private static readonly Lock TorchRandom = new();
-
     private const double Momentum = 0.1;
 
     private readonly TrainingOptions _options;
@@ -30,7 +27,7 @@ public sealed class Replica : IDisposable
         ArgumentNullException.ThrowIfNull(architecture);
         _options = options ?? throw new ArgumentNullException(nameof(options));
         Device = device ?? CPU;
-        lock (TorchRandom)
+        lock (Torch.TorchRandom.Gate)
         {
             random.manual_seed(options.Seed);
             Head = new ApexHead(architecture);
@@ -95,7 +92,7 @@ public sealed class Replica : IDisposable
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(plan);
         var saved = ReadStatistics();
-        lock (TorchRandom)
+        lock (Torch.TorchRandom.Gate)
         {
             using var scope = NewDisposeScope();
             var counters = Norms.Select(n => n.num_batches_tracked!.clone()).ToList();

@@ -22,7 +22,11 @@ internal sealed class LowPrecisionCopy : IDisposable
     public LowPrecisionCopy(ApexHead master, HeadArchitecture architecture, Device device)
     {
         _master = master;
-        _copy = new ApexHead(architecture);
+        lock (Torch.TorchRandom.Gate)
+        {
+            _copy = new ApexHead(architecture);
+        }
+
         _copy.to(device);
         _copy.to(ScalarType.BFloat16);
         _parameters = [.. master.parameters().Zip(_copy.parameters(), (m, c) => ((Tensor)m, (Tensor)c))];
