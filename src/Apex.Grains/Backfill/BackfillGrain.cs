@@ -18,6 +18,7 @@ namespace Apex.Grains.Backfill;
 public sealed partial class BackfillGrain(
     [PersistentState("backfill", StorageNames.Backfill)] IPersistentState<BackfillState> state,
     IIngestLog log,
+    TimeProvider time,
     ILogger<BackfillGrain> logger,
     IOptions<BackfillOptions>? options = null,
     ScoringWaiters? waiters = null,
@@ -25,8 +26,12 @@ public sealed partial class BackfillGrain(
 {
     private const string Reminder = "backfill";
 
+    /// <summary>How often a draining backfill re-counts its queue for the metrics and readiness.</summary>
+    private static readonly TimeSpan ViewEvery = TimeSpan.FromSeconds(10);
+
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
+    private DateTimeOffset _viewed;
 
     private BackfillOptions Settings => options?.Value ?? new BackfillOptions();
 
@@ -70,15 +75,14 @@ public sealed partial class BackfillGrain(
         return await ViewAsync();
     }
 
-    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (state.State.Paused)
+        if (!state.State.Paused)
         {
-            return;
+            StartTimer();
         }
 
-        StartTimer();
-        await Task.CompletedTask;
+        return Task.CompletedTask;
     }
 
     private void StartTimer() =>
@@ -114,20 +118,27 @@ public sealed partial class BackfillGrain(
             metrics?.Admitted(next.Count);
         }
 
-        var view = await ViewAsync();
-        if (next.Count == 0 && _inFlight.Count == 0 && view.Queued == 0)
+        // Nothing in flight means the read above ran, and it found nothing after the cursor: done.
+        if (next.Count == 0 && _inFlight.Count == 0)
         {
             // The catalogue is done: nothing wakes this grain until the next batch does.
             StopTimer();
+            await ViewAsync();
             if (await this.GetReminder(Reminder) is { } reminder)
             {
                 await this.UnregisterReminder(reminder);
             }
         }
+        else if (next.Count > 0 || time.GetUtcNow() - _viewed >= ViewEvery)
+        {
+            // The depth is a count over the catalogue's queued rows: not every tick while the queue only drains.
+            await ViewAsync();
+        }
     }
 
     private async Task<BackfillView> ViewAsync()
     {
+        _viewed = time.GetUtcNow();
         var depth = await log.CountBackfillAsync(state.State.Cursor);
         var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight);
         metrics?.Observe(view);
