@@ -68,7 +68,8 @@ public abstract class IngestLogContract : IAsyncLifetime
             new("b", new TrackRegistration("suno", DateTimeOffset.UnixEpoch.AddDays(1), "b.ogg", null)), // registered one by one on udio
         ], registeredAt);
 
-        Assert.Equal([CatalogueOutcome.Created, CatalogueOutcome.Created, CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Same, CatalogueOutcome.Conflict], first);
+        Assert.Equal([CatalogueOutcome.Created, CatalogueOutcome.Created, CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Same, CatalogueOutcome.Conflict], first.Outcomes);
+        Assert.Empty(first.Counted);
         Assert.Equal(new CatalogueRecord("k1", Song(system: "suno-v4"), registeredAt), await _log.ReadCatalogueAsync("k1"));
         Assert.Null(await _log.ReadCatalogueAsync("a"));
 
@@ -78,11 +79,41 @@ public abstract class IngestLogContract : IAsyncLifetime
         _log = await ReopenAsync();
         Assert.Equal(
             [CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Created],
-            await _log.RegisterCatalogueAsync([new("k1", Song(system: "suno-v4")), new("k2", Song(platform: "udio")), new("k3", Song())], registeredAt));
+            (await _log.RegisterCatalogueAsync([new("k1", Song(system: "suno-v4")), new("k2", Song(platform: "udio")), new("k3", Song())], registeredAt)).Outcomes);
         var events = await _log.AppendAsync([Stream("i1", "k1", 1_500_000), Stream("i1", "k3", 7)]);
         Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted], events.Outcomes);
         Assert.Equal(new TrackTotals("k1", "suno", 1, 1_500_000, 0), await _log.ReadTotalsAsync("k1"));
         Assert.Contains(await _log.ListTracksAsync("suno", TrackSort.Streams, 10), t => t.TrackId == "k3" && t.Streams == 7 && t.CreatedAt == created);
+    }
+
+    [Fact]
+    public async Task A_bulk_registration_logs_a_new_tracks_initial_counts_in_its_own_commit()
+    {
+        var at = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var song = new TrackRegistration("suno", at, "x.ogg", null);
+        EngagementEvent Initial(string track, EventKind kind, long count) => new($"catalogue:initial-{kind}", track, kind, count, at);
+        var result = await _log.RegisterCatalogueAsync(
+        [
+            new("n1", song) { Initial = [Initial("n1", EventKind.Stream, 1_000), Initial("n1", EventKind.Like, 30)] },
+            new("n2", song),
+            new("n1", song) { Initial = [Initial("n1", EventKind.Stream, 999)] }, // the same track again: its counts are not this call's to log
+            new("a", new TrackRegistration("suno", DateTimeOffset.UnixEpoch, "a.ogg", null)) { Initial = [Initial("a", EventKind.Stream, 5)] }, // known before
+        ], at);
+
+        Assert.Equal([CatalogueOutcome.Created, CatalogueOutcome.Created, CatalogueOutcome.Same, CatalogueOutcome.Same], result.Outcomes);
+        Assert.Equal([new TrackTotals("n1", "suno", 2, 1_000, 30)], result.Counted);
+        Assert.Equal(new TrackTotals("n2", "suno", 0, 0, 0), await _log.ReadTotalsAsync("n2"));
+        Assert.Equal(new TrackTotals("a", "suno", 0, 0, 0), await _log.ReadTotalsAsync("a"));
+
+        // Logged events like any other: after reopening they are the track's first two, a re-sent one is a
+        // duplicate or a conflict, and the next event is the third.
+        await _log.DisposeAsync();
+        _log = await ReopenAsync();
+        Assert.Equal([(1L, EventKind.Stream, 1_000L), (2L, EventKind.Like, 30L)], (await _log.ReadAfterAsync("n1", 0)).Select(e => (e.TrackSeq, e.Kind, e.Count)));
+        var resent = await _log.AppendAsync([Initial("n1", EventKind.Stream, 1_000), Initial("n1", EventKind.Like, 31), Stream("s1", "n1", 4)]);
+        Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Accepted], resent.Outcomes);
+        Assert.Equal(new TrackTotals("n1", "suno", 3, 1_004, 30), await _log.ReadTotalsAsync("n1"));
+        Assert.Contains(await _log.ListTracksAsync("suno", TrackSort.Likes, 10), t => t.TrackId == "n1" && t.Likes == 30);
     }
 
     [Fact]

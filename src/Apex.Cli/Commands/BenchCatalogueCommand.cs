@@ -70,11 +70,15 @@ internal static class BenchCatalogueCommand
             tracks = Enumerable.Range(b * batch, Math.Min(batch, tracks - (b * batch))).Select(i => new { track_id = $"bare-{i}", platform = "rate", created_at = "2025-01-01T00:00:00Z", audio_path = audio }),
         })).ToList();
         var registeredBare = await TimeAsync(http, "/tracks/batch", bare, concurrency, cancellationToken);
-        var events = Enumerable.Range(0, (tracks + batch - 1) / batch).Select(b => JsonSerializer.Serialize(new
+        // Events twice over the same tracks: the first pass meets each track for the first time since the
+        // host started, the second finds them in memory. The faster is the reference (the stricter goal).
+        List<string> Events(string round) => [.. Enumerable.Range(0, (tracks + batch - 1) / batch).Select(b => JsonSerializer.Serialize(new
         {
-            events = Enumerable.Range(b * batch, Math.Min(batch, tracks - (b * batch))).Select(i => new { event_id = $"rate-ev-{i}", track_id = $"rate-{i}", kind = "stream", count = 1 }),
-        })).ToList();
-        var ingested = await TimeAsync(http, "/events", events, concurrency, cancellationToken);
+            events = Enumerable.Range(b * batch, Math.Min(batch, tracks - (b * batch))).Select(i => new { event_id = $"rate-ev-{round}-{i}", track_id = $"rate-{i}", kind = "stream", count = 1 }),
+        }))];
+        var ingestedCold = await TimeAsync(http, "/events", Events("a"), concurrency, cancellationToken);
+        var ingestedWarm = await TimeAsync(http, "/events", Events("b"), concurrency, cancellationToken);
+        var ingested = Math.Min(ingestedCold, ingestedWarm);
         CliConsole.Note($"POST /tracks/batch {tracks / registered:0} tracks/s, POST /events {tracks / ingested:0} events/s");
 
         string? importLine = null, memoryLine = null, restartLine = null;
@@ -127,9 +131,10 @@ internal static class BenchCatalogueCommand
         md.AppendLine("|---|---|");
         md.AppendLine(inv, $"| POST /tracks/batch, registrations alone | {tracks / registeredBare:0} |");
         md.AppendLine(inv, $"| POST /tracks/batch, registrations with initial streams and likes (two events each) | {tracks / registered:0} |");
-        md.AppendLine(inv, $"| POST /events (one event per item) | {tracks / ingested:0} |");
+        md.AppendLine(inv, $"| POST /events (one event per item), tracks not yet in the log's memory | {tracks / ingestedCold:0} |");
+        md.AppendLine(inv, $"| POST /events (one event per item), the same tracks again | {tracks / ingestedWarm:0} |");
         md.AppendLine();
-        md.AppendLine(inv, $"Registrations reached **{ingested / registeredBare:0.00}×** the event rate of this run alone, and {ingested / registered:0.00}× with their initial counts (goal ≥ 0.5×).");
+        md.AppendLine(inv, $"Against the faster event rate of this run, registrations reached **{ingested / registeredBare:0.00}×** alone and **{ingested / registered:0.00}×** with their initial counts (goal ≥ 0.5×).");
         md.AppendLine();
         foreach (var line in new[] { importLine, memoryLine, restartLine }.OfType<string>())
         {

@@ -35,9 +35,10 @@ public interface IIngestLog : IAsyncDisposable
     /// apex_tracks row and its whole registration in the catalogue), the same as already registered, or
     /// a conflict (registered with other details; a track registered one by one is compared on platform
     /// and creation time, the part of it the log holds). One outcome per entry, in order; a repeated id
-    /// within the call meets the first.
+    /// within the call meets the first. A created track's initial counts are logged in the same
+    /// transaction as its first events; the result lists the totals they gave.
     /// </summary>
-    Task<IReadOnlyList<CatalogueOutcome>> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default);
+    Task<CatalogueResult> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default);
 
     /// <summary>A track registered in bulk, or null (unknown, or registered one by one).</summary>
     Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default);

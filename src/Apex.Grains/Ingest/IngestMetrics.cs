@@ -33,6 +33,9 @@ public sealed class IngestMetrics : IDisposable
         }
     }
 
+    /// <summary>A catalogue's initial counts, logged with their registrations: accepted events like any other.</summary>
+    public void RecordInitialCounts(long events) => _events.Add(events, new KeyValuePair<string, object?>("outcome", ResentEvents.Name(IngestOutcome.Accepted)));
+
     public void RecordAck(TimeSpan duration) => _ack.Record(duration.TotalSeconds);
 
     public void RecordCommit(TimeSpan duration, int batches)

@@ -64,7 +64,7 @@ public sealed class PostgresIngestLog : IIngestLog
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<CatalogueOutcome>> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
+    public async Task<CatalogueResult> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
         // Set-based, one transaction: the tracks no silo has yet are inserted (a concurrent insert of the
@@ -79,17 +79,29 @@ public sealed class PostgresIngestLog : IIngestLog
         await using var connection = await _source.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var created = new HashSet<string>(StringComparer.Ordinal);
+        // A track is inserted with the totals of its initial counts; the events that make them are
+        // copied below for the tracks this call created, so totals and logged events agree at commit.
+        var numbered = unique.Select(e => e.Numbered()).ToList();
         await using (var insert = new NpgsqlCommand(
-            "INSERT INTO apex_tracks (track_id, platform, created_at) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT (track_id) DO NOTHING RETURNING track_id", connection, transaction))
+            "INSERT INTO apex_tracks (track_id, platform, created_at, last_seq, streams, likes) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[]) ON CONFLICT (track_id) DO NOTHING RETURNING track_id", connection, transaction))
         {
             insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.TrackId)] });
             insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.Registration.Platform)] });
             insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. unique.Select(e => e.Registration.CreatedAt.UtcDateTime)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.LastSeq)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.Streams)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.Likes)] });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 created.Add(reader.GetString(0));
             }
+        }
+
+        var counted = numbered.Where(n => n.Events.Count > 0 && created.Contains(n.Totals.TrackId)).ToList();
+        if (counted.Count > 0)
+        {
+            await CopyEventsAsync(connection, counted.SelectMany(n => n.Events), cancellationToken);
         }
 
         var fresh = unique.Where(e => created.Contains(e.TrackId)).ToList();
@@ -127,7 +139,7 @@ public sealed class PostgresIngestLog : IIngestLog
                 : CatalogueOutcome.Conflict;
         }
 
-        return outcomes;
+        return new CatalogueResult(outcomes, [.. counted.Select(n => n.Totals)]);
 
         // A track registered one by one is known here by platform and creation time (to the microsecond PostgreSQL keeps).
         static bool Matches((string Platform, DateTime CreatedAt, string? Registration) row, TrackRegistration registration) =>
@@ -316,23 +328,8 @@ public sealed class PostgresIngestLog : IIngestLog
             e => logged.TryGetValue((e.TrackId, e.EventId), out var payload) ? payload : null);
         if (classified.Accepted.Count > 0)
         {
-            // Binary COPY: the rows are deduplicated already (under the track locks), so no conflict clause is needed.
-            await using (var copy = await connection.BeginBinaryImportAsync("COPY apex_events (track_id, event_id, track_seq, kind, count, ts) FROM STDIN (FORMAT BINARY)"))
-            {
-                foreach (var (e, seq) in classified.Accepted)
-                {
-                    await copy.StartRowAsync();
-                    await copy.WriteAsync(e.TrackId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(e.EventId, NpgsqlDbType.Text);
-                    await copy.WriteAsync(seq, NpgsqlDbType.Bigint);
-                    await copy.WriteAsync((short)e.Kind, NpgsqlDbType.Smallint);
-                    await copy.WriteAsync(e.Count, NpgsqlDbType.Bigint);
-                    await copy.WriteAsync(e.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz);
-                }
-
-                await copy.CompleteAsync();
-            }
-
+            // The rows are deduplicated already (under the track locks), so no conflict clause is needed.
+            await CopyEventsAsync(connection, classified.Accepted, CancellationToken.None);
             var changed = classified.Changed.Values.ToArray();
             await using var advance = new NpgsqlCommand("UPDATE apex_tracks t SET last_seq = u.last_seq, streams = u.streams, likes = u.likes FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(track_id, last_seq, streams, likes) WHERE t.track_id = u.track_id", connection, transaction);
             advance.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = changed.Select(t => t.TrackId).ToArray() });
@@ -344,5 +341,23 @@ public sealed class PostgresIngestLog : IIngestLog
 
         await transaction.CommitAsync();
         return classified.Results;
+    }
+
+    /// <summary>Appends numbered events with binary COPY, within the connection's open transaction.</summary>
+    private static async Task CopyEventsAsync(NpgsqlConnection connection, IEnumerable<NumberedEvent> events, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("COPY apex_events (track_id, event_id, track_seq, kind, count, ts) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var (e, seq) in events)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(e.TrackId, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(e.EventId, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(seq, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync((short)e.Kind, NpgsqlDbType.Smallint, cancellationToken);
+            await copy.WriteAsync(e.Count, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(e.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+        }
+
+        await copy.CompleteAsync(cancellationToken);
     }
 }

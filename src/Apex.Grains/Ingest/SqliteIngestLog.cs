@@ -132,28 +132,37 @@ public sealed class SqliteIngestLog : IIngestLog
         }
     }
 
-    public async Task<IReadOnlyList<CatalogueOutcome>> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
+    public async Task<CatalogueResult> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
         await _writer.WaitAsync(cancellationToken);
         try
         {
+            Guard.ThrowIfLost();
             var connection = await ConnectionAsync(cancellationToken);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             await using var catalogued = Command(connection, transaction, "SELECT registration FROM apex_catalogue WHERE track_id = $id", "$id");
             await using var known = Command(connection, transaction, "SELECT platform, created_at FROM apex_tracks WHERE track_id = $id", "$id");
-            await using var track = Command(connection, transaction, "INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)", "$id", "$platform", "$created");
+            await using var track = Command(connection, transaction, "INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at, last_seq, streams, likes) VALUES ($id, $platform, $created, $seq, $streams, $likes)", "$id", "$platform", "$created", "$seq", "$streams", "$likes");
             await using var entry = Command(connection, transaction, "INSERT INTO apex_catalogue (track_id, registration, registered_at, backfill_seq) VALUES ($id, $registration, $at, $seq)", "$id", "$registration", "$at", "$seq");
             await using var last = Command(connection, transaction, "SELECT COALESCE(MAX(backfill_seq), 0) FROM apex_catalogue");
             var seq = (long)(await last.ExecuteScalarAsync(cancellationToken))!;
             var outcomes = new CatalogueOutcome[entries.Count];
+            var initial = new List<NumberedEvent>();
+            var counted = new List<TrackTotals>();
             for (var i = 0; i < entries.Count; i++)
             {
                 var (id, registration) = entries[i];
-                // A new track (the common case in a catalogue) costs two inserts; only one already known is read.
+                // A new track (the common case in a catalogue) costs two inserts, its counts a share of one
+                // packed row; only a track already known is read. Its totals are written as of its counts, so
+                // the checkpointed totals and the logged events agree from the start.
+                var (events, totals) = entries[i].Numbered();
                 track.Parameters["$id"].Value = id;
                 track.Parameters["$platform"].Value = registration.Platform;
                 track.Parameters["$created"].Value = registration.CreatedAt.ToUnixTimeMilliseconds();
+                track.Parameters["$seq"].Value = totals.LastSeq;
+                track.Parameters["$streams"].Value = totals.Streams;
+                track.Parameters["$likes"].Value = totals.Likes;
                 if (await track.ExecuteNonQueryAsync(cancellationToken) == 1)
                 {
                     entry.Parameters["$id"].Value = id;
@@ -162,6 +171,12 @@ public sealed class SqliteIngestLog : IIngestLog
                     entry.Parameters["$seq"].Value = ++seq;
                     await entry.ExecuteNonQueryAsync(cancellationToken);
                     outcomes[i] = CatalogueOutcome.Created;
+                    if (events.Count > 0)
+                    {
+                        initial.AddRange(events);
+                        counted.Add(totals);
+                    }
+
                     continue;
                 }
 
@@ -179,9 +194,21 @@ public sealed class SqliteIngestLog : IIngestLog
                 outcomes[i] = same ? CatalogueOutcome.Same : CatalogueOutcome.Conflict;
             }
 
+            if (initial.Count > 0)
+            {
+                await using var append = Command(connection, transaction, "INSERT INTO apex_batches (events) VALUES ($events)", "$events");
+                append.Parameters["$events"].Value = PackedEvents.Pack(initial);
+                await append.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
             Guard.ThrowIfLost();
-            return outcomes;
+            foreach (var (e, _) in initial)
+            {
+                _index.Add(e.TrackId, e.EventId, LoggedPayload.Of(e));
+            }
+
+            return new CatalogueResult(outcomes, counted);
         }
         finally
         {

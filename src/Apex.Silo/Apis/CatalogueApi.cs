@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using Apex.Grains;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Grains.Populations;
 using Apex.Scoring;
 using Apex.Silo.Auth;
 using Apex.Silo.Hosting;
@@ -61,7 +62,7 @@ public static class CatalogueApi
     }
 
     private static async Task<Results<Ok<CatalogueResponse>, ValidationProblem>> RegisterAsync(
-        CatalogueRequest request, IIngestLog log, EventIngestor ingestor, IGrainFactory grains, MediaLocations media, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        CatalogueRequest request, IIngestLog log, EventIngestor ingestor, PopulationHandoff handoff, IngestMetrics metrics, IGrainFactory grains, MediaLocations media, IOptions<ApexOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var tracks = request.Tracks ?? [];
         if (tracks.Count is 0 or > MaxTracksPerBatch)
@@ -71,7 +72,7 @@ public static class CatalogueApi
 
         var now = time.GetUtcNow();
         var items = new CatalogueItem[tracks.Count];
-        var valid = new List<(int Index, CatalogueEntry Entry, CatalogueTrack Track)>(tracks.Count);
+        var valid = new List<(int Index, CatalogueEntry Entry)>(tracks.Count);
         var folders = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < tracks.Count; i++)
         {
@@ -82,49 +83,50 @@ public static class CatalogueApi
             }
 
             var t = tracks[i]!;
-            valid.Add((i, new CatalogueEntry(t.TrackId!, new Grains.TrackRegistration(t.Platform!, t.CreatedAt!.Value, audio!, t.Instrumental, t.System?.Trim(), t.Prompt)), t));
+            var registration = new Grains.TrackRegistration(t.Platform!, t.CreatedAt!.Value, audio!, t.Instrumental, t.System?.Trim(), t.Prompt);
+            valid.Add((i, new CatalogueEntry(t.TrackId!, registration) { Initial = InitialCounts(t, now) }));
         }
 
-        var outcomes = valid.Count > 0 ? await log.RegisterCatalogueAsync([.. valid.Select(v => v.Entry)], now, cancellationToken) : [];
-        var counts = new List<(int Item, EngagementEvent Event)>();
+        // New tracks get their counts in the registration's own commit; only a re-sent track's counts take
+        // the event path, where the logged ones make them a duplicate (same counts) or a conflict.
+        var registered = valid.Count > 0 ? await log.RegisterCatalogueAsync([.. valid.Select(v => v.Entry)], now, cancellationToken) : new CatalogueResult([], []);
+        var resent = new List<(int Item, EngagementEvent Event)>();
         for (var v = 0; v < valid.Count; v++)
         {
-            var (index, entry, track) = valid[v];
-            items[index] = new CatalogueItem(index, entry.TrackId, outcomes[v] switch
+            var (index, entry) = valid[v];
+            var outcome = registered.Outcomes[v];
+            items[index] = new CatalogueItem(index, entry.TrackId, outcome switch
             {
                 CatalogueOutcome.Created => "created",
                 CatalogueOutcome.Same => "same",
                 CatalogueOutcome.Conflict => "conflict",
-                _ => throw new InvalidOperationException($"Unnamed catalogue outcome {outcomes[v]}."),
-            }, outcomes[v] == CatalogueOutcome.Conflict ? "Already registered with other details; nothing changed." : null);
-            if (outcomes[v] != CatalogueOutcome.Conflict)
+                _ => throw new InvalidOperationException($"Unnamed catalogue outcome {outcome}."),
+            }, outcome == CatalogueOutcome.Conflict ? "Already registered with other details; nothing changed." : null);
+            if (outcome == CatalogueOutcome.Same)
             {
-                var at = track.CountsAt ?? now;
-                if (track.Streams is > 0 and var streams)
-                {
-                    counts.Add((index, new EngagementEvent(InitialStreamsEventId, entry.TrackId, EventKind.Stream, streams, at, TimestampGiven: track.CountsAt is not null)));
-                }
-
-                if (track.Likes is > 0 and var likes)
-                {
-                    counts.Add((index, new EngagementEvent(InitialLikesEventId, entry.TrackId, EventKind.Like, likes, at, TimestampGiven: track.CountsAt is not null)));
-                }
+                resent.AddRange(entry.Initial.Select(e => (index, e)));
             }
         }
 
-        if (outcomes.Contains(CatalogueOutcome.Created))
+        if (registered.Outcomes.Contains(CatalogueOutcome.Created))
         {
             await grains.GetGrain<IBackfillGrain>(0).WakeAsync();
         }
 
-        if (counts.Count > 0)
+        if (registered.Counted.Count > 0)
         {
-            var logged = await ingestor.IngestAsync([.. counts.Select(c => c.Event)], cancellationToken);
-            for (var c = 0; c < counts.Count; c++)
+            metrics.RecordInitialCounts(registered.Counted.Sum(t => t.LastSeq));
+            await handoff.HandAsync(registered.Counted, cancellationToken);
+        }
+
+        if (resent.Count > 0)
+        {
+            var logged = await ingestor.IngestAsync([.. resent.Select(c => c.Event)], cancellationToken);
+            for (var c = 0; c < resent.Count; c++)
             {
                 if (logged.Outcomes[c] == IngestOutcome.Conflict)
                 {
-                    var index = counts[c].Item;
+                    var index = resent[c].Item;
                     items[index] = items[index] with { Outcome = "conflict", Reason = "Registered before with other initial counts; the first ones stand." };
                 }
             }
@@ -132,6 +134,24 @@ public static class CatalogueApi
 
         return TypedResults.Ok(new CatalogueResponse(
             items.Count(i => i.Outcome == "created"), items.Count(i => i.Outcome == "same"), items.Count(i => i.Outcome == "conflict"), items.Count(i => i.Outcome == "rejected"), items));
+    }
+
+    /// <summary>A track's counts so far as its first events; their ids are fixed, so a re-sent row dedupes.</summary>
+    private static List<EngagementEvent> InitialCounts(CatalogueTrack track, DateTimeOffset now)
+    {
+        var at = track.CountsAt ?? now;
+        var events = new List<EngagementEvent>(2);
+        if (track.Streams is > 0 and var streams)
+        {
+            events.Add(new EngagementEvent(InitialStreamsEventId, track.TrackId!, EventKind.Stream, streams, at, TimestampGiven: track.CountsAt is not null));
+        }
+
+        if (track.Likes is > 0 and var likes)
+        {
+            events.Add(new EngagementEvent(InitialLikesEventId, track.TrackId!, EventKind.Like, likes, at, TimestampGiven: track.CountsAt is not null));
+        }
+
+        return events;
     }
 
     private static TracksApi.RegisterTrackRequest Request(CatalogueTrack track) =>
