@@ -20,9 +20,17 @@ public interface IBackfillGrain : IGrainWithIntegerKey
 
     [Alias("ResumeAsync")]
     Task<BackfillView> ResumeAsync();
+
+    /// <summary>
+    /// A silo's tracks registered live and queued for scoring, reported every admission interval while
+    /// there are any (and once when they are gone): the backfill gives way to live tracks on every silo.
+    /// </summary>
+    [Alias("ReportLiveAsync")]
+    [Orleans.Concurrency.OneWay]
+    Task ReportLiveAsync(string silo, int queued);
 }
 
-/// <summary>The backfill as operators see it.</summary>
+/// <summary>The backfill as operators see it, with the tracks registered live that queue across the cluster (it gives way to them).</summary>
 [GenerateSerializer]
 [Alias("Apex.Grains.BackfillView")]
 public sealed record BackfillView(
@@ -31,4 +39,5 @@ public sealed record BackfillView(
     [property: Id(2)] DateTimeOffset? OldestQueuedAt,
     [property: Id(3)] int InFlight,
     [property: Id(4)] long Admitted,
-    [property: Id(5)] int MaxInFlight);
+    [property: Id(5)] int MaxInFlight,
+    [property: Id(6)] int LiveQueued = 0);

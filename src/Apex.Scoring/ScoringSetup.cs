@@ -41,6 +41,7 @@ public static class ScoringSiloBuilderExtensions
         services.AddHostedService<EmbedderWarmup>();
         services.AddHostedService<ModelWatcher>();
         services.AddHostedService<ScoringDrain>();
+        services.AddHostedService<Apex.Grains.Backfill.LiveQueueReporter>();
         return silo;
     }
 }

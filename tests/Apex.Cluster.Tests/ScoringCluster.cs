@@ -71,6 +71,7 @@ internal sealed class ScoringCluster : IAsyncDisposable
             silo.UseSiloMetadata(metadata)
                 .AddApexScoring(new ScoringSetup(options with { Gpu = isGpu }, new MediaLocations(Samples, Path.Combine(folder, "uploads")), modelsFolder, SyntheticDemo: false), _ => store)
                 .AddApexGrainStorage(StorageNames.Tracks, database)
+                .AddApexGrainStorage(StorageNames.Backfill, database)
                 .UseApexReminders(database);
             silo.Services.AddSingleton<IIngestLog>(scoring.Log);
             if (trainer is not null)

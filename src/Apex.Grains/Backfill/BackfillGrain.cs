@@ -8,7 +8,8 @@ namespace Apex.Grains.Backfill;
 /// <summary>
 /// Admits catalogued tracks to scoring in the order they were registered, a few at a time: at most
 /// <see cref="BackfillOptions.MaxInFlight"/> admitted and unscored, and only
-/// <see cref="BackfillOptions.InFlightWhileLive"/> while tracks registered live wait on this silo, so a
+/// <see cref="BackfillOptions.InFlightWhileLive"/> while tracks registered live wait on any silo (each
+/// silo reports its own, <see cref="LiveQueueReporter"/>), so a
 /// catalogue of any size never stands in front of a new release and still always progresses. Queued
 /// catalogue tracks are rows in the ingest log (<see cref="IIngestLog.ReadBackfillAsync"/>), not grain
 /// activations; only admitted ones are active. The position is durable and written after the tracks it
@@ -21,7 +22,6 @@ public sealed partial class BackfillGrain(
     TimeProvider time,
     ILogger<BackfillGrain> logger,
     IOptions<BackfillOptions>? options = null,
-    ScoringWaiters? waiters = null,
     BackfillMetrics? metrics = null) : Grain, IBackfillGrain, IRemindable
 {
     private const string Reminder = "backfill";
@@ -30,13 +30,21 @@ public sealed partial class BackfillGrain(
     private static readonly TimeSpan ViewEvery = TimeSpan.FromSeconds(10);
 
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+
+    // Each silo's last report of its live queue; a silo that stops reporting (gone, or its queue empty
+    // and the last report lost) stops counting once its report is stale.
+    private readonly Dictionary<string, (int Queued, DateTimeOffset At)> _live = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
     private DateTimeOffset _viewed;
 
     private BackfillOptions Settings => options?.Value ?? new BackfillOptions();
 
+    // Until every silo had an interval to report its live queue, no report does not mean no live tracks.
+    private DateTimeOffset _listeningSince;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _listeningSince = time.GetUtcNow();
         if (!state.State.Paused)
         {
             StartTimer();
@@ -75,6 +83,32 @@ public sealed partial class BackfillGrain(
         return await ViewAsync();
     }
 
+    Task IBackfillGrain.ReportLiveAsync(string silo, int queued)
+    {
+        if (queued > 0)
+        {
+            _live[silo] = (queued, time.GetUtcNow());
+        }
+        else
+        {
+            _live.Remove(silo);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Live tracks queued across the cluster, by the silos' fresh reports.</summary>
+    private int LiveQueued()
+    {
+        var fresh = time.GetUtcNow() - Settings.LiveReportLifetime;
+        foreach (var stale in _live.Where(r => r.Value.At < fresh).Select(r => r.Key).ToList())
+        {
+            _live.Remove(stale);
+        }
+
+        return _live.Values.Sum(r => r.Queued);
+    }
+
     Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
         if (!state.State.Paused)
@@ -105,8 +139,9 @@ public sealed partial class BackfillGrain(
             }
         }
 
-        var live = waiters?.CountExcept(_inFlight) ?? 0;
-        var cap = live > 0 ? Math.Min(Settings.InFlightWhileLive, Settings.MaxInFlight) : Settings.MaxInFlight;
+        var heard = time.GetUtcNow() - _listeningSince >= Settings.Interval * 2;
+        var live = LiveQueued();
+        var cap = live > 0 || !heard ? Math.Min(Settings.InFlightWhileLive, Settings.MaxInFlight) : Settings.MaxInFlight;
         var next = _inFlight.Count < cap ? await log.ReadBackfillAsync(state.State.Cursor, cap - _inFlight.Count) : [];
         if (next.Count > 0)
         {
@@ -140,7 +175,7 @@ public sealed partial class BackfillGrain(
     {
         _viewed = time.GetUtcNow();
         var depth = await log.CountBackfillAsync(state.State.Cursor);
-        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight);
+        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight, LiveQueued());
         metrics?.Observe(view);
         return view;
     }

@@ -16,6 +16,9 @@ public sealed class BackfillOptions
     [System.ComponentModel.DataAnnotations.Range(1, 10_000)]
     public int InFlightWhileLive { get; set; } = 1;
 
-    /// <summary>Between two admission rounds.</summary>
+    /// <summary>Between two admission rounds, and between two reports of a silo's live queue.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a silo's report of its live queue counts when no newer one comes (a silo that died reported last).</summary>
+    public TimeSpan LiveReportLifetime => Interval * 5;
 }

@@ -30,7 +30,7 @@ public sealed class ScoringWaiters
 {
     public const string MeterName = "Apex.Scoring.Queue";
 
-    private readonly ConcurrentDictionary<string, ScoringWait> _waiting = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ScoringWait Reason, bool Backfill)> _waiting = new(StringComparer.Ordinal);
     private readonly Counter<long> _finished;
 
     public ScoringWaiters(IMeterFactory? meters = null)
@@ -74,7 +74,8 @@ public sealed class ScoringWaiters
         return running;
     }
 
-    public void Wait(string trackId, ScoringWait reason) => _waiting[trackId] = reason;
+    /// <summary>A track's scoring waits for <paramref name="reason"/>; <paramref name="backfill"/> for a catalogued track the backfill admitted.</summary>
+    public void Wait(string trackId, ScoringWait reason, bool backfill = false) => _waiting[trackId] = (reason, backfill);
 
     public void Done(string trackId) => _waiting.TryRemove(trackId, out _);
 
@@ -82,11 +83,11 @@ public sealed class ScoringWaiters
     public void Finished(bool backfill, ScoringStatus outcome) =>
         _finished.Add(1, new KeyValuePair<string, object?>("priority", backfill ? "backfill" : "live"), new KeyValuePair<string, object?>("outcome", outcome == ScoringStatus.Scored ? "scored" : "failed"));
 
-    public IReadOnlyList<string> WaitingFor(ScoringWait reason) => _waiting.Where(w => w.Value == reason).Select(w => w.Key).ToList();
+    public IReadOnlyList<string> WaitingFor(ScoringWait reason) => _waiting.Where(w => w.Value.Reason == reason).Select(w => w.Key).ToList();
 
-    /// <summary>Queued tracks on this silo other than <paramref name="ids"/> (the backfill's own: what is left are live ones).</summary>
-    public int CountExcept(IReadOnlySet<string> ids) => _waiting.Keys.Count(k => !ids.Contains(k));
+    /// <summary>Tracks registered live and queued on this silo (waiting or in flight): what the backfill gives way to.</summary>
+    public int LiveQueued() => _waiting.Count(w => !w.Value.Backfill);
 
     public IReadOnlyDictionary<ScoringWait, int> Counts() =>
-        Enum.GetValues<ScoringWait>().ToDictionary(r => r, r => _waiting.Count(w => w.Value == r));
+        Enum.GetValues<ScoringWait>().ToDictionary(r => r, r => _waiting.Count(w => w.Value.Reason == r));
 }

@@ -244,12 +244,12 @@ public sealed partial class TrackGrain(
 
         if (!force && Waiting() is { } absent)
         {
-            waiters?.Wait(Id, absent);
+            waiters?.Wait(Id, absent, state.State.Backfill);
             return;
         }
 
         _scoring = true;
-        waiters?.Wait(Id, ScoringWait.InFlight);
+        waiters?.Wait(Id, ScoringWait.InFlight, state.State.Backfill);
         ScoringWait waitingFor;
         try
         {
@@ -280,7 +280,7 @@ public sealed partial class TrackGrain(
             return;
         }
 
-        waiters?.Wait(Id, waitingFor);
+        waiters?.Wait(Id, waitingFor, state.State.Backfill);
     }
 
     /// <summary>What this track still waits for, read from memory only; null when a try may succeed now.</summary>
