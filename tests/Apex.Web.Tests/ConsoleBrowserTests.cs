@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
@@ -80,6 +81,27 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
         await page.GotoAsync("/console/models");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/console/signin\\?returnUrl=%2Fconsole%2Fmodels"));
         await ShotAsync(page, "signin");
+    }
+
+    [Fact]
+    public async Task The_overview_shows_the_clusters_scoring_queue_as_the_backfill_reports_it()
+    {
+        // A small catalogue on a platform of its own, held by a paused backfill.
+        (await host.Silo.Http.PostAsync(new Uri("/backfill/pause", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        var tracks = Enumerable.Range(0, 3).Select(i => new { track_id = $"backlog-{i}", platform = "zz-backlog", created_at = "2025-01-01T00:00:00Z", audio_path = "sorohan-solo-trumpet-06.ogg" });
+        (await host.Silo.Http.PostAsJsonAsync(new Uri("/tracks/batch", UriKind.Relative), new { tracks })).EnsureSuccessStatusCode();
+        var backfill = await host.GetJsonAsync("/backfill");
+        Assert.True(backfill.GetProperty("queued").GetInt64() >= 3, $"{backfill}");
+
+        var (context, page) = await host.SignInAsync(SiloProcess.AdminKey);
+        await using var _ = context;
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Scoring queue" })).ToBeVisibleAsync();
+        Assert.Equal(backfill.GetProperty("queued").GetInt64().ToString("N0", CultureInfo.InvariantCulture), await page.GetByTestId("backfill-queued").InnerTextAsync());
+        Assert.Equal(backfill.GetProperty("live_queued").GetInt32().ToString("N0", CultureInfo.InvariantCulture), await page.GetByTestId("live-queued").InnerTextAsync());
+        Assert.Equal("0", await page.GetByTestId("backfill-in-flight").InnerTextAsync());
+        Assert.Matches(@"^\d+ (s|min)$", await page.GetByTestId("backfill-oldest").InnerTextAsync());
+        await Assertions.Expect(page.GetByTestId("backfill-paused")).ToContainTextAsync("The backfill is paused");
+        await ShotAsync(page, "overview-queue");
     }
 
     [Fact]

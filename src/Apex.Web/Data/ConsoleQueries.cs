@@ -34,10 +34,11 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
         var totalsTask = log.ReadPlatformTotalsAsync(chosen, cancellationToken);
         var calibrationTask = population.GetCalibrationAsync(matureBefore);
         var pointsTask = population.GetCalibrationPointsAsync(matureBefore, ScatterPoints);
+        var queueTask = grains.GetGrain<IBackfillGrain>(0).GetAsync();
         var totals = await totalsTask;
         var points = await pointsTask;
         return new OverviewData(platforms, chosen, totals.Count, totals.Sum(t => t.Streams), totals.Sum(t => t.Likes), points.ScoredTracks,
-            settings.MaturityDays, serving, await calibrationTask, points.Points);
+            settings.MaturityDays, serving, await calibrationTask, points.Points, await queueTask);
     }
 
     public async Task<IReadOnlyList<Apex.Grains.Scoring.EmergingTrack>> EmergingAsync(string platform, TimeSpan window, int limit) =>

@@ -1,8 +1,9 @@
+using Apex.Grains;
 using Apex.Grains.Scoring;
 
 namespace Apex.Web.Data;
 
-/// <summary>One platform at a glance: counts, the serving model, and how its predictions hold against the live counts.</summary>
+/// <summary>One platform at a glance: counts, the serving model, how its predictions hold against the live counts, and the cluster's scoring queue.</summary>
 public sealed record OverviewData(
     IReadOnlyList<string> Platforms,
     string? Platform,
@@ -13,7 +14,8 @@ public sealed record OverviewData(
     int MaturityDays,
     ServingModel? Serving,
     Calibration? Calibration,
-    IReadOnlyList<CalibrationPoint> Points)
+    IReadOnlyList<CalibrationPoint> Points,
+    BackfillView? Queue = null)
 {
     /// <summary>Registered tracks without scores yet (queued, or failed: the track page says which).</summary>
     public int NotScored => Math.Max(0, Tracks - ScoredTracks);
