@@ -60,6 +60,42 @@ public sealed class PostgresIngestLogTests(ThrowawayPostgres postgres) : IngestL
     }
 
     [Fact]
+    public async Task Silos_registering_one_catalogue_at_once_create_each_track_once_and_log_its_counts_once()
+    {
+        // A catalogue import whose batches (retried, overlapping) land on three silos at once.
+        var silos = new[] { await ReopenAsync(), await ReopenAsync(), await ReopenAsync() };
+        try
+        {
+            var at = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+            CatalogueEntry Entry(int i) => new($"cat-{i}", new Apex.Grains.TrackRegistration("suno", at, $"{i}.ogg", null))
+            {
+                Initial = [new EngagementEvent("catalogue:initial-streams", $"cat-{i}", EventKind.Stream, 100 + i, at), new EngagementEvent("catalogue:initial-likes", $"cat-{i}", EventKind.Like, 1 + (i % 7), at)],
+            };
+            // Each batch in its own order: overlapping registrations must not deadlock on each other's rows.
+            var shuffle = new Random(20);
+            var batches = Enumerable.Range(0, 30).Select(b => (IReadOnlyList<CatalogueEntry>)Enumerable.Range(b * 50, 200).Select(i => Entry(i % 1_000)).OrderBy(_ => shuffle.Next()).ToList()).ToList();
+
+            var results = await Task.WhenAll(batches.Select((batch, i) => Task.Run(() => silos[i % 3].RegisterCatalogueAsync(batch, at))));
+
+            Assert.Equal(1_000, results.Sum(r => r.Outcomes.Count(o => o == CatalogueOutcome.Created)));
+            Assert.DoesNotContain(results.SelectMany(r => r.Outcomes), o => o == CatalogueOutcome.Conflict);
+            Assert.Equal(1_000, results.Sum(r => r.Counted.Count));
+            foreach (var i in new[] { 0, 1, 499, 999 })
+            {
+                Assert.Equal(new TrackTotals($"cat-{i}", "suno", 2, 100 + i, 1 + (i % 7)), await silos[(i + 1) % 3].ReadTotalsAsync($"cat-{i}"));
+                Assert.Equal([1L, 2L], (await silos[i % 3].ReadAfterAsync($"cat-{i}", 0)).Select(e => e.TrackSeq));
+            }
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_database_without_the_schema_is_refused_with_the_command_that_fixes_it()
     {
         var empty = await postgres.CreateDatabaseAsync();

@@ -81,13 +81,16 @@ public sealed class PostgresIngestLog : IIngestLog
         var created = new HashSet<string>(StringComparer.Ordinal);
         // A track is inserted with the totals of its initial counts; the events that make them are
         // copied below for the tracks this call created, so totals and logged events agree at commit.
-        var numbered = unique.Select(e => e.Numbered()).ToList();
+        // Inserted in id order: concurrent registrations of overlapping tracks then wait on each other's
+        // rows in one order and cannot deadlock (a retried import batch may land beside its first try).
+        var numbered = unique.Select(e => e.Numbered()).OrderBy(n => n.Totals.TrackId, StringComparer.Ordinal).ToList();
+        var byId = unique.ToDictionary(e => e.TrackId, StringComparer.Ordinal);
         await using (var insert = new NpgsqlCommand(
             "INSERT INTO apex_tracks (track_id, platform, created_at, last_seq, streams, likes) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[]) ON CONFLICT (track_id) DO NOTHING RETURNING track_id", connection, transaction))
         {
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.TrackId)] });
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.Registration.Platform)] });
-            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. unique.Select(e => e.Registration.CreatedAt.UtcDateTime)] });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. numbered.Select(n => n.Totals.TrackId)] });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. numbered.Select(n => byId[n.Totals.TrackId].Registration.Platform)] });
+            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. numbered.Select(n => byId[n.Totals.TrackId].Registration.CreatedAt.UtcDateTime)] });
             insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.LastSeq)] });
             insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.Streams)] });
             insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.Likes)] });
