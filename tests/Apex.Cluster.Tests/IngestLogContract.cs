@@ -137,6 +137,8 @@ public abstract class IngestLogContract : IAsyncLifetime
         Assert.Equal(["a", "c"], (await _log.ListTracksAsync("suno", TrackSort.Streams, 10)).Select(t => t.TrackId));
         Assert.Equal(["c", "a"], (await _log.ListTracksAsync("suno", TrackSort.Newest, 10)).Select(t => t.TrackId));
         Assert.Single(await _log.ListTracksAsync("suno", TrackSort.Likes, 1));
+        Assert.Equal(new PlatformSummary(2, 7, 0), await _log.SummarizePlatformAsync("suno"));
+        Assert.Equal(new PlatformSummary(0, 0, 0), await _log.SummarizePlatformAsync("none"));
     }
 
     [Fact]

@@ -65,6 +65,9 @@ public interface IIngestLog : IAsyncDisposable
 
     Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default);
 
+    /// <summary>A platform's registered tracks and their summed counts, aggregated in the database (no row per track is read out).</summary>
+    Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string trackId, long afterSeq, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -231,6 +231,15 @@ public sealed class PostgresIngestLog : IIngestLog
         return events;
     }
 
+    public async Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT count(*), COALESCE(sum(streams), 0)::bigint, COALESCE(sum(likes), 0)::bigint FROM apex_tracks WHERE platform = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new PlatformSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
     public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
     {
         var order = sort switch

@@ -324,6 +324,19 @@ public sealed class SqliteIngestLog : IIngestLog
         return await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
     }
 
+    public async Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default)
+    {
+        await CheckpointAsync(cancellationToken);
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), COALESCE(sum(streams), 0), COALESCE(sum(likes), 0) FROM apex_tracks WHERE platform = $platform";
+        command.Parameters.AddWithValue("$platform", platform);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new PlatformSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
     public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
     {
         var order = sort switch

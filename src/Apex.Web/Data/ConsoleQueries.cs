@@ -31,13 +31,13 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
 
         var matureBefore = time.GetUtcNow() - TimeSpan.FromDays(settings.MaturityDays);
         var population = grains.GetGrain<IPopulationGrain>(chosen);
-        var totalsTask = log.ReadPlatformTotalsAsync(chosen, cancellationToken);
+        var summaryTask = log.SummarizePlatformAsync(chosen, cancellationToken);
         var calibrationTask = population.GetCalibrationAsync(matureBefore);
         var pointsTask = population.GetCalibrationPointsAsync(matureBefore, ScatterPoints);
         var queueTask = grains.GetGrain<IBackfillGrain>(0).GetAsync();
-        var totals = await totalsTask;
+        var summary = await summaryTask;
         var points = await pointsTask;
-        return new OverviewData(platforms, chosen, totals.Count, totals.Sum(t => t.Streams), totals.Sum(t => t.Likes), points.ScoredTracks,
+        return new OverviewData(platforms, chosen, summary.Tracks, summary.Streams, summary.Likes, points.ScoredTracks,
             settings.MaturityDays, serving, await calibrationTask, points.Points, await queueTask);
     }
 

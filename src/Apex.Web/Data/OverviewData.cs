@@ -7,7 +7,7 @@ namespace Apex.Web.Data;
 public sealed record OverviewData(
     IReadOnlyList<string> Platforms,
     string? Platform,
-    int Tracks,
+    long Tracks,
     long Streams,
     long Likes,
     int ScoredTracks,
@@ -18,7 +18,7 @@ public sealed record OverviewData(
     BackfillView? Queue = null)
 {
     /// <summary>Registered tracks without scores yet (queued, or failed: the track page says which).</summary>
-    public int NotScored => Math.Max(0, Tracks - ScoredTracks);
+    public long NotScored => Math.Max(0, Tracks - ScoredTracks);
 }
 
 /// <summary>The version every silo serves, and its label (<c>synthetic-demo</c>: trained on synthetic data).</summary>
