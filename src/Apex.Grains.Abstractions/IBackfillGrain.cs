@@ -27,7 +27,7 @@ public interface IBackfillGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("ReportLiveAsync")]
     [Orleans.Concurrency.OneWay]
-    Task ReportLiveAsync(string silo, int queued);
+    Task ReportLiveAsync(string silo, int queued, DateTimeOffset? oldestSince);
 }
 
 /// <summary>The backfill as operators see it, with the tracks registered live that queue across the cluster (it gives way to them).</summary>
@@ -40,4 +40,5 @@ public sealed record BackfillView(
     [property: Id(3)] int InFlight,
     [property: Id(4)] long Admitted,
     [property: Id(5)] int MaxInFlight,
-    [property: Id(6)] int LiveQueued = 0);
+    [property: Id(6)] int LiveQueued = 0,
+    [property: Id(7)] DateTimeOffset? OldestLiveSince = null);

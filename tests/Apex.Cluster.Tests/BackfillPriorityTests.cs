@@ -49,6 +49,7 @@ public sealed class BackfillPriorityTests(ServedModel model, ThrowawayPostgres p
         await Task.Delay(TimeSpan.FromSeconds(4));
         view = await backfill.GetAsync();
         Assert.Equal((Live, 1, 1L, Catalogue - 1L), (view.LiveQueued, view.InFlight, view.Admitted, view.Queued));
+        Assert.True(DateTimeOffset.UtcNow - view.OldestLiveSince >= TimeSpan.FromSeconds(4), $"the oldest live wait is not the cluster's: {view}");
         Assert.Equal(1, cluster.Cluster.Silos.Sum(s => s.ServiceProvider.GetRequiredService<ScoringWaiters>().Counts().Values.Sum()) - Live);
     }
 }

@@ -98,7 +98,9 @@ public sealed class BackfillTests : IAsyncLifetime
         Assert.Matches($"apex_backfill_queued(\\{{[^}}]*\\}})? {stopped}\\b", metrics);
         Assert.Matches("apex_scoring_finished_total\\{[^}]*priority=\"backfill\"", metrics);
         Assert.Matches("apex_scoring_finished_total\\{[^}]*priority=\"live\"", metrics);
+        Assert.Matches("apex_scoring_queued\\{[^}]*priority=\"backfill\"", metrics);
+        Assert.Matches("apex_scoring_oldest_wait_seconds\\{[^}]*priority=\"live\"[^}]*\\} 0\\b", metrics);
         var ready = JsonDocument.Parse(await anonymous.GetStringAsync(new Uri("/health/ready", UriKind.Relative))).RootElement.GetProperty("checks").GetProperty("silo").GetProperty("data");
-        Assert.Equal((stopped, true), (ready.GetProperty("backfill_queued").GetInt32(), ready.GetProperty("backfill_paused").GetBoolean()));
+        Assert.Equal((stopped, true, 0), (ready.GetProperty("backfill_queued").GetInt32(), ready.GetProperty("backfill_paused").GetBoolean(), ready.GetProperty("queued_live").GetInt32()));
     }
 }

@@ -99,6 +99,11 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
         Assert.Equal(backfill.GetProperty("queued").GetInt64().ToString("N0", CultureInfo.InvariantCulture), await page.GetByTestId("backfill-queued").InnerTextAsync());
         Assert.Equal(backfill.GetProperty("live_queued").GetInt32().ToString("N0", CultureInfo.InvariantCulture), await page.GetByTestId("live-queued").InnerTextAsync());
         Assert.Equal("0", await page.GetByTestId("backfill-in-flight").InnerTextAsync());
+        if (backfill.GetProperty("live_queued").GetInt32() == 0)
+        {
+            Assert.Equal("–", await page.GetByTestId("live-oldest").InnerTextAsync());
+        }
+
         Assert.Matches(@"^\d+ (s|min)$", await page.GetByTestId("backfill-oldest").InnerTextAsync());
         await Assertions.Expect(page.GetByTestId("backfill-paused")).ToContainTextAsync("The backfill is paused");
         await ShotAsync(page, "overview-queue");

@@ -33,7 +33,7 @@ public sealed partial class BackfillGrain(
 
     // Each silo's last report of its live queue; a silo that stops reporting (gone, or its queue empty
     // and the last report lost) stops counting once its report is stale.
-    private readonly Dictionary<string, (int Queued, DateTimeOffset At)> _live = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Queued, DateTimeOffset? OldestSince, DateTimeOffset At)> _live = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
     private DateTimeOffset _viewed;
 
@@ -83,11 +83,11 @@ public sealed partial class BackfillGrain(
         return await ViewAsync();
     }
 
-    Task IBackfillGrain.ReportLiveAsync(string silo, int queued)
+    Task IBackfillGrain.ReportLiveAsync(string silo, int queued, DateTimeOffset? oldestSince)
     {
         if (queued > 0)
         {
-            _live[silo] = (queued, time.GetUtcNow());
+            _live[silo] = (queued, oldestSince, time.GetUtcNow());
         }
         else
         {
@@ -108,6 +108,9 @@ public sealed partial class BackfillGrain(
 
         return _live.Values.Sum(r => r.Queued);
     }
+
+    /// <summary>Since when the longest-waiting live track has waited, by the silos' fresh reports.</summary>
+    private DateTimeOffset? OldestLiveSince() => LiveQueued() > 0 ? _live.Values.Min(r => r.OldestSince) : null;
 
     Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -175,7 +178,7 @@ public sealed partial class BackfillGrain(
     {
         _viewed = time.GetUtcNow();
         var depth = await log.CountBackfillAsync(state.State.Cursor);
-        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight, LiveQueued());
+        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight, LiveQueued(), OldestLiveSince());
         metrics?.Observe(view);
         return view;
     }

@@ -28,7 +28,7 @@ public sealed partial class LiveQueueReporter(
 
             try
             {
-                await grains.GetGrain<IBackfillGrain>(0).ReportLiveAsync(silo.SiloAddress.ToParsableString(), queued);
+                await grains.GetGrain<IBackfillGrain>(0).ReportLiveAsync(silo.SiloAddress.ToParsableString(), queued, waiters.OldestSince(backfill: false));
                 reported = queued;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

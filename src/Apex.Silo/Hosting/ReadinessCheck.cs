@@ -31,6 +31,10 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
             data[$"queued_{ScoringWaiters.Name(reason)}"] = count;
         }
 
+        // By priority: what the backfill gives way to, and how long it has waited.
+        data["queued_live"] = waiters.LiveQueued();
+        data["oldest_live_wait_seconds"] = waiters.OldestSince(backfill: false) is { } since ? Math.Round((DateTimeOffset.UtcNow - since).TotalSeconds, 1) : 0.0;
+
         // The catalogue backfill, on the silo that runs it: what waits behind the live tracks.
         if (backfill.Last is { } view)
         {
