@@ -1,8 +1,6 @@
 using Apex.Grains;
 using Apex.Grains.Ingest;
 using Apex.Grains.Scoring;
-using Apex.Grains.Storage;
-using Apex.Scoring;
 using Apex.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
@@ -22,9 +20,7 @@ public sealed class BackfillPriorityTests(ServedModel model, ThrowawayPostgres p
     [Fact]
     public async Task Live_tracks_queued_on_any_silo_hold_the_backfill_to_its_reserved_share()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        await PostgresSchema.ApplyAsync(database);
-        await using var cluster = await ScoringCluster.StartAsync(model.Folder, new ScoringOptions { AllowCpu = false }, [false, false], trainer: null, postgres: database);
+        await using var cluster = await ScoringCluster.StartWithoutEmbedderAsync(model.Folder, postgres);
         var created = DateTimeOffset.UtcNow.AddDays(-1);
         await Task.WhenAll(Enumerable.Range(0, Live).Select(i => cluster.Client.GetGrain<ITrackGrain>($"live-{i}").RegisterAsync(new TrackRegistration("suno", created, "sorohan-solo-trumpet-06.ogg", null))));
         var perSilo = cluster.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<ScoringWaiters>().LiveQueued()).ToList();

@@ -4,6 +4,7 @@ using Apex.Grains.Ingest;
 using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
 using Apex.Scoring;
+using Apex.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.TestingHost;
@@ -83,6 +84,20 @@ internal sealed class ScoringCluster : IAsyncDisposable
         await scoring.Cluster.DeployAsync();
         return scoring;
     }
+
+    /// <summary>Two silos with no embedder (no GPU, no CPU encoding) on a fresh PostgreSQL database: queued tracks stay queued.</summary>
+    public static async Task<ScoringCluster> StartWithoutEmbedderAsync(string modelsFolder, ThrowawayPostgres postgres)
+    {
+        ArgumentNullException.ThrowIfNull(postgres);
+        var database = await postgres.CreateDatabaseAsync();
+        await PostgresSchema.ApplyAsync(database);
+        var cluster = await StartAsync(modelsFolder, new ScoringOptions { AllowCpu = false }, [false, false], trainer: null, postgres: database);
+        cluster.Database = database;
+        return cluster;
+    }
+
+    /// <summary>The PostgreSQL database of a cluster started by <see cref="StartWithoutEmbedderAsync"/>.</summary>
+    public string? Database { get; private set; }
 
     /// <summary>The silo handle and address of every silo started as a GPU silo and still running.</summary>
     public IReadOnlyList<InProcessSiloHandle> GpuSilos => Cluster.Silos.Where(s => _gpuBySilo.TryGetValue(s.Name, out var gpu) && gpu).ToList();

@@ -3,7 +3,6 @@ using Apex.Grains;
 using Apex.Grains.Ingest;
 using Apex.Grains.Scoring;
 using Apex.Grains.Storage;
-using Apex.Scoring;
 using Apex.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -34,9 +33,8 @@ public sealed class ScoringQueueTests(ServedModel model, ThrowawayPostgres postg
     [Fact]
     public async Task Queued_tracks_without_an_embedder_cost_a_bounded_number_of_queries_and_wake_when_one_joins()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        await PostgresSchema.ApplyAsync(database);
-        await using var cluster = await ScoringCluster.StartAsync(model.Folder, new ScoringOptions { AllowCpu = false }, [false, false], trainer: null, postgres: database);
+        await using var cluster = await ScoringCluster.StartWithoutEmbedderAsync(model.Folder, postgres);
+        var database = cluster.Database!;
         var songs = new[] { "brahms-hungarian-dance-5", "macleod-sugar-plum-fairy", "macleod-vibe-ace", "sorohan-solo-trumpet-06" };
         var ids = Enumerable.Range(0, Tracks).Select(i => $"q-{i}").ToList();
         var name = new Npgsql.NpgsqlConnectionStringBuilder(database).Database;

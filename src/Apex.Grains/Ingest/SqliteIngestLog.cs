@@ -234,16 +234,21 @@ public sealed class SqliteIngestLog : IIngestLog
         return items;
     }
 
-    public async Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default)
+    public Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default) =>
+        AggregateAsync("SELECT count(*), min(registered_at) FROM apex_catalogue WHERE backfill_seq > $key", afterSeq,
+            r => new BackfillDepth(r.GetInt64(0), r.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))), cancellationToken);
+
+    /// <summary>An aggregate query's one row, on a connection of its own (reads do not wait for the writer).</summary>
+    private async Task<T> AggregateAsync<T>(string sql, object key, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
     {
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*), min(registered_at) FROM apex_catalogue WHERE backfill_seq > $after";
-        command.Parameters.AddWithValue("$after", afterSeq);
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new BackfillDepth(reader.GetInt64(0), reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
+        return read(reader);
     }
 
     public async Task<CatalogueRecord?> ReadCatalogueAsync(string trackId, CancellationToken cancellationToken = default)
@@ -327,14 +332,8 @@ public sealed class SqliteIngestLog : IIngestLog
     public async Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default)
     {
         await CheckpointAsync(cancellationToken);
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*), COALESCE(sum(streams), 0), COALESCE(sum(likes), 0) FROM apex_tracks WHERE platform = $platform";
-        command.Parameters.AddWithValue("$platform", platform);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new PlatformSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        return await AggregateAsync("SELECT count(*), COALESCE(sum(streams), 0), COALESCE(sum(likes), 0) FROM apex_tracks WHERE platform = $key", platform,
+            r => new PlatformSummary(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken);
     }
 
     public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
