@@ -23,7 +23,15 @@ public sealed class BackfillPriorityTests(ServedModel model, ThrowawayPostgres p
         await using var cluster = await ScoringCluster.StartWithoutEmbedderAsync(model.Folder, postgres);
         var created = DateTimeOffset.UtcNow.AddDays(-1);
         await Task.WhenAll(Enumerable.Range(0, Live).Select(i => cluster.Client.GetGrain<ITrackGrain>($"live-{i}").RegisterAsync(new TrackRegistration("suno", created, "sorohan-solo-trumpet-06.ogg", null))));
-        var perSilo = cluster.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<ScoringWaiters>().LiveQueued()).ToList();
+        // A registered track queues itself on its grain's first scoring tick, just after registration answers.
+        List<int> PerSilo() => [.. cluster.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<ScoringWaiters>().LiveQueued())];
+        var queuedBy = DateTime.UtcNow.AddSeconds(10);
+        while (PerSilo().Sum() != Live && DateTime.UtcNow < queuedBy)
+        {
+            await Task.Delay(100);
+        }
+
+        var perSilo = PerSilo();
         output.WriteLine($"live tracks queued per silo: {string.Join(", ", perSilo)}");
         Assert.Equal(Live, perSilo.Sum());
 
