@@ -37,10 +37,10 @@ public sealed partial class BackfillGrain(
     private IGrainTimer? _timer;
     private DateTimeOffset _viewed;
 
-    private BackfillOptions Settings => options?.Value ?? new BackfillOptions();
-
     // Until every silo had an interval to report its live queue, no report does not mean no live tracks.
     private DateTimeOffset _listeningSince;
+
+    private BackfillOptions Settings => options?.Value ?? new BackfillOptions();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -97,8 +97,8 @@ public sealed partial class BackfillGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>Live tracks queued across the cluster, by the silos' fresh reports.</summary>
-    private int LiveQueued()
+    /// <summary>Live tracks queued across the cluster and since when the longest-waiting one has waited, by the silos' fresh reports.</summary>
+    private (int Queued, DateTimeOffset? OldestSince) Live()
     {
         var fresh = time.GetUtcNow() - Settings.LiveReportLifetime;
         foreach (var stale in _live.Where(r => r.Value.At < fresh).Select(r => r.Key).ToList())
@@ -106,11 +106,8 @@ public sealed partial class BackfillGrain(
             _live.Remove(stale);
         }
 
-        return _live.Values.Sum(r => r.Queued);
+        return (_live.Values.Sum(r => r.Queued), _live.Values.Min(r => r.OldestSince));
     }
-
-    /// <summary>Since when the longest-waiting live track has waited, by the silos' fresh reports.</summary>
-    private DateTimeOffset? OldestLiveSince() => LiveQueued() > 0 ? _live.Values.Min(r => r.OldestSince) : null;
 
     Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -143,8 +140,7 @@ public sealed partial class BackfillGrain(
         }
 
         var heard = time.GetUtcNow() - _listeningSince >= Settings.Interval * 2;
-        var live = LiveQueued();
-        var cap = live > 0 || !heard ? Math.Min(Settings.InFlightWhileLive, Settings.MaxInFlight) : Settings.MaxInFlight;
+        var cap = Live().Queued > 0 || !heard ? Math.Min(Settings.InFlightWhileLive, Settings.MaxInFlight) : Settings.MaxInFlight;
         var next = _inFlight.Count < cap ? await log.ReadBackfillAsync(state.State.Cursor, cap - _inFlight.Count) : [];
         if (next.Count > 0)
         {
@@ -178,7 +174,8 @@ public sealed partial class BackfillGrain(
     {
         _viewed = time.GetUtcNow();
         var depth = await log.CountBackfillAsync(state.State.Cursor);
-        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight, LiveQueued(), OldestLiveSince());
+        var (live, oldestLive) = Live();
+        var view = new BackfillView(state.State.Paused, depth.Queued, depth.OldestRegisteredAt, _inFlight.Count, state.State.Admitted, Settings.MaxInFlight, live, oldestLive);
         metrics?.Observe(view);
         return view;
     }

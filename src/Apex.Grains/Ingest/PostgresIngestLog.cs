@@ -83,17 +83,16 @@ public sealed class PostgresIngestLog : IIngestLog
         // copied below for the tracks this call created, so totals and logged events agree at commit.
         // Inserted in id order: concurrent registrations of overlapping tracks then wait on each other's
         // rows in one order and cannot deadlock (a retried import batch may land beside its first try).
-        var numbered = unique.Select(e => e.Numbered()).OrderBy(n => n.Totals.TrackId, StringComparer.Ordinal).ToList();
-        var byId = unique.ToDictionary(e => e.TrackId, StringComparer.Ordinal);
+        var rows = unique.OrderBy(e => e.TrackId, StringComparer.Ordinal).Select(e => (Entry: e, Numbered: e.Numbered())).ToList();
         await using (var insert = new NpgsqlCommand(
             "INSERT INTO apex_tracks (track_id, platform, created_at, last_seq, streams, likes) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[]) ON CONFLICT (track_id) DO NOTHING RETURNING track_id", connection, transaction))
         {
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. numbered.Select(n => n.Totals.TrackId)] });
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. numbered.Select(n => byId[n.Totals.TrackId].Registration.Platform)] });
-            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. numbered.Select(n => byId[n.Totals.TrackId].Registration.CreatedAt.UtcDateTime)] });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.LastSeq)] });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.Streams)] });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. numbered.Select(n => n.Totals.Likes)] });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Entry.TrackId)] });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Entry.Registration.Platform)] });
+            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(r => r.Entry.Registration.CreatedAt.UtcDateTime)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Numbered.Totals.LastSeq)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Numbered.Totals.Streams)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Numbered.Totals.Likes)] });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -101,7 +100,7 @@ public sealed class PostgresIngestLog : IIngestLog
             }
         }
 
-        var counted = numbered.Where(n => n.Events.Count > 0 && created.Contains(n.Totals.TrackId)).ToList();
+        var counted = rows.Select(r => r.Numbered).Where(n => n.Events.Count > 0 && created.Contains(n.Totals.TrackId)).ToList();
         if (counted.Count > 0)
         {
             await CopyEventsAsync(connection, counted.SelectMany(n => n.Events), cancellationToken);

@@ -45,7 +45,7 @@ public sealed class ScoringWaiters
         meter.CreateObservableGauge("apex.scoring.queued", QueuedMeasurements,
             "{track}", "Queued tracks whose grains are active on this silo, by what they wait for (or in_flight) and priority (live or backfill).");
         meter.CreateObservableGauge("apex.scoring.oldest_wait", () => Priorities.Select(backfill =>
-                new Measurement<double>(OldestSince(backfill) is { } since ? (_time.GetUtcNow() - since).TotalSeconds : 0, new KeyValuePair<string, object?>("priority", Priority(backfill)))),
+                new Measurement<double>(OldestWait(backfill).TotalSeconds, new KeyValuePair<string, object?>("priority", Priority(backfill)))),
             "s", "How long the longest-queued track on this silo has waited to be scored, by priority (live or backfill).");
     }
 
@@ -106,6 +106,9 @@ public sealed class ScoringWaiters
     /// <summary>Since when the longest-queued track of the priority has waited on this silo (since its grain here first queued it); null when none waits.</summary>
     public DateTimeOffset? OldestSince(bool backfill) =>
         _waiting.Values.Where(w => w.Backfill == backfill).Select(w => (DateTimeOffset?)w.Since).Min();
+
+    /// <summary>How long the longest-queued track of the priority has waited on this silo; zero when none waits.</summary>
+    public TimeSpan OldestWait(bool backfill) => OldestSince(backfill) is { } since ? _time.GetUtcNow() - since : TimeSpan.Zero;
 
     // Every state and priority, zeros included, so a drained queue reads 0 rather than no data.
     private IEnumerable<Measurement<int>> QueuedMeasurements()

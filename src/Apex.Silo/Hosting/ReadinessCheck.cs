@@ -33,7 +33,7 @@ public sealed class ReadinessCheck(IClusterMembershipService membership, ILocalS
 
         // By priority: what the backfill gives way to, and how long it has waited.
         data["queued_live"] = waiters.LiveQueued();
-        data["oldest_live_wait_seconds"] = waiters.OldestSince(backfill: false) is { } since ? Math.Round((DateTimeOffset.UtcNow - since).TotalSeconds, 1) : 0.0;
+        data["oldest_live_wait_seconds"] = Math.Round(waiters.OldestWait(backfill: false).TotalSeconds, 1);
 
         // The catalogue backfill, on the silo that runs it: what waits behind the live tracks.
         if (backfill.Last is { } view)
