@@ -18,6 +18,17 @@ public interface IPopulationGrain : IGrainWithStringKey
     [Alias("RankAsync")]
     Task<PopularityView> RankAsync(long streams, long likes);
 
+    /// <summary>
+    /// The platform's first tracks by streams, likes or creation time (highest first, ties by track id),
+    /// at most <see cref="TrackListing.MaxLimit"/>.
+    /// </summary>
+    [Alias("ListTracksAsync")]
+    Task<IReadOnlyList<TrackListing>> ListTracksAsync(TrackSort sort, int limit);
+
+    /// <summary>The platform's registered tracks and their summed counts.</summary>
+    [Alias("SummarizeAsync")]
+    Task<PlatformSummary> SummarizeAsync();
+
     /// <summary>Takes a scored track's predictions (the latest per track counts).</summary>
     [Alias("RecordPredictionAsync")]
     Task RecordPredictionAsync(Scoring.TrackPrediction prediction);

@@ -71,6 +71,32 @@ public sealed class DbCommandTests(ThrowawayPostgres postgres) : IClassFixture<T
     }
 
     [Fact]
+    public async Task Migrating_a_version_3_database_keeps_its_platforms_and_drops_the_listing_indexes()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        Assert.Equal(0, (await Apex.RunAsync("db", "init", "--connection", database)).ExitCode);
+        // What version 3 left: tracks, their listing indexes, no platforms table.
+        await CountAsync(database, """
+            DROP TABLE apex_platforms;
+            CREATE INDEX ix_apex_tracks_streams ON apex_tracks (platform, streams);
+            CREATE INDEX ix_apex_tracks_likes ON apex_tracks (platform, likes);
+            CREATE INDEX ix_apex_tracks_created ON apex_tracks (platform, created_at);
+            INSERT INTO apex_tracks (track_id, platform, created_at) VALUES ('t1', 'udio', now()), ('t2', 'suno', now()), ('t3', 'udio', now());
+            UPDATE apex_meta SET value = '3' WHERE key = 'schema_version' RETURNING 1
+            """);
+
+        var check = await Apex.RunAsync("db", "check", "--connection", database);
+        var migrate = await Apex.RunAsync("db", "migrate", "--connection", database);
+
+        Assert.Equal(3, check.ExitCode);
+        Assert.Contains("schema version 3 is older", check.Stdout, StringComparison.Ordinal);
+        Assert.True(migrate.ExitCode == 0, migrate.Stderr);
+        Assert.Equal(2, await CountAsync(database, "SELECT count(*) FROM apex_platforms WHERE platform IN ('suno', 'udio')"));
+        Assert.Equal(0, await CountAsync(database, "SELECT count(*) FROM pg_indexes WHERE tablename = 'apex_tracks' AND indexname LIKE 'ix_apex_tracks_%'"));
+        Assert.Equal(0, (await Apex.RunAsync("db", "check", "--connection", database)).ExitCode);
+    }
+
+    [Fact]
     public async Task A_database_of_a_newer_schema_is_refused_and_left_alone()
     {
         var database = await postgres.CreateDatabaseAsync();

@@ -138,4 +138,45 @@ public sealed class EventsTests : IAsyncLifetime
         Assert.Equal(0.5, (await population.RankAsync(5, 0)).StreamsPercentile);
         Assert.Equal(2, (await population.RankAsync(10, 0)).TracksWithStreams);
     }
+
+    [Fact]
+    public async Task A_population_lists_its_tracks_by_streams_likes_and_age_and_sums_them()
+    {
+        await using var cluster = await SqliteCluster.StartAsync(_database, _serviceId, silos: 1);
+        var population = cluster.Client.GetGrain<IPopulationGrain>("lists");
+        var epoch = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        // More tracks than a listing holds, in batches as commits hand them over, counts growing over time.
+        var tracks = Enumerable.Range(0, 1_500).Select(i => new TrackTotals($"t{i:0000}", "lists", 1, (i * 7919) % 1_000, (i * 104_729) % 300, epoch.AddMinutes((i * 31) % 1_500))).ToList();
+        foreach (var batch in tracks.Chunk(250))
+        {
+            await population.UpdateAsync(batch);
+        }
+
+        var grown = tracks.Where((_, i) => i % 3 == 0).Select(t => t with { LastSeq = 2, Streams = t.Streams + 500, CreatedAt = default }).ToList();
+        await population.UpdateAsync(grown); // a sender without the creation time keeps the one held
+        var latest = tracks.ToDictionary(t => t.TrackId, StringComparer.Ordinal);
+        foreach (var t in grown)
+        {
+            latest[t.TrackId] = t with { CreatedAt = latest[t.TrackId].CreatedAt };
+        }
+
+        async Task AssertListingAsync(TrackSort sort, Func<TrackTotals, long> key, int limit)
+        {
+            var expected = latest.Values.OrderByDescending(key).ThenBy(t => t.TrackId, StringComparer.Ordinal).Take(limit)
+                .Select(t => new TrackListing(t.TrackId, t.CreatedAt, t.Streams, t.Likes));
+            Assert.Equal(expected, await population.ListTracksAsync(sort, limit));
+        }
+
+        await AssertListingAsync(TrackSort.Streams, t => t.Streams, TrackListing.MaxLimit);
+        await AssertListingAsync(TrackSort.Likes, t => t.Likes, 10);
+        await AssertListingAsync(TrackSort.Newest, t => t.CreatedAt.UtcTicks, TrackListing.MaxLimit);
+        Assert.Equal(new PlatformSummary(1_500, latest.Values.Sum(t => t.Streams), latest.Values.Sum(t => t.Likes)), await population.SummarizeAsync());
+
+        // A top track whose count falls (a newer total, lower) gives way to the next: the listing is rebuilt.
+        var first = (await population.ListTracksAsync(TrackSort.Streams, 1))[0];
+        await population.UpdateAsync([latest[first.TrackId] with { LastSeq = 9, Streams = 0 }]);
+        latest[first.TrackId] = latest[first.TrackId] with { LastSeq = 9, Streams = 0 };
+        await AssertListingAsync(TrackSort.Streams, t => t.Streams, TrackListing.MaxLimit);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => population.ListTracksAsync(TrackSort.Streams, TrackListing.MaxLimit + 1));
+    }
 }

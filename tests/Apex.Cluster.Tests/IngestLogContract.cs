@@ -49,7 +49,7 @@ public abstract class IngestLogContract : IAsyncLifetime
         Assert.Equal(
             [IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Conflict, IngestOutcome.Conflict, IngestOutcome.Duplicate, IngestOutcome.Duplicate, IngestOutcome.Accepted, IngestOutcome.Conflict],
             resent.Outcomes);
-        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 1), await _log.ReadTotalsAsync("a"));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 1, DateTimeOffset.UnixEpoch), await _log.ReadTotalsAsync("a"));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public abstract class IngestLogContract : IAsyncLifetime
         ], registeredAt);
 
         Assert.Equal([CatalogueOutcome.Created, CatalogueOutcome.Created, CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Same, CatalogueOutcome.Conflict], first.Outcomes);
-        Assert.Empty(first.Counted);
+        Assert.Equal([new TrackTotals("k1", "suno", 0, 0, 0, created), new TrackTotals("k2", "suno", 0, 0, 0, created)], first.Created);
         Assert.Equal(new CatalogueRecord("k1", Song(system: "suno-v4"), registeredAt), await _log.ReadCatalogueAsync("k1"));
         Assert.Null(await _log.ReadCatalogueAsync("a"));
 
@@ -78,12 +78,13 @@ public abstract class IngestLogContract : IAsyncLifetime
         await _log.DisposeAsync();
         _log = await ReopenAsync();
         Assert.Equal(
-            [CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Created],
-            (await _log.RegisterCatalogueAsync([new("k1", Song(system: "suno-v4")), new("k2", Song(platform: "udio")), new("k3", Song())], registeredAt)).Outcomes);
+            [CatalogueOutcome.Same, CatalogueOutcome.Conflict, CatalogueOutcome.Created, CatalogueOutcome.Created],
+            (await _log.RegisterCatalogueAsync([new("k1", Song(system: "suno-v4")), new("k2", Song(platform: "udio")), new("k3", Song()), new("m1", Song(platform: "mureka"))], registeredAt)).Outcomes);
+        Assert.Equal(["mureka", "suno", "udio"], await _log.ListPlatformsAsync());
         var events = await _log.AppendAsync([Stream("i1", "k1", 1_500_000), Stream("i1", "k3", 7)]);
         Assert.Equal([IngestOutcome.Accepted, IngestOutcome.Accepted], events.Outcomes);
-        Assert.Equal(new TrackTotals("k1", "suno", 1, 1_500_000, 0), await _log.ReadTotalsAsync("k1"));
-        Assert.Contains(await _log.ListTracksAsync("suno", TrackSort.Streams, 10), t => t.TrackId == "k3" && t.Streams == 7 && t.CreatedAt == created);
+        Assert.Equal(new TrackTotals("k1", "suno", 1, 1_500_000, 0, created), await _log.ReadTotalsAsync("k1"));
+        Assert.Contains(new TrackTotals("k3", "suno", 1, 7, 0, created), await _log.ReadPlatformTotalsAsync("suno"));
     }
 
     [Fact]
@@ -101,9 +102,9 @@ public abstract class IngestLogContract : IAsyncLifetime
         ], at);
 
         Assert.Equal([CatalogueOutcome.Created, CatalogueOutcome.Created, CatalogueOutcome.Same, CatalogueOutcome.Same], result.Outcomes);
-        Assert.Equal([new TrackTotals("n1", "suno", 2, 1_000, 30)], result.Counted);
-        Assert.Equal(new TrackTotals("n2", "suno", 0, 0, 0), await _log.ReadTotalsAsync("n2"));
-        Assert.Equal(new TrackTotals("a", "suno", 0, 0, 0), await _log.ReadTotalsAsync("a"));
+        Assert.Equal([new TrackTotals("n1", "suno", 2, 1_000, 30, at), new TrackTotals("n2", "suno", 0, 0, 0, at)], result.Created);
+        Assert.Equal(new TrackTotals("n2", "suno", 0, 0, 0, at), await _log.ReadTotalsAsync("n2"));
+        Assert.Equal(new TrackTotals("a", "suno", 0, 0, 0, DateTimeOffset.UnixEpoch), await _log.ReadTotalsAsync("a"));
 
         // Logged events like any other: after reopening they are the track's first two, a re-sent one is a
         // duplicate or a conflict, and the next event is the third.
@@ -112,8 +113,8 @@ public abstract class IngestLogContract : IAsyncLifetime
         Assert.Equal([(1L, EventKind.Stream, 1_000L), (2L, EventKind.Like, 30L)], (await _log.ReadAfterAsync("n1", 0)).Select(e => (e.TrackSeq, e.Kind, e.Count)));
         var resent = await _log.AppendAsync([Initial("n1", EventKind.Stream, 1_000), Initial("n1", EventKind.Like, 31), Stream("s1", "n1", 4)]);
         Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Accepted], resent.Outcomes);
-        Assert.Equal(new TrackTotals("n1", "suno", 3, 1_004, 30), await _log.ReadTotalsAsync("n1"));
-        Assert.Contains(await _log.ListTracksAsync("suno", TrackSort.Likes, 10), t => t.TrackId == "n1" && t.Likes == 30);
+        Assert.Equal(new TrackTotals("n1", "suno", 3, 1_004, 30, at), await _log.ReadTotalsAsync("n1"));
+        Assert.Contains(new TrackTotals("n1", "suno", 3, 1_004, 30, at), await _log.ReadPlatformTotalsAsync("suno"));
     }
 
     [Fact]
@@ -128,17 +129,17 @@ public abstract class IngestLogContract : IAsyncLifetime
         Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
         Assert.Equal([1L, 2L, 3L], (await _log.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
         Assert.Equal(5L + 1, (await _log.ReadAfterAsync("a", 1)).Sum(e => e.Count));
-        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), await _log.ReadTotalsAsync("a"));
-        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), retry.Totals.Single());
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0, DateTimeOffset.UnixEpoch), await _log.ReadTotalsAsync("a"));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0, DateTimeOffset.UnixEpoch), retry.Totals.Single());
         var onlyDuplicates = await _log.AppendAsync([Stream("e3", "a")]);
-        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0), onlyDuplicates.Totals.Single()); // re-sent so a retry can heal a lost hand-off
+        Assert.Equal(new TrackTotals("a", "suno", 3, 7, 0, DateTimeOffset.UnixEpoch), onlyDuplicates.Totals.Single()); // re-sent so a retry can heal a lost hand-off
         Assert.Equal(["b"], (await _log.ReadPlatformTotalsAsync("udio")).Select(t => t.TrackId));
         await _log.RegisterTrackAsync("c", "suno", DateTimeOffset.UnixEpoch.AddDays(2));
-        Assert.Equal(["a", "c"], (await _log.ListTracksAsync("suno", TrackSort.Streams, 10)).Select(t => t.TrackId));
-        Assert.Equal(["c", "a"], (await _log.ListTracksAsync("suno", TrackSort.Newest, 10)).Select(t => t.TrackId));
-        Assert.Single(await _log.ListTracksAsync("suno", TrackSort.Likes, 1));
-        Assert.Equal(new PlatformSummary(2, 7, 0), await _log.SummarizePlatformAsync("suno"));
-        Assert.Equal(new PlatformSummary(0, 0, 0), await _log.SummarizePlatformAsync("none"));
+        Assert.Equal(
+            [new TrackTotals("a", "suno", 3, 7, 0, DateTimeOffset.UnixEpoch), new TrackTotals("c", "suno", 0, 0, 0, DateTimeOffset.UnixEpoch.AddDays(2))],
+            (await _log.ReadPlatformTotalsAsync("suno")).OrderBy(t => t.TrackId, StringComparer.Ordinal));
+        Assert.Empty(await _log.ReadPlatformTotalsAsync("none"));
+        Assert.Equal(["suno", "udio"], await _log.ListPlatformsAsync());
     }
 
     [Fact]

@@ -79,10 +79,10 @@ public sealed class PostgresIngestLogTests(ThrowawayPostgres postgres) : IngestL
 
             Assert.Equal(1_000, results.Sum(r => r.Outcomes.Count(o => o == CatalogueOutcome.Created)));
             Assert.DoesNotContain(results.SelectMany(r => r.Outcomes), o => o == CatalogueOutcome.Conflict);
-            Assert.Equal(1_000, results.Sum(r => r.Counted.Count));
+            Assert.Equal(1_000, results.Sum(r => r.Created.Count));
             foreach (var i in new[] { 0, 1, 499, 999 })
             {
-                Assert.Equal(new TrackTotals($"cat-{i}", "suno", 2, 100 + i, 1 + (i % 7)), await silos[(i + 1) % 3].ReadTotalsAsync($"cat-{i}"));
+                Assert.Equal(new TrackTotals($"cat-{i}", "suno", 2, 100 + i, 1 + (i % 7), at), await silos[(i + 1) % 3].ReadTotalsAsync($"cat-{i}"));
                 Assert.Equal([1L, 2L], (await silos[i % 3].ReadAfterAsync($"cat-{i}", 0)).Select(e => e.TrackSeq));
             }
         }

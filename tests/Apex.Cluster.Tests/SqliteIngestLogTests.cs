@@ -45,8 +45,8 @@ public sealed class SqliteIngestLogTests : IngestLogContract
         await ExecuteAsync("UPDATE apex_tracks SET last_seq = 0, streams = 0, likes = 0");
         await using (var log = await SqliteIngestLog.OpenAsync(_database))
         {
-            Assert.Equal(new TrackTotals("a", "suno", 2, 4, 2), await log.ReadTotalsAsync("a"));
-            Assert.Equal([new TrackTotals("b", "udio", 1, 3, 0)], await log.ReadPlatformTotalsAsync("udio"));
+            Assert.Equal(new TrackTotals("a", "suno", 2, 4, 2, DateTimeOffset.UnixEpoch), await log.ReadTotalsAsync("a"));
+            Assert.Equal([new TrackTotals("b", "udio", 1, 3, 0, DateTimeOffset.UnixEpoch.AddDays(1))], await log.ReadPlatformTotalsAsync("udio"));
             var retry = await log.AppendAsync([Stream("k1", "a", 4), Stream("k4", "a")]);
             Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Accepted], retry.Outcomes);
             Assert.Equal(3L, retry.Accepted.Single().TrackSeq);
@@ -56,8 +56,27 @@ public sealed class SqliteIngestLogTests : IngestLogContract
         await ExecuteAsync("UPDATE apex_tracks SET last_seq = 2, streams = 4, likes = 2 WHERE track_id = 'a'");
         await using (var log = await SqliteIngestLog.OpenAsync(_database))
         {
-            Assert.Equal(new TrackTotals("a", "suno", 3, 5, 2), await log.ReadTotalsAsync("a"));
+            Assert.Equal(new TrackTotals("a", "suno", 3, 5, 2, DateTimeOffset.UnixEpoch), await log.ReadTotalsAsync("a"));
         }
+    }
+
+    [Fact]
+    public async Task A_log_of_an_earlier_version_keeps_its_platforms_and_drops_the_listing_indexes()
+    {
+        await using (await SqliteIngestLog.OpenAsync(_database))
+        {
+        }
+
+        // What earlier versions left: the listing indexes, and tracks of platforms not in apex_platforms.
+        await ExecuteAsync(
+            "DELETE FROM apex_platforms; INSERT INTO apex_tracks (track_id, platform, created_at) VALUES ('m1', 'mureka', 0);" +
+            "CREATE INDEX ix_apex_tracks_streams ON apex_tracks (platform, streams); CREATE INDEX ix_apex_tracks_likes ON apex_tracks (platform, likes);" +
+            "CREATE INDEX ix_apex_tracks_created ON apex_tracks (platform, created_at);");
+
+        await using var reopened = await SqliteIngestLog.OpenAsync(_database);
+
+        Assert.Equal(["mureka", "suno", "udio"], await reopened.ListPlatformsAsync());
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_apex_tracks_%'"));
     }
 
     [Fact]
@@ -79,13 +98,13 @@ public sealed class SqliteIngestLogTests : IngestLogContract
         Assert.Equal([1L, 2L], (await reopened.ReadAfterAsync("a", 0)).Select(e => e.TrackSeq));
         var retry = await reopened.AppendAsync([new("old1", "a", EventKind.Stream, 5, when), Stream("old2", "a"), Stream("new", "a")]);
         Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Accepted], retry.Outcomes);
-        Assert.Equal(new TrackTotals("a", "suno", 3, 6, 1), await reopened.ReadTotalsAsync("a"));
+        Assert.Equal(new TrackTotals("a", "suno", 3, 6, 1, DateTimeOffset.UnixEpoch), await reopened.ReadTotalsAsync("a"));
     }
 
     [Fact]
     public void An_event_kind_the_logs_do_not_count_throws_instead_of_counting_as_another()
     {
-        var totals = new TrackTotals("a", "suno", 0, 0, 0);
+        var totals = new TrackTotals("a", "suno", 0, 0, 0, DateTimeOffset.UnixEpoch);
 
         Assert.Equal(totals with { LastSeq = 1, Likes = 2 }, BatchClassifier.Advance(totals, EventKind.Like, 2, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => BatchClassifier.Advance(totals, (EventKind)7, 1, 1));

@@ -1,6 +1,9 @@
 namespace Apex.Grains.Events;
 
-/// <summary>A track's counts as of its <see cref="LastSeq"/>-th logged event.</summary>
+/// <summary>
+/// A track's counts as of its <see cref="LastSeq"/>-th logged event, and when the track was created
+/// (what its platform's newest-first listing orders by; default where a sender does not know it).
+/// </summary>
 [GenerateSerializer]
 [Alias("Apex.Grains.Events.TrackTotals")]
 public sealed record TrackTotals(
@@ -8,4 +11,5 @@ public sealed record TrackTotals(
     [property: Id(1)] string Platform,
     [property: Id(2)] long LastSeq,
     [property: Id(3)] long Streams,
-    [property: Id(4)] long Likes);
+    [property: Id(4)] long Likes,
+    [property: Id(5)] DateTimeOffset CreatedAt = default);

@@ -22,7 +22,7 @@ public sealed record CatalogueEntry(string TrackId, TrackRegistration Registrati
     /// <summary>The initial events numbered from 1 and the totals they give a new track.</summary>
     public (IReadOnlyList<NumberedEvent> Events, TrackTotals Totals) Numbered()
     {
-        var totals = new TrackTotals(TrackId, Registration.Platform, 0, 0, 0);
+        var totals = new TrackTotals(TrackId, Registration.Platform, 0, 0, 0, Registration.CreatedAt);
         var events = new NumberedEvent[Initial.Count];
         for (var i = 0; i < events.Length; i++)
         {
@@ -40,5 +40,5 @@ public sealed record CatalogueEntry(string TrackId, TrackRegistration Registrati
     }
 }
 
-/// <summary>A bulk registration's outcome per entry, and the totals of the tracks it created with counts (for their populations).</summary>
-public sealed record CatalogueResult(IReadOnlyList<CatalogueOutcome> Outcomes, IReadOnlyList<TrackTotals> Counted);
+/// <summary>A bulk registration's outcome per entry, and the totals of the tracks it created, with their counts or zero (for their populations).</summary>
+public sealed record CatalogueResult(IReadOnlyList<CatalogueOutcome> Outcomes, IReadOnlyList<TrackTotals> Created);

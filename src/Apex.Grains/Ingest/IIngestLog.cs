@@ -2,16 +2,6 @@ using Apex.Grains.Events;
 
 namespace Apex.Grains.Ingest;
 
-public enum TrackSort
-{
-    Streams,
-    Likes,
-    Newest,
-}
-
-/// <summary>A track in a platform listing.</summary>
-public sealed record TrackListing(string TrackId, DateTimeOffset CreatedAt, long Streams, long Likes);
-
 /// <summary>
 /// The durable log of engagement events and each track's running totals, updated in the same
 /// transaction: the source of truth that track and population grains load on activation.
@@ -36,7 +26,7 @@ public interface IIngestLog : IAsyncDisposable
     /// a conflict (registered with other details; a track registered one by one is compared on platform
     /// and creation time, the part of it the log holds). One outcome per entry, in order; a repeated id
     /// within the call meets the first. A created track's initial counts are logged in the same
-    /// transaction as its first events; the result lists the totals they gave.
+    /// transaction as its first events; the result lists every created track's totals (its counts' or zero).
     /// </summary>
     Task<CatalogueResult> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default);
 
@@ -49,9 +39,6 @@ public interface IIngestLog : IAsyncDisposable
     /// <summary>How many catalogued tracks lie after <paramref name="afterSeq"/>, and when the first of them was registered.</summary>
     Task<BackfillDepth> CountBackfillAsync(long afterSeq, CancellationToken cancellationToken = default);
 
-    /// <summary>A platform's tracks, most streamed, most liked or newest first.</summary>
-    Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default);
-
     /// <summary>Deduplicates and logs a batch; returns once it is committed.</summary>
     Task<IngestResult> AppendAsync(IReadOnlyList<EngagementEvent> batch, CancellationToken cancellationToken = default);
 
@@ -63,10 +50,8 @@ public interface IIngestLog : IAsyncDisposable
     /// <summary>Every platform with a registered track.</summary>
     Task<IReadOnlyList<string>> ListPlatformsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Every track of a platform, with its creation time: what its population grain loads.</summary>
     Task<IReadOnlyList<TrackTotals>> ReadPlatformTotalsAsync(string platform, CancellationToken cancellationToken = default);
-
-    /// <summary>A platform's registered tracks and their summed counts, aggregated in the database (no row per track is read out).</summary>
-    Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string trackId, long afterSeq, CancellationToken cancellationToken = default);
 

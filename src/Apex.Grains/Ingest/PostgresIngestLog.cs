@@ -57,11 +57,18 @@ public sealed class PostgresIngestLog : IIngestLog
 
     public async Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
     {
-        await using var command = _source.CreateCommand("INSERT INTO apex_tracks (track_id, platform, created_at) VALUES ($1, $2, $3) ON CONFLICT (track_id) DO NOTHING");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = trackId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = createdAt.UtcDateTime });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // One implicit transaction, the platform first as in bulk registration: concurrent first
+        // registrations of a platform then wait on each other in one order.
+        await using var batch = _source.CreateBatch();
+        var platformRow = new NpgsqlBatchCommand("INSERT INTO apex_platforms (platform) VALUES ($1) ON CONFLICT (platform) DO NOTHING");
+        platformRow.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
+        var trackRow = new NpgsqlBatchCommand("INSERT INTO apex_tracks (track_id, platform, created_at) VALUES ($1, $2, $3) ON CONFLICT (track_id) DO NOTHING");
+        trackRow.Parameters.Add(new NpgsqlParameter<string> { TypedValue = trackId });
+        trackRow.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
+        trackRow.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = createdAt.UtcDateTime });
+        batch.BatchCommands.Add(platformRow);
+        batch.BatchCommands.Add(trackRow);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<CatalogueResult> RegisterCatalogueAsync(IReadOnlyList<CatalogueEntry> entries, DateTimeOffset registeredAt, CancellationToken cancellationToken = default)
@@ -84,6 +91,13 @@ public sealed class PostgresIngestLog : IIngestLog
         // Inserted in id order: concurrent registrations of overlapping tracks then wait on each other's
         // rows in one order and cannot deadlock (a retried import batch may land beside its first try).
         var rows = unique.OrderBy(e => e.TrackId, StringComparer.Ordinal).Select(e => (Entry: e, Numbered: e.Numbered())).ToList();
+        await using (var platforms = new NpgsqlCommand(
+            "INSERT INTO apex_platforms (platform) SELECT DISTINCT p FROM unnest($1::text[]) AS t(p) ORDER BY p ON CONFLICT (platform) DO NOTHING", connection, transaction))
+        {
+            platforms.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. unique.Select(e => e.Registration.Platform).Distinct(StringComparer.Ordinal)] });
+            await platforms.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using (var insert = new NpgsqlCommand(
             "INSERT INTO apex_tracks (track_id, platform, created_at, last_seq, streams, likes) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[]) ON CONFLICT (track_id) DO NOTHING RETURNING track_id", connection, transaction))
         {
@@ -141,7 +155,7 @@ public sealed class PostgresIngestLog : IIngestLog
                 : CatalogueOutcome.Conflict;
         }
 
-        return new CatalogueResult(outcomes, [.. counted.Select(n => n.Totals)]);
+        return new CatalogueResult(outcomes, [.. rows.Select(r => r.Numbered.Totals).Where(t => created.Contains(t.TrackId))]);
 
         // A track registered one by one is known here by platform and creation time (to the microsecond PostgreSQL keeps).
         static bool Matches((string Platform, DateTime CreatedAt, string? Registration) row, TrackRegistration registration) =>
@@ -201,7 +215,7 @@ public sealed class PostgresIngestLog : IIngestLog
 
     public async Task<IReadOnlyList<string>> ListPlatformsAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = _source.CreateCommand("SELECT DISTINCT platform FROM apex_tracks ORDER BY platform");
+        await using var command = _source.CreateCommand("SELECT platform FROM apex_platforms ORDER BY platform");
         var platforms = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -230,36 +244,6 @@ public sealed class PostgresIngestLog : IIngestLog
         return events;
     }
 
-    public async Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default)
-    {
-        await using var command = _source.CreateCommand("SELECT count(*), COALESCE(sum(streams), 0)::bigint, COALESCE(sum(likes), 0)::bigint FROM apex_tracks WHERE platform = $1");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new PlatformSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
-    }
-
-    public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
-    {
-        var order = sort switch
-        {
-            TrackSort.Streams => "streams DESC",
-            TrackSort.Likes => "likes DESC",
-            _ => "created_at DESC",
-        };
-        await using var command = _source.CreateCommand($"SELECT track_id, created_at, streams, likes FROM apex_tracks WHERE platform = $1 ORDER BY {order}, track_id LIMIT $2");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platform });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        var tracks = new List<TrackListing>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            tracks.Add(new TrackListing(reader.GetString(0), new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero), reader.GetInt64(2), reader.GetInt64(3)));
-        }
-
-        return tracks;
-    }
-
     public async Task<int> CompactAsync(long window = SqliteIngestLog.DedupWindow, CancellationToken cancellationToken = default)
     {
         await using var command = _source.CreateCommand("DELETE FROM apex_events e USING apex_tracks t WHERE e.track_id = t.track_id AND e.track_seq <= t.last_seq - $1");
@@ -275,17 +259,21 @@ public sealed class PostgresIngestLog : IIngestLog
 
     private async Task<List<TrackTotals>> ReadTotalsWhereAsync(string where, string key, CancellationToken cancellationToken)
     {
-        await using var command = _source.CreateCommand($"SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE {where}");
+        await using var command = _source.CreateCommand($"SELECT track_id, platform, last_seq, streams, likes, created_at FROM apex_tracks WHERE {where}");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
         var totals = new List<TrackTotals>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            totals.Add(new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            totals.Add(Read(reader));
         }
 
         return totals;
     }
+
+    /// <summary>A track's totals from a row of track_id, platform, last_seq, streams, likes, created_at.</summary>
+    private static TrackTotals Read(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero));
 
     private async Task<IngestResult[]> CommitWithRetriesAsync(IReadOnlyList<IReadOnlyList<EngagementEvent>> group)
     {
@@ -309,13 +297,13 @@ public sealed class PostgresIngestLog : IIngestLog
 
         var trackIds = group.SelectMany(p => p).Select(e => e.TrackId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var totals = new Dictionary<string, TrackTotals>(StringComparer.Ordinal);
-        await using (var locking = new NpgsqlCommand("SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = ANY($1) ORDER BY track_id COLLATE \"C\" FOR UPDATE", connection, transaction))
+        await using (var locking = new NpgsqlCommand("SELECT track_id, platform, last_seq, streams, likes, created_at FROM apex_tracks WHERE track_id = ANY($1) ORDER BY track_id COLLATE \"C\" FOR UPDATE", connection, transaction))
         {
             locking.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = trackIds });
             await using var reader = await locking.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                totals[reader.GetString(0)] = new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+                totals[reader.GetString(0)] = Read(reader);
             }
         }
 

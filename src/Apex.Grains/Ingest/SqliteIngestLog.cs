@@ -118,12 +118,15 @@ public sealed class SqliteIngestLog : IIngestLog
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)";
-            command.Parameters.AddWithValue("$id", trackId);
-            command.Parameters.AddWithValue("$platform", platform);
-            command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = Command(connection, transaction,
+                "INSERT OR IGNORE INTO apex_platforms (platform) VALUES ($platform); INSERT OR IGNORE INTO apex_tracks (track_id, platform, created_at) VALUES ($id, $platform, $created)",
+                "$id", "$platform", "$created");
+            command.Parameters["$id"].Value = trackId;
+            command.Parameters["$platform"].Value = platform;
+            command.Parameters["$created"].Value = createdAt.ToUnixTimeMilliseconds();
             await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
             Guard.ThrowIfLost();
         }
         finally
@@ -149,7 +152,16 @@ public sealed class SqliteIngestLog : IIngestLog
             var seq = (long)(await last.ExecuteScalarAsync(cancellationToken))!;
             var outcomes = new CatalogueOutcome[entries.Count];
             var initial = new List<NumberedEvent>();
-            var counted = new List<TrackTotals>();
+            var created = new List<TrackTotals>();
+            await using (var platforms = Command(connection, transaction, "INSERT OR IGNORE INTO apex_platforms (platform) VALUES ($platform)", "$platform"))
+            {
+                foreach (var platform in entries.Select(e => e.Registration.Platform).Distinct(StringComparer.Ordinal))
+                {
+                    platforms.Parameters["$platform"].Value = platform;
+                    await platforms.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+
             for (var i = 0; i < entries.Count; i++)
             {
                 var (id, registration) = entries[i];
@@ -171,11 +183,8 @@ public sealed class SqliteIngestLog : IIngestLog
                     entry.Parameters["$seq"].Value = ++seq;
                     await entry.ExecuteNonQueryAsync(cancellationToken);
                     outcomes[i] = CatalogueOutcome.Created;
-                    if (events.Count > 0)
-                    {
-                        initial.AddRange(events);
-                        counted.Add(totals);
-                    }
+                    initial.AddRange(events);
+                    created.Add(totals);
 
                     continue;
                 }
@@ -208,7 +217,7 @@ public sealed class SqliteIngestLog : IIngestLog
                 _index.Add(e.TrackId, e.EventId, LoggedPayload.Of(e));
             }
 
-            return new CatalogueResult(outcomes, counted);
+            return new CatalogueResult(outcomes, created);
         }
         finally
         {
@@ -312,7 +321,7 @@ public sealed class SqliteIngestLog : IIngestLog
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT DISTINCT platform FROM apex_tracks ORDER BY platform";
+        command.CommandText = "SELECT platform FROM apex_platforms ORDER BY platform";
         var platforms = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -329,50 +338,18 @@ public sealed class SqliteIngestLog : IIngestLog
         return await ReadTotalsWhereAsync("platform = $key", platform, cancellationToken);
     }
 
-    public async Task<PlatformSummary> SummarizePlatformAsync(string platform, CancellationToken cancellationToken = default)
-    {
-        await CheckpointAsync(cancellationToken);
-        return await AggregateAsync("SELECT count(*), COALESCE(sum(streams), 0), COALESCE(sum(likes), 0) FROM apex_tracks WHERE platform = $key", platform,
-            r => new PlatformSummary(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<TrackListing>> ListTracksAsync(string platform, TrackSort sort, int limit, CancellationToken cancellationToken = default)
-    {
-        var order = sort switch
-        {
-            TrackSort.Streams => "streams DESC",
-            TrackSort.Likes => "likes DESC",
-            _ => "created_at DESC",
-        };
-        await CheckpointAsync(cancellationToken);
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT track_id, created_at, streams, likes FROM apex_tracks WHERE platform = $platform ORDER BY {order}, track_id LIMIT $limit";
-        command.Parameters.AddWithValue("$platform", platform);
-        command.Parameters.AddWithValue("$limit", limit);
-        var tracks = new List<TrackListing>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            tracks.Add(new TrackListing(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3)));
-        }
-
-        return tracks;
-    }
-
     private async Task<List<TrackTotals>> ReadTotalsWhereAsync(string where, string key, CancellationToken cancellationToken)
     {
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT track_id, platform, last_seq, streams, likes FROM apex_tracks WHERE {where}";
+        command.CommandText = $"SELECT track_id, platform, last_seq, streams, likes, created_at FROM apex_tracks WHERE {where}";
         command.Parameters.AddWithValue("$key", key);
         var totals = new List<TrackTotals>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            totals.Add(new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            totals.Add(new TrackTotals(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
         }
 
         return totals;
@@ -486,7 +463,7 @@ public sealed class SqliteIngestLog : IIngestLog
             pragma.CommandText = "PRAGMA synchronous=FULL;";
             await pragma.ExecuteNonQueryAsync(cancellationToken);
             // Prepared once: every commit looks up the tracks it has not seen yet.
-            _lookup = Command(_connection, null, "SELECT platform, last_seq, streams, likes FROM apex_tracks WHERE track_id = $track", "$track");
+            _lookup = Command(_connection, null, "SELECT platform, last_seq, streams, likes, created_at FROM apex_tracks WHERE track_id = $track", "$track");
         }
 
         return _connection;
@@ -564,7 +541,7 @@ public sealed class SqliteIngestLog : IIngestLog
             return null;
         }
 
-        return _totals[trackId] = new TrackTotals(trackId, reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        return _totals[trackId] = new TrackTotals(trackId, reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
     }
 
     private async Task CheckpointAsync(CancellationToken cancellationToken)

@@ -7,9 +7,9 @@ using Apex.Grains.Ingest;
 namespace Apex.Grains.Populations;
 
 /// <summary>
-/// Keeps a platform's streams and likes distributions in memory (exact, O(log n) per update and read);
-/// on activation it loads every track's totals from the ingest log, which is durable, so it keeps no
-/// state of its own. Zero counts are not labels and stay out of the distributions. It lives where it
+/// Keeps a platform's streams and likes distributions in memory (exact, O(log n) per update and read),
+/// its listings (the first tracks by streams, likes and creation time) and its sums; on activation it
+/// loads every track's totals from the ingest log, which is durable, so it keeps no state of its own. Zero counts are not labels and stay out of the distributions. It lives where it
 /// is first called from (an ingesting silo), which saves that silo's hand-offs a network hop.
 /// </summary>
 [Orleans.Placement.PreferLocalPlacement]
@@ -19,6 +19,11 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
     private readonly Dictionary<string, TrackPrediction> _predictions = new(StringComparer.Ordinal);
     private CountDistribution _streams = new();
     private CountDistribution _likes = new();
+    private TopTracks _byStreams = new(TrackListing.MaxLimit);
+    private TopTracks _byLikes = new(TrackListing.MaxLimit);
+    private TopTracks _newest = new(TrackListing.MaxLimit);
+    private long _streamsSum;
+    private long _likesSum;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -38,6 +43,10 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
         _tracks.Clear();
         _streams = new CountDistribution();
         _likes = new CountDistribution();
+        _byStreams = new TopTracks(TrackListing.MaxLimit);
+        _byLikes = new TopTracks(TrackListing.MaxLimit);
+        _newest = new TopTracks(TrackListing.MaxLimit);
+        _streamsSum = _likesSum = 0;
         await LoadTotalsAsync(CancellationToken.None);
     }
 
@@ -48,6 +57,28 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
             Set(totals);
         }
     }
+
+    Task<IReadOnlyList<TrackListing>> IPopulationGrain.ListTracksAsync(TrackSort sort, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, TrackListing.MaxLimit);
+        var (top, key) = sort switch
+        {
+            TrackSort.Streams => (_byStreams, (Func<TrackTotals, long>)(t => t.Streams)),
+            TrackSort.Likes => (_byLikes, t => t.Likes),
+            TrackSort.Newest => (_newest, t => t.CreatedAt.UtcTicks),
+            _ => throw new ArgumentOutOfRangeException(nameof(sort), sort, "An unnamed listing order."),
+        };
+        if (top.Stale)
+        {
+            top.Rebuild(_tracks.Values.Select(t => (t.TrackId, key(t))));
+        }
+
+        IReadOnlyList<TrackListing> listing = [.. top.First(limit).Select(id => _tracks[id]).Select(t => new TrackListing(t.TrackId, t.CreatedAt, t.Streams, t.Likes))];
+        return Task.FromResult(listing);
+    }
+
+    Task<PlatformSummary> IPopulationGrain.SummarizeAsync() => Task.FromResult(new PlatformSummary(_tracks.Count, _streamsSum, _likesSum));
 
     Task IPopulationGrain.RecordPredictionAsync(TrackPrediction prediction)
     {
@@ -160,9 +191,20 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
             return;
         }
 
+        if (totals.CreatedAt == default && old is not null)
+        {
+            // A sender that does not know the creation time (an older silo) keeps the one held.
+            totals = totals with { CreatedAt = old.CreatedAt };
+        }
+
         Replace(_streams, old?.Streams ?? 0, totals.Streams);
         Replace(_likes, old?.Likes ?? 0, totals.Likes);
+        _streamsSum += totals.Streams - (old?.Streams ?? 0);
+        _likesSum += totals.Likes - (old?.Likes ?? 0);
         _tracks[totals.TrackId] = totals;
+        _byStreams.Offer(totals.TrackId, totals.Streams);
+        _byLikes.Offer(totals.TrackId, totals.Likes);
+        _newest.Offer(totals.TrackId, totals.CreatedAt.UtcTicks);
     }
 
     private static void Replace(CountDistribution distribution, long from, long to)

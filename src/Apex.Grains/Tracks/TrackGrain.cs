@@ -28,7 +28,8 @@ public sealed partial class TrackGrain(
     IScoreStore? store = null,
     EmbedderDirectory? embedders = null,
     ScoringWaiters? waiters = null,
-    StoreOutage? outage = null) : Grain, ITrackGrain, IRemindable
+    StoreOutage? outage = null,
+    Populations.PopulationHandoff? populations = null) : Grain, ITrackGrain, IRemindable
 {
     private const string ScoringReminder = "scoring";
 
@@ -96,6 +97,7 @@ public sealed partial class TrackGrain(
             }
 
             // A repeat completes what a failed first call may have left out.
+            await JoinPopulationAsync(registration);
             await JoinArenaAsync(registration);
             return new TrackRegistered(View(await log.ReadTotalsAsync(Id))!, Created: false);
         }
@@ -113,9 +115,14 @@ public sealed partial class TrackGrain(
             StartScoringTimer(TimeSpan.Zero);
         }
 
+        await JoinPopulationAsync(registration);
         await JoinArenaAsync(registration);
         return new TrackRegistered(View()!, Created: true);
     }
+
+    /// <summary>The platform's listings learn the track before its first event (totals only move forward, so a repeat is harmless).</summary>
+    private Task JoinPopulationAsync(TrackRegistration registration) =>
+        populations?.HandAsync([new TrackTotals(Id, registration.Platform, 0, 0, 0, registration.CreatedAt)]) ?? Task.CompletedTask;
 
     /// <summary>A track that names its system is one the arena can show voters.</summary>
     private Task JoinArenaAsync(TrackRegistration registration) =>

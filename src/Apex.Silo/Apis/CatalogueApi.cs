@@ -113,10 +113,10 @@ public static class CatalogueApi
             await grains.GetGrain<IBackfillGrain>(0).WakeAsync();
         }
 
-        if (registered.Counted.Count > 0)
+        if (registered.Created.Count > 0)
         {
-            metrics.RecordInitialCounts(registered.Counted.Sum(t => t.LastSeq));
-            await handoff.HandAsync(registered.Counted, cancellationToken);
+            metrics.RecordInitialCounts(registered.Created.Sum(t => t.LastSeq));
+            await handoff.HandAsync(registered.Created, cancellationToken);
         }
 
         if (resent.Count > 0)

@@ -1,5 +1,4 @@
 using Apex.Grains;
-using Apex.Grains.Ingest;
 using Apex.Grains.Scoring;
 using Apex.Silo.Hosting;
 using Apex.Silo.Auth;
@@ -7,10 +6,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Apex.Silo.Apis;
 
-/// <summary>GET /platforms/{platform}/tracks: a platform's tracks by streams, likes or age.</summary>
+/// <summary>
+/// GET /platforms/{platform}/tracks: a platform's tracks by streams, likes or age, from its population
+/// grain (the totals each commit hands it; after a silo loss, once the grain has reloaded from the log).
+/// </summary>
 public static class PlatformsApi
 {
-    public const int MaxLimit = 1_000;
+    public const int MaxLimit = TrackListing.MaxLimit;
 
     public static IEndpointRouteBuilder MapPlatformsApi(this IEndpointRouteBuilder app)
     {
@@ -103,7 +105,7 @@ public static class PlatformsApi
         return span is { } s && s <= TimeSpan.FromDays(3650) ? s : null;
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<TrackListing>>, ValidationProblem>> ListAsync(string platform, IIngestLog log, CancellationToken cancellationToken, string sort = "streams", int limit = 50)
+    private static async Task<Results<Ok<IReadOnlyList<TrackListing>>, ValidationProblem>> ListAsync(string platform, IGrainFactory grains, string sort = "streams", int limit = 50)
     {
         var errors = new Dictionary<string, string[]>();
         CheckPlatform(platform, errors);
@@ -119,6 +121,6 @@ public static class PlatformsApi
 
         return errors.Count > 0
             ? TypedResults.ValidationProblem(errors)
-            : TypedResults.Ok(await log.ListTracksAsync(platform, order, limit, cancellationToken));
+            : TypedResults.Ok(await grains.GetGrain<IPopulationGrain>(platform).ListTracksAsync(order, limit));
     }
 }

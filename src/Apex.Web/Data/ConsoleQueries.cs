@@ -31,7 +31,7 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
 
         var matureBefore = time.GetUtcNow() - TimeSpan.FromDays(settings.MaturityDays);
         var population = grains.GetGrain<IPopulationGrain>(chosen);
-        var summaryTask = log.SummarizePlatformAsync(chosen, cancellationToken);
+        var summaryTask = population.SummarizeAsync();
         var calibrationTask = population.GetCalibrationAsync(matureBefore);
         var pointsTask = population.GetCalibrationPointsAsync(matureBefore, ScatterPoints);
         var queueTask = grains.GetGrain<IBackfillGrain>(0).GetAsync();

@@ -11,9 +11,22 @@ CREATE TABLE IF NOT EXISTS apex_tracks
     likes      bigint      NOT NULL DEFAULT 0
 );
 
-CREATE INDEX IF NOT EXISTS ix_apex_tracks_streams ON apex_tracks (platform, streams);
-CREATE INDEX IF NOT EXISTS ix_apex_tracks_likes ON apex_tracks (platform, likes);
-CREATE INDEX IF NOT EXISTS ix_apex_tracks_created ON apex_tracks (platform, created_at);
+-- Schema version 4: the platforms with a registered track. Listings by streams, likes and age are
+-- served by the population grains from memory, so apex_tracks keeps no index per listing order: a
+-- catalogue's random counts and creation times made every bulk commit rewrite thousands of index pages.
+-- Earlier schemas' platforms are read once, through the index that is dropped after.
+CREATE TABLE IF NOT EXISTS apex_platforms
+(
+    platform text NOT NULL PRIMARY KEY
+);
+
+INSERT INTO apex_platforms (platform)
+SELECT DISTINCT platform FROM apex_tracks WHERE to_regclass('ix_apex_tracks_streams') IS NOT NULL
+ON CONFLICT (platform) DO NOTHING;
+
+DROP INDEX IF EXISTS ix_apex_tracks_streams;
+DROP INDEX IF EXISTS ix_apex_tracks_likes;
+DROP INDEX IF EXISTS ix_apex_tracks_created;
 
 -- One row per accepted event; the key is what deduplication looks up.
 CREATE TABLE IF NOT EXISTS apex_events

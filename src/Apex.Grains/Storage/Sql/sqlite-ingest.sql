@@ -11,9 +11,20 @@ CREATE TABLE IF NOT EXISTS apex_tracks (
     likes      INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
-CREATE INDEX IF NOT EXISTS ix_apex_tracks_streams ON apex_tracks (platform, streams);
-CREATE INDEX IF NOT EXISTS ix_apex_tracks_likes ON apex_tracks (platform, likes);
-CREATE INDEX IF NOT EXISTS ix_apex_tracks_created ON apex_tracks (platform, created_at);
+-- The platforms with a registered track. Listings by streams, likes and age are served by the
+-- population grains from memory, so apex_tracks keeps no index per listing order: a catalogue's random
+-- counts and creation times made every bulk commit rewrite thousands of index pages. Earlier versions'
+-- platforms are read once, through the index that is dropped after.
+CREATE TABLE IF NOT EXISTS apex_platforms (
+    platform TEXT NOT NULL PRIMARY KEY
+) WITHOUT ROWID;
+
+INSERT OR IGNORE INTO apex_platforms (platform)
+SELECT DISTINCT platform FROM apex_tracks WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'ix_apex_tracks_streams');
+
+DROP INDEX IF EXISTS ix_apex_tracks_streams;
+DROP INDEX IF EXISTS ix_apex_tracks_likes;
+DROP INDEX IF EXISTS ix_apex_tracks_created;
 
 CREATE TABLE IF NOT EXISTS apex_events (
     track_id  TEXT    NOT NULL,
