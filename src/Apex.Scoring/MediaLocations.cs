@@ -16,20 +16,24 @@ public sealed record MediaLocations(string? MediaRoot, string UploadsFolder)
         ArgumentNullException.ThrowIfNull(location);
         if (location.StartsWith(UploadPrefix, StringComparison.Ordinal))
         {
-            return Inside(UploadsFolder, Path.GetFileName(location[UploadPrefix.Length..]))
+            return Inside(UploadsFolder, Path.GetFileName(location[UploadPrefix.Length..]))?.FullName
                 ?? throw new InvalidOperationException($"The upload '{location}' is outside the uploads folder.");
         }
 
         // Registration checked the path against the media root; a root or link changed since is checked again here.
         var root = MediaRoot ?? throw new InvalidOperationException("This silo has no media root (Apex:MediaRoot) to read registered audio paths from.");
-        return Inside(root, location) ?? throw new InvalidOperationException($"The audio path '{location}' is outside the media root.");
+        return Inside(root, location)?.FullName ?? throw new InvalidOperationException($"The audio path '{location}' is outside the media root.");
     }
 
-    /// <summary>The real path of <paramref name="relative"/> under <paramref name="root"/> when, links followed, it stays inside the root; else null.</summary>
+    /// <summary>
+    /// The file at the real path of <paramref name="relative"/> under <paramref name="root"/> when, links
+    /// followed, it stays inside the root; else null. Its status is read once (one lstat for a plain file,
+    /// which a bulk registration pays per track), so the caller's checks of it cost nothing more.
+    /// </summary>
     /// <param name="root">The root the path must stay inside.</param>
     /// <param name="relative">The path, relative to the root.</param>
     /// <param name="folders">Real paths of folders already resolved (a batch of paths shares it); null: none.</param>
-    public static string? Inside(string root, string relative, Dictionary<string, string>? folders = null)
+    public static FileInfo? Inside(string root, string relative, Dictionary<string, string>? folders = null)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(relative);
@@ -39,20 +43,21 @@ public sealed record MediaLocations(string? MediaRoot, string UploadsFolder)
         }
 
         var realRoot = Cached(root, folders).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        string real;
+        FileInfo file;
         try
         {
             // realpath(dir/name) is realpath(realpath(dir)/name): the folder is resolved once per batch.
             var full = Path.GetFullPath(Path.Combine(root, relative));
-            var candidate = Path.Combine(Cached(Path.GetDirectoryName(full) ?? full, folders), Path.GetFileName(full));
-            real = new FileInfo(candidate).LinkTarget is null ? candidate : RealPath(candidate);
+            var candidate = new FileInfo(Path.Combine(Cached(Path.GetDirectoryName(full) ?? full, folders), Path.GetFileName(full)));
+            // A missing file's attributes are all bits set, so only an existing plain file skips the walk.
+            file = candidate.Exists && (candidate.Attributes & FileAttributes.ReparsePoint) == 0 ? candidate : new FileInfo(RealPath(candidate.FullName));
         }
         catch (IOException)
         {
             return null; // a link loop
         }
 
-        return real.StartsWith(realRoot, StringComparison.Ordinal) ? real : null;
+        return file.FullName.StartsWith(realRoot, StringComparison.Ordinal) ? file : null;
     }
 
     /// <summary><see cref="RealPath(string)"/>, remembered in <paramref name="folders"/> when given.</summary>

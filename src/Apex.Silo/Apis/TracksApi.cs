@@ -374,12 +374,12 @@ public static class TracksApi
         }
 
         // Links are followed first: a link inside the root that points outside it is outside.
-        if (MediaLocations.Inside(options.MediaRoot, path, folders) is not { } full)
+        if (MediaLocations.Inside(options.MediaRoot, path, folders) is not { } file)
         {
             return "Must be a relative path inside the media root (symbolic links followed).";
         }
 
-        var file = new FileInfo(full);
+        var full = file.FullName;
         if (!file.Exists)
         {
             return $"No file '{path}' under the media root.";
