@@ -5,6 +5,7 @@ namespace Apex.Grains.Events;
 /// (what its platform's newest-first listing orders by; default where a sender does not know it).
 /// </summary>
 [GenerateSerializer]
+[Immutable] // never changed once made (a new total is a new record): local grain calls pass it without a copy
 [Alias("Apex.Grains.Events.TrackTotals")]
 public sealed record TrackTotals(
     [property: Id(0)] string TrackId,

@@ -16,6 +16,9 @@ public sealed record CatalogueEntry(string TrackId, TrackRegistration Registrati
     /// <summary>The registration as the catalogue stores it (JSON; read back by <see cref="Read"/>).</summary>
     public string Stored() => JsonSerializer.Serialize(Registration);
 
+    /// <summary>A registration as <see cref="Stored"/> writes it, into a JSON document being written.</summary>
+    public static void Write(Utf8JsonWriter writer, TrackRegistration registration) => JsonSerializer.Serialize(writer, registration);
+
     public static TrackRegistration Read(string stored) =>
         JsonSerializer.Deserialize<TrackRegistration>(stored) ?? throw new InvalidDataException("An empty catalogue registration.");
 

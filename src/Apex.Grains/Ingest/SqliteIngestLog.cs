@@ -194,12 +194,13 @@ public sealed class SqliteIngestLog : IIngestLog
             var fresh = unique.Where(u => createdIds.Contains(u.Numbered.Totals.TrackId)).ToList();
             await using (var catalogue = Command(connection, transaction,
                 "INSERT INTO apex_catalogue (track_id, registration, registered_at, backfill_seq) " +
-                "SELECT value ->> 0, value ->> 1, $at, (SELECT COALESCE(MAX(backfill_seq), 0) FROM apex_catalogue) + key + 1 FROM json_each($rows)", "$rows", "$at"))
+                "SELECT value ->> 0, value -> 1, $at, (SELECT COALESCE(MAX(backfill_seq), 0) FROM apex_catalogue) + key + 1 FROM json_each($rows)", "$rows", "$at"))
             {
+                // The registration goes in as a JSON object (stored as its text), not a string to escape.
                 catalogue.Parameters["$rows"].Value = JsonRows(fresh, (w, u) =>
                 {
                     w.WriteStringValue(u.Numbered.Totals.TrackId);
-                    w.WriteStringValue(entries[u.Index].Stored());
+                    CatalogueEntry.Write(w, entries[u.Index].Registration);
                 });
                 catalogue.Parameters["$at"].Value = registeredAt.ToUnixTimeMilliseconds();
                 await catalogue.ExecuteNonQueryAsync(cancellationToken);
