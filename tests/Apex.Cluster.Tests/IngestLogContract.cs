@@ -1,6 +1,7 @@
 using Apex.Grains;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Grains.Timelines;
 
 namespace Apex.Cluster.Tests;
 
@@ -115,6 +116,47 @@ public abstract class IngestLogContract : IAsyncLifetime
         Assert.Equal([IngestOutcome.Duplicate, IngestOutcome.Conflict, IngestOutcome.Accepted], resent.Outcomes);
         Assert.Equal(new TrackTotals("n1", "suno", 3, 1_004, 30, at), await _log.ReadTotalsAsync("n1"));
         Assert.Contains(new TrackTotals("n1", "suno", 3, 1_004, 30, at), await _log.ReadPlatformTotalsAsync("suno"));
+    }
+
+    [Fact]
+    public async Task A_tracks_curve_sums_its_events_by_event_time_once_across_a_restart()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var hour = DateTimeOffset.FromUnixTimeSeconds(Bucket.StartOf(BucketWidth.Hour, (now - TimeSpan.FromHours(3)).ToUnixTimeSeconds()));
+        var day = DateTimeOffset.FromUnixTimeSeconds(Bucket.StartOf(BucketWidth.Day, (now - TimeSpan.FromDays(20)).ToUnixTimeSeconds()));
+        EngagementEvent At(string id, EventKind kind, long count, DateTimeOffset ts) => new(id, "a", kind, count, ts);
+        await _log.AppendAsync([At("t1", EventKind.Stream, 3, hour.AddMinutes(1)), At("t2", EventKind.Like, 1, hour.AddMinutes(59))]);
+        await _log.AppendAsync(
+        [
+            At("t3", EventKind.Stream, 2, hour.AddMinutes(30)),
+            At("t4", EventKind.Stream, 5, hour.AddHours(-1)), // out of order: its own, earlier bucket
+            At("t5", EventKind.Stream, 7, day.AddHours(5)), // older than the hourly window: days only
+            At("t6", EventKind.Stream, 11, now - TimeSpan.FromDays(800)), // older than both windows: totals only
+            At(CatalogueEntry.InitialStreamsEventId, EventKind.Stream, 1_000, hour.AddMinutes(2)), // counts so far, not activity
+        ]);
+
+        async Task AssertCurvesAsync()
+        {
+            Assert.Equal(
+                [new TimelinePoint(hour.AddHours(-1), 5, 0), new TimelinePoint(hour, 5, 1)],
+                await _log.ReadTimelineAsync("a", BucketWidth.Hour, hour.AddHours(-2), now));
+            Assert.Empty(await _log.ReadTimelineAsync("a", BucketWidth.Hour, now - TimeSpan.FromDays(30), now - TimeSpan.FromDays(10)));
+            var days = await _log.ReadTimelineAsync("a", BucketWidth.Day, now - TimeSpan.FromDays(30), now.AddDays(1));
+            Assert.Equal(new TimelinePoint(day, 7, 0), days[0]);
+            Assert.Equal(5 + 5, days.Skip(1).Sum(p => p.Streams));
+            Assert.Equal(3 + 2 + 5 + 7 + 11 + 1_000, (await _log.ReadTotalsAsync("a"))!.Streams);
+        }
+
+        await AssertCurvesAsync();
+        await _log.DisposeAsync();
+        _log = await ReopenAsync();
+        await AssertCurvesAsync();
+
+        // Compaction drops the buckets past their window (here: hours older than one hour).
+        _log.Retention = TimelineRetention.Default with { Hourly = TimeSpan.FromHours(1) };
+        await _log.CompactAsync();
+        Assert.Empty(await _log.ReadTimelineAsync("a", BucketWidth.Hour, hour.AddHours(-2), now));
+        Assert.Equal(new TimelinePoint(day, 7, 0), (await _log.ReadTimelineAsync("a", BucketWidth.Day, day, now))[0]);
     }
 
     [Fact]

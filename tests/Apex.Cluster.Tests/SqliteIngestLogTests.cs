@@ -61,6 +61,25 @@ public sealed class SqliteIngestLogTests : IngestLogContract
     }
 
     [Fact]
+    public async Task Batches_logged_after_the_curves_last_checkpoint_are_summed_in_once_at_start()
+    {
+        var at = DateTimeOffset.UtcNow.AddHours(-1);
+        await using (var log = await SqliteIngestLog.OpenAsync(_database))
+        {
+            await log.AppendAsync([new("k1", "a", EventKind.Stream, 4, at), new("k2", "a", EventKind.Like, 2, at)]);
+        }
+
+        // What a crash before the checkpoint leaves: the batch logged, the curve and its cursor as they were.
+        await ExecuteAsync("DELETE FROM apex_timeline; UPDATE apex_timeline_cursor SET rolled_through = 0;");
+        for (var start = 0; start < 2; start++)
+        {
+            await using var log = await SqliteIngestLog.OpenAsync(_database);
+            var points = await log.ReadTimelineAsync("a", Apex.Grains.Timelines.BucketWidth.Hour, at.AddHours(-1), at.AddHours(1));
+            Assert.Equal((4L, 2L), (points.Single().Streams, points.Single().Likes));
+        }
+    }
+
+    [Fact]
     public async Task A_log_of_an_earlier_version_keeps_its_platforms_and_drops_the_listing_indexes()
     {
         await using (await SqliteIngestLog.OpenAsync(_database))

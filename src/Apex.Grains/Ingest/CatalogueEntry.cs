@@ -6,6 +6,13 @@ namespace Apex.Grains.Ingest;
 /// <summary>One track of a bulk registration: its id, its whole registration, and its counts so far.</summary>
 public sealed record CatalogueEntry(string TrackId, TrackRegistration Registration)
 {
+    // The initial counts' event ids: one per kind, so a re-sent batch is a duplicate and other counts a conflict.
+    public const string InitialStreamsEventId = "catalogue:initial-streams";
+    public const string InitialLikesEventId = "catalogue:initial-likes";
+
+    /// <summary>True for an event that carries a catalogue's counts so far (history, not activity at its time).</summary>
+    public static bool IsInitialCount(string eventId) => eventId is InitialStreamsEventId or InitialLikesEventId;
+
     /// <summary>
     /// The track's counts so far, as events of its own: logged in the registration's transaction, numbered
     /// 1, 2, … when the call creates the track. For a track registered before, the caller sends them through

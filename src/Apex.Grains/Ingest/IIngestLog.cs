@@ -1,4 +1,5 @@
 using Apex.Grains.Events;
+using Apex.Grains.Timelines;
 
 namespace Apex.Grains.Ingest;
 
@@ -16,6 +17,15 @@ public interface IIngestLog : IAsyncDisposable
 
     /// <summary>Where commit timings go; set by the host once its meter factory exists.</summary>
     IngestMetrics? Metrics { get; set; }
+
+    /// <summary>How long the curves keep their hourly and daily buckets; set by the host from its options.</summary>
+    TimelineRetention Retention { get; set; }
+
+    /// <summary>
+    /// A track's curve: its buckets of one width that start in [<paramref name="since"/>, <paramref name="until"/>),
+    /// oldest first, as of every acknowledged event (a bucket with no event is not stored).
+    /// </summary>
+    Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
 
     /// <summary>Makes a track known (events for unknown tracks are rejected). Idempotent.</summary>
     Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default);

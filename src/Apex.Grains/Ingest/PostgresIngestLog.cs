@@ -1,4 +1,5 @@
 using Apex.Grains.Events;
+using Apex.Grains.Timelines;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -21,6 +22,8 @@ public sealed class PostgresIngestLog : IIngestLog
     private readonly GroupCommitter _committer;
 
     public IngestMetrics? Metrics { get; set; }
+
+    public TimelineRetention Retention { get; set; } = TimelineRetention.Default;
 
     private PostgresIngestLog(NpgsqlDataSource source)
     {
@@ -244,8 +247,35 @@ public sealed class PostgresIngestLog : IIngestLog
         return events;
     }
 
+    public async Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        await using var command = _source.CreateCommand("SELECT start, streams, likes FROM apex_timeline WHERE track_id = $1 AND width = $2 AND start >= $3 AND start < $4 ORDER BY start");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = trackId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)width });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = since.ToUnixTimeSeconds() });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = until.ToUnixTimeSeconds() });
+        var points = new List<TimelinePoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new TimelinePoint(DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(0)), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        return points;
+    }
+
     public async Task<int> CompactAsync(long window = SqliteIngestLog.DedupWindow, CancellationToken cancellationToken = default)
     {
+        var now = DateTimeOffset.UtcNow;
+        await using (var prune = _source.CreateCommand("DELETE FROM apex_timeline WHERE (width = $1 AND start < $2) OR (width = $3 AND start < $4)"))
+        {
+            prune.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)BucketWidth.Hour });
+            prune.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Retention.FirstKept(BucketWidth.Hour, now) });
+            prune.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)BucketWidth.Day });
+            prune.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Retention.FirstKept(BucketWidth.Day, now) });
+            await prune.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var command = _source.CreateCommand("DELETE FROM apex_events e USING apex_tracks t WHERE e.track_id = t.track_id AND e.track_seq <= t.last_seq - $1");
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = window });
         return await command.ExecuteNonQueryAsync(cancellationToken);
@@ -336,6 +366,24 @@ public sealed class PostgresIngestLog : IIngestLog
             advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.Streams).ToArray() });
             advance.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = changed.Select(t => t.Likes).ToArray() });
             await advance.ExecuteNonQueryAsync();
+
+            // The curves in the same commit, their rows in track order: a track's rows are only written
+            // under its apex_tracks lock, so concurrent commits never wait on each other's buckets in a cycle.
+            var buckets = TimelineRollup.Sum(
+                classified.Accepted.Select(n => new StoredEvent(n.Event.TrackId, n.Event.EventId, n.TrackSeq, n.Event.Kind, n.Event.Count, n.Event.Timestamp.UtcTicks)),
+                DateTimeOffset.UtcNow, Retention);
+            if (buckets.Count > 0)
+            {
+                await using var roll = new NpgsqlCommand(
+                    "INSERT INTO apex_timeline (track_id, width, start, streams, likes) SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) " +
+                    "ON CONFLICT (track_id, width, start) DO UPDATE SET streams = apex_timeline.streams + excluded.streams, likes = apex_timeline.likes + excluded.likes", connection, transaction);
+                roll.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. buckets.Keys.Select(b => b.TrackId)] });
+                roll.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. buckets.Keys.Select(b => (int)b.Width)] });
+                roll.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. buckets.Keys.Select(b => b.Start)] });
+                roll.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. buckets.Values.Select(v => v.Streams)] });
+                roll.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. buckets.Values.Select(v => v.Likes)] });
+                await roll.ExecuteNonQueryAsync();
+            }
         }
 
         await transaction.CommitAsync();

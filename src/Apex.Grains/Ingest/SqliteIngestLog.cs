@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Apex.Grains.Events;
+using Apex.Grains.Timelines;
 using Microsoft.Data.Sqlite;
 
 namespace Apex.Grains.Ingest;
@@ -33,6 +34,9 @@ public sealed class SqliteIngestLog : IIngestLog
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TrackTotals> _totals = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly DedupIndex _index = new();
+
+    // Accepted events not yet summed into apex_timeline: those of the batches after its cursor.
+    private readonly List<StoredEvent> _unrolled = [];
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly GroupCommitter _committer;
     private readonly string _path;
@@ -43,6 +47,8 @@ public sealed class SqliteIngestLog : IIngestLog
     private SqliteCommand? _lookup;
 
     public IngestMetrics? Metrics { get; set; }
+
+    public TimelineRetention Retention { get; set; } = TimelineRetention.Default;
 
     /// <summary>Events in the dedup window, as of the last commit.</summary>
     public int WindowEvents => _index.Count;
@@ -83,15 +89,28 @@ public sealed class SqliteIngestLog : IIngestLog
         {
             var connection = await ConnectionAsync(cancellationToken);
             await MoveRowEventsIntoBatchesAsync(connection, cancellationToken);
+            long rolledThrough;
+            await using (var cursor = connection.CreateCommand())
+            {
+                cursor.CommandText = "SELECT rolled_through FROM apex_timeline_cursor";
+                rolledThrough = (long)(await cursor.ExecuteScalarAsync(cancellationToken))!;
+            }
+
             await using var batches = connection.CreateCommand();
-            batches.CommandText = "SELECT events FROM apex_batches ORDER BY seq";
+            batches.CommandText = "SELECT seq, events FROM apex_batches ORDER BY seq";
             await using (var reader = await batches.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    foreach (var e in PackedEvents.Unpack((byte[])reader.GetValue(0)))
+                    var unrolled = reader.GetInt64(0) > rolledThrough;
+                    foreach (var e in PackedEvents.Unpack((byte[])reader.GetValue(1)))
                     {
                         _index.Add(e.TrackId, e.EventId, e.Payload);
+                        if (unrolled)
+                        {
+                            _unrolled.Add(e);
+                        }
+
                         if (await TotalsAsync(e.TrackId, cancellationToken) is { } totals && e.TrackSeq > totals.LastSeq)
                         {
                             // Logged after the track's last checkpoint: counted again.
@@ -410,6 +429,18 @@ public sealed class SqliteIngestLog : IIngestLog
         try
         {
             var connection = await ConnectionAsync(cancellationToken);
+            // The curves take every batch before any is rewritten, and lose the buckets past their window.
+            await CheckpointAsync(connection, cancellationToken);
+            await using (var prune = Command(connection, null, "DELETE FROM apex_timeline WHERE (width = $hour AND start < $hourly) OR (width = $day AND start < $daily)", "$hour", "$hourly", "$day", "$daily"))
+            {
+                var now = DateTimeOffset.UtcNow;
+                prune.Parameters["$hour"].Value = (int)BucketWidth.Hour;
+                prune.Parameters["$hourly"].Value = Retention.FirstKept(BucketWidth.Hour, now);
+                prune.Parameters["$day"].Value = (int)BucketWidth.Day;
+                prune.Parameters["$daily"].Value = Retention.FirstKept(BucketWidth.Day, now);
+                await prune.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             var rewrites = new List<(long Seq, List<StoredEvent> Kept, List<StoredEvent> Dropped)>();
             await using (var batches = connection.CreateCommand())
             {
@@ -555,9 +586,10 @@ public sealed class SqliteIngestLog : IIngestLog
 
         // Committed into a file that is gone is not durable: not acknowledged (the caller answers 503).
         Guard.ThrowIfLost();
-        foreach (var (e, _) in classified.Accepted)
+        foreach (var (e, seq) in classified.Accepted)
         {
             _index.Add(e.TrackId, e.EventId, LoggedPayload.Of(e));
+            _unrolled.Add(new StoredEvent(e.TrackId, e.EventId, seq, e.Kind, e.Count, e.Timestamp.UtcTicks));
         }
 
         foreach (var (track, totals) in classified.Changed)
@@ -604,12 +636,31 @@ public sealed class SqliteIngestLog : IIngestLog
     /// <summary>Writes the totals that changed since the last checkpoint to apex_tracks, in one transaction (the writer is held).</summary>
     private async Task CheckpointAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        if (_dirty.Count == 0)
+        if (_dirty.Count == 0 && _unrolled.Count == 0)
         {
             return;
         }
 
         await using var transaction = connection.BeginTransaction();
+        if (_unrolled.Count > 0)
+        {
+            // The curves move with the totals: the batches since the cursor summed in, and the cursor moved past them, in one commit.
+            await using var roll = Command(connection, transaction,
+                "INSERT INTO apex_timeline (track_id, width, start, streams, likes) " +
+                "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($rows) WHERE true " +
+                "ON CONFLICT (track_id, width, start) DO UPDATE SET streams = streams + excluded.streams, likes = likes + excluded.likes;" +
+                "UPDATE apex_timeline_cursor SET rolled_through = (SELECT COALESCE(MAX(seq), 0) FROM apex_batches)", "$rows");
+            roll.Parameters["$rows"].Value = JsonRows(TimelineRollup.Sum(_unrolled, DateTimeOffset.UtcNow, Retention), (w, b) =>
+            {
+                w.WriteStringValue(b.Key.TrackId);
+                w.WriteNumberValue((int)b.Key.Width);
+                w.WriteNumberValue(b.Key.Start);
+                w.WriteNumberValue(b.Value.Streams);
+                w.WriteNumberValue(b.Value.Likes);
+            });
+            await roll.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var advance = Command(connection, transaction, "UPDATE apex_tracks SET last_seq = $seq, streams = $streams, likes = $likes WHERE track_id = $track", "$seq", "$streams", "$likes", "$track");
         foreach (var track in _dirty)
         {
@@ -623,6 +674,27 @@ public sealed class SqliteIngestLog : IIngestLog
 
         await transaction.CommitAsync(cancellationToken);
         _dirty.Clear();
+        _unrolled.Clear();
+    }
+
+    public async Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        await CheckpointAsync(cancellationToken);
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT start, streams, likes FROM apex_timeline WHERE track_id = $track AND width = $width AND start >= $from AND start < $to ORDER BY start", "$track", "$width", "$from", "$to");
+        command.Parameters["$track"].Value = trackId;
+        command.Parameters["$width"].Value = (int)width;
+        command.Parameters["$from"].Value = since.ToUnixTimeSeconds();
+        command.Parameters["$to"].Value = until.ToUnixTimeSeconds();
+        var points = new List<TimelinePoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new TimelinePoint(DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(0)), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        return points;
     }
 
     private async Task CheckpointLoopAsync()

@@ -21,9 +21,8 @@ public static class CatalogueApi
     public const int MaxTracksPerBatch = 10_000;
     public const long MaxInitialCount = 1_000_000_000_000;
 
-    // The initial counts' event ids: one per kind, so a re-sent batch is a duplicate and other counts a conflict.
-    public const string InitialStreamsEventId = "catalogue:initial-streams";
-    public const string InitialLikesEventId = "catalogue:initial-likes";
+    public const string InitialStreamsEventId = CatalogueEntry.InitialStreamsEventId;
+    public const string InitialLikesEventId = CatalogueEntry.InitialLikesEventId;
 
     public sealed record CatalogueTrack(
         [property: Required, StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern)] string? TrackId,

@@ -16,7 +16,7 @@ public static class EventsApi
         [property: Required, StringLength(Domains.MaxTrackId, MinimumLength = 1), RegularExpression(Domains.NamePattern), Description("A registered track.")] string? TrackId,
         [property: Required, AllowedValues("stream", "like"), Description("stream or like.")] string? Kind,
         [property: Range(1, 1_000_000), Description("How many (default 1).")] long? Count = null,
-        [property: Description("When it happened: " + Domains.TimeRule + "; default: when received.")] DateTimeOffset? Ts = null);
+        [property: Description("When it happened (its bucket in the track's timeline): " + Domains.TimeRule + "; an event more than Apex:EventClockSkewMinutes (5) ahead of the server's clock is rejected on its own. Default: when received.")] DateTimeOffset? Ts = null);
 
     public sealed record EventsRequest(
         [property: Required, Description("1 to Apex:MaxEventsPerBatch (10,000) events.")] IReadOnlyList<EventRequest?>? Events);
@@ -49,7 +49,10 @@ public static class EventsApi
         }
 
         var now = time.GetUtcNow();
+        var skew = TimeSpan.FromMinutes(options.Value.EventClockSkewMinutes);
         var batch = new List<EngagementEvent>(events.Count);
+        var positions = new List<int>(events.Count); // each logged event's index in the request
+        var early = new List<Rejection>();
         for (var i = 0; i < events.Count && errors.Count < 20; i++)
         {
             if (events[i] is not { } e)
@@ -72,7 +75,14 @@ public static class EventsApi
                 continue;
             }
 
+            if (e.Ts > now + skew)
+            {
+                early.Add(new Rejection(i, e.EventId!, e.TrackId!, $"ts is more than {options.Value.EventClockSkewMinutes} minutes ahead of the server's clock ({now:O}): send it when it has happened"));
+                continue;
+            }
+
             batch.Add(new EngagementEvent(e.EventId!, e.TrackId!, kind!.Value, e.Count ?? 1, e.Ts ?? now, TimestampGiven: e.Ts is not null));
+            positions.Add(i);
         }
 
         // Nothing is logged unless the whole batch is well-formed.
@@ -81,17 +91,19 @@ public static class EventsApi
             return TypedResults.ValidationProblem(errors, title: "The event batch is invalid; nothing was logged.");
         }
 
-        var result = await ingestor.IngestAsync(batch, cancellationToken);
+        var result = batch.Count > 0 ? await ingestor.IngestAsync(batch, cancellationToken) : new IngestResult([], [], []);
         metrics.RecordAck(time.GetElapsedTime(received));
         var rejections = result.Outcomes
             .Select((o, i) => (o, i))
             .Where(p => p.o == IngestOutcome.UnknownTrack)
-            .Select(p => new Rejection(p.i, batch[p.i].EventId, batch[p.i].TrackId, "unknown track: register it first"))
+            .Select(p => new Rejection(positions[p.i], batch[p.i].EventId, batch[p.i].TrackId, "unknown track: register it first"))
+            .Concat(early)
+            .OrderBy(r => r.Index)
             .ToList();
         var conflicts = result.Outcomes
             .Select((o, i) => (o, i))
             .Where(p => p.o == IngestOutcome.Conflict)
-            .Select(p => new Conflict(p.i, batch[p.i].EventId, batch[p.i].TrackId))
+            .Select(p => new Conflict(positions[p.i], batch[p.i].EventId, batch[p.i].TrackId))
             .ToList();
         return TypedResults.Ok(new EventsResponse(
             result.Outcomes.Count(o => o == IngestOutcome.Accepted),

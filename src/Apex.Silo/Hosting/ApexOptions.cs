@@ -81,6 +81,18 @@ public sealed class ApexOptions : IValidatableObject
     [Range(0, long.MaxValue)]
     public long MinFreeDiskBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>How far ahead of this host's clock an event's ts may be; a later one is rejected on its own (the rest of its batch is logged).</summary>
+    [Range(0, 24 * 60)]
+    public int EventClockSkewMinutes { get; set; } = 5;
+
+    /// <summary>Days a track's curve keeps its hourly buckets (GET /tracks/{id}/timeline).</summary>
+    [Range(1, 366)]
+    public int TimelineHourlyDays { get; set; } = 14;
+
+    /// <summary>Days a track's curve keeps its daily buckets.</summary>
+    [Range(1, 36_600)]
+    public int TimelineDailyDays { get; set; } = 730;
+
     /// <summary>Minutes between compactions of the ingest log to each track's dedup window.</summary>
     [Range(1, 24 * 60)]
     public int CompactionMinutes { get; set; } = 10;

@@ -59,6 +59,7 @@ public static class ApexSiloHost
         app.MapPrometheusScrapingEndpoint();
         app.MapHealthApi();
         app.MapTracksApi();
+        app.MapTimelineApi();
         app.MapCatalogueApi();
         app.MapEventsApi();
         app.MapKeysApi();

@@ -48,7 +48,12 @@ public static class SiloHostExtensions
         var dataDir = Path.GetFullPath(options.DataDir);
         var postgres = options.Postgres ?? "";
         var database = options.IsCluster ? AdoNetDatabase.Postgres(postgres) : AdoNetDatabase.Sqlite(SqliteGrainStorage.ConnectionString(LocalStores.Grains.PathIn(dataDir)));
-        builder.Services.AddSingleton<IIngestLog>(_ => options.IsCluster ? PostgresIngestLog.Create(postgres) : SqliteIngestLog.Create(LocalStores.Ingest.PathIn(dataDir)));
+        builder.Services.AddSingleton<IIngestLog>(_ =>
+        {
+            IIngestLog log = options.IsCluster ? PostgresIngestLog.Create(postgres) : SqliteIngestLog.Create(LocalStores.Ingest.PathIn(dataDir));
+            log.Retention = new Apex.Grains.Timelines.TimelineRetention(TimeSpan.FromDays(options.TimelineHourlyDays), TimeSpan.FromDays(options.TimelineDailyDays));
+            return log;
+        });
         builder.Services.AddSingleton(_ => options.IsCluster ? ApiKeyStore.CreatePostgres(postgres) : ApiKeyStore.Create(dataDir));
         builder.Services.AddSingleton(_ => options.IsCluster ? BattleLog.OpenPostgres(postgres) : BattleLog.CreateSqlite(LocalStores.Arena.PathIn(dataDir)));
         builder.Services.AddSingleton<StoreStartup>();

@@ -28,6 +28,18 @@ DROP INDEX IF EXISTS ix_apex_tracks_streams;
 DROP INDEX IF EXISTS ix_apex_tracks_likes;
 DROP INDEX IF EXISTS ix_apex_tracks_created;
 
+-- Schema version 4: each track's curve (GET /tracks/{id}/timeline), streams and likes per bucket of
+-- event time, hourly and daily (width in seconds, start in Unix seconds), summed in each commit.
+CREATE TABLE IF NOT EXISTS apex_timeline
+(
+    track_id text   NOT NULL,
+    width    int    NOT NULL,
+    start    bigint NOT NULL,
+    streams  bigint NOT NULL,
+    likes    bigint NOT NULL,
+    PRIMARY KEY (track_id, width, start)
+);
+
 -- One row per accepted event; the key is what deduplication looks up.
 CREATE TABLE IF NOT EXISTS apex_events
 (

@@ -54,3 +54,23 @@ CREATE TABLE IF NOT EXISTS apex_catalogue (
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS ix_apex_catalogue_backfill ON apex_catalogue (backfill_seq);
+
+-- Each track's curve (GET /tracks/{id}/timeline): streams and likes per bucket of event time, hourly and
+-- daily (width in seconds, start in Unix seconds). Rolled up from the logged batches at each checkpoint;
+-- rolled_through is the last batch summed in, so a restart sums the rest exactly once.
+CREATE TABLE IF NOT EXISTS apex_timeline (
+    track_id TEXT    NOT NULL,
+    width    INTEGER NOT NULL,
+    start    INTEGER NOT NULL,
+    streams  INTEGER NOT NULL,
+    likes    INTEGER NOT NULL,
+    PRIMARY KEY (track_id, width, start)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS apex_timeline_cursor (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    rolled_through INTEGER NOT NULL
+);
+
+-- A log from before the curves existed starts them at its last batch: its past is in the totals only.
+INSERT OR IGNORE INTO apex_timeline_cursor (id, rolled_through) SELECT 1, COALESCE(MAX(seq), 0) FROM apex_batches;
