@@ -143,6 +143,41 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tracks_timeline_counts_its_events_per_hour_and_an_event_from_the_future_is_rejected_on_its_own()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await RegisterAsync("curve")).StatusCode);
+        var now = DateTimeOffset.UtcNow;
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(-5);
+        string At(DateTimeOffset t) => t.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var posted = await BodyAsync(await EventsAsync($$"""
+            {"events":[
+              {"event_id":"c1","track_id":"curve","kind":"stream","count":4,"ts":"{{At(hour.AddMinutes(10))}}"},
+              {"event_id":"c2","track_id":"curve","kind":"stream","ts":"{{At(now.AddHours(2))}}"},
+              {"event_id":"c3","track_id":"curve","kind":"stream","count":2,"ts":"{{At(hour.AddHours(2).AddMinutes(59))}}"},
+              {"event_id":"c4","track_id":"curve","kind":"like","ts":"{{At(hour.AddMinutes(20))}}"}]}
+            """));
+
+        Assert.Equal(3, posted.GetProperty("accepted").GetInt32());
+        var early = Assert.Single(posted.GetProperty("rejections").EnumerateArray());
+        Assert.Equal((1, "c2"), (early.GetProperty("index").GetInt32(), early.GetProperty("event_id").GetString()));
+        Assert.Contains("ahead of the server's clock", early.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        var streams = await BodyAsync(await Http.GetAsync(new Uri($"/tracks/curve/timeline?from={Uri.EscapeDataString(At(hour))}&to={Uri.EscapeDataString(At(hour.AddHours(4)))}", UriKind.Relative)));
+        Assert.Equal("hour", streams.GetProperty("bucket").GetString());
+        Assert.Equal(6, streams.GetProperty("total").GetInt64());
+        Assert.Equal([4L, 0L, 2L, 0L], streams.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("count").GetInt64()));
+        var likes = await BodyAsync(await Http.GetAsync(new Uri($"/tracks/curve/timeline?kind=likes&bucket=day&from={Uri.EscapeDataString(At(hour.AddDays(-1)))}", UriKind.Relative)));
+        Assert.Equal(1, likes.GetProperty("total").GetInt64());
+        Assert.Equal(730, likes.GetProperty("retention_days").GetInt32());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(new Uri("/tracks/nobody/timeline", UriKind.Relative))).StatusCode);
+        foreach (var query in new[] { "kind=plays", "bucket=week", $"from={Uri.EscapeDataString(At(now))}&to={Uri.EscapeDataString(At(now.AddHours(-1)))}", "bucket=hour&from=2020-01-01T00:00:00Z" })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await Http.GetAsync(new Uri($"/tracks/curve/timeline?{query}", UriKind.Relative))).StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Stored_audio_streams_with_range_requests()
     {
         var audio = await File.ReadAllBytesAsync(Path.Combine(_media, "trumpet.ogg"));
