@@ -37,9 +37,21 @@ public interface IPopulationGrain : IGrainWithStringKey
     [Alias("GetCalibrationAsync")]
     Task<Scoring.Calibration> GetCalibrationAsync(DateTimeOffset matureBefore);
 
-    /// <summary>Scored tracks created after <paramref name="createdAfter"/>, the most under-rated by their counts so far first.</summary>
-    [Alias("GetEmergingAsync")]
-    Task<IReadOnlyList<Scoring.EmergingTrack>> GetEmergingAsync(DateTimeOffset createdAfter, int limit);
+    /// <summary>Scored tracks created after <paramref name="createdAfter"/>, in the order <paramref name="rank"/> names.</summary>
+    [Alias("GetEmergingRankedAsync")]
+    Task<IReadOnlyList<Scoring.EmergingTrack>> GetEmergingAsync(DateTimeOffset createdAfter, int limit, Scoring.EmergingRank rank);
+
+    /// <summary>The platform's young tracks breaking out now, fastest against their cohort first.</summary>
+    [Alias("GetBreakoutsAsync")]
+    Task<IReadOnlyList<Signals.TrackVelocity>> GetBreakoutsAsync();
+
+    /// <summary>A young track's velocity as of the last refresh; null for an unknown or older track.</summary>
+    [Alias("GetVelocityAsync")]
+    Task<Signals.TrackVelocity?> GetVelocityAsync(string trackId);
+
+    /// <summary>Computes the young tracks' velocities and breakouts again now (a timer does it every Apex:Signals:Refresh).</summary>
+    [Alias("RefreshSignalsAsync")]
+    Task RefreshSignalsAsync();
 
     /// <summary>
     /// How many of the platform's tracks are scored, and predicted vs actual per mature scored track (at

@@ -7,17 +7,20 @@ public sealed class ServeAndSimulateTests : IDisposable
     public void Dispose() => Directory.Delete(_data, recursive: true);
 
     [Fact]
-    public async Task Simulated_traffic_with_duplicates_and_retries_is_counted_exactly_once()
+    public async Task Simulated_traffic_with_duplicates_and_retries_is_counted_exactly_once_and_its_planted_breakouts_are_found()
     {
         var (exit, key, _) = await Apex.RunAsync("keys", "create", "--role", "ingest", "--data-dir", _data);
         Assert.Equal(0, exit);
         var port = ServeHost.FreePort();
         await using var host = await ServeHost.StartAsync(port, Settings);
-        var (simExit, _, log) = await Apex.RunAsync("simulate", "--url", host.Url, "--key", key.Trim(), "--tracks", "50", "--events", "5000", "--batch", "200", "--duplicates", "0.1", "--retries", "0.2", "--seed", "7");
+        var (simExit, _, log) = await Apex.RunAsync("simulate", "--url", host.Url, "--key", key.Trim(), "--tracks", "50", "--events", "5000", "--batch", "200", "--duplicates", "0.1", "--retries", "0.2", "--seed", "7", "--breakouts", "2");
 
         Assert.True(simExit == 0, log);
-        Assert.Contains("OK: the host's counts equal the simulator's for all", log, StringComparison.Ordinal);
-        Assert.Contains("accepted 5000", log, StringComparison.Ordinal);
+        Assert.Contains("OK: the host's counts equal the simulator's for all 92 tracks", log, StringComparison.Ordinal);
+        Assert.Contains("accepted 6512", log, StringComparison.Ordinal); // 5,000 and 36 hours of 42 young tracks
+        Assert.Contains("breakout detected on suno: sim-7-rising-0,", log, StringComparison.Ordinal);
+        Assert.Contains("breakout detected on suno: sim-7-rising-1,", log, StringComparison.Ordinal);
+        Assert.Contains("2 planted breakout(s) found; 0 of the 40 steady young tracks flagged.", log, StringComparison.Ordinal);
 
         // Tracks come from the systems in turn, and each round of the systems shares one prompt (what arena pairs need).
         using var http = new HttpClient { BaseAddress = new Uri(host.Url) };
@@ -80,6 +83,6 @@ public sealed class ServeAndSimulateTests : IDisposable
     private string[] Settings =>
     [
         $"--Apex:DataDir={_data}", $"--Apex:MediaRoot={Apex.Samples}", "--Apex:SyntheticDemo=false", $"--Apex:SiloPort={_siloPort}", $"--Apex:GatewayPort={_gatewayPort}",
-        "--Apex:BurstPerKey=100000", "--Apex:RequestsPerSecondPerKey=100000",
+        "--Apex:BurstPerKey=100000", "--Apex:RequestsPerSecondPerKey=100000", "--Apex:Signals:Refresh=00:00:03",
     ];
 }

@@ -179,4 +179,49 @@ public sealed class EventsTests : IAsyncLifetime
         await AssertListingAsync(TrackSort.Streams, t => t.Streams, TrackListing.MaxLimit);
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => population.ListTracksAsync(TrackSort.Streams, TrackListing.MaxLimit + 1));
     }
+
+    [Fact]
+    public async Task Planted_breakouts_in_simulated_traffic_are_found_and_steady_tracks_are_not()
+    {
+        await using var cluster = await SqliteCluster.StartAsync(_database, _serviceId, silos: 1);
+        var now = DateTimeOffset.UtcNow;
+        var random = new Random(17);
+        var planted = new HashSet<string>(["hit-1", "hit-2"], StringComparer.Ordinal);
+        var ids = Enumerable.Range(0, 40).Select(i => $"steady-{i:00}").Concat(planted).ToList();
+        foreach (var id in ids)
+        {
+            await cluster.Log.RegisterTrackAsync(id, "hits", now.AddDays(-2).AddMinutes(random.Next(60)));
+        }
+
+        // A day and a half of traffic by event time: steady tracks 5 to 15 streams an hour, the planted ones
+        // the same until twelve hours ago and then twenty times as fast; events arrive shuffled, in batches.
+        var events = new List<EngagementEvent>();
+        foreach (var id in ids)
+        {
+            var rate = 5 + random.Next(11);
+            for (var hour = 36; hour > 0; hour--)
+            {
+                var count = planted.Contains(id) && hour <= 12 ? rate * 20 : rate;
+                events.Add(new EngagementEvent($"{id}-{hour}", id, EventKind.Stream, count, now.AddHours(-hour).AddMinutes(random.Next(60))));
+            }
+        }
+
+        foreach (var batch in events.OrderBy(_ => random.Next()).Chunk(200))
+        {
+            await cluster.Ingestor.IngestAsync(batch);
+        }
+
+        var population = cluster.Client.GetGrain<IPopulationGrain>("hits");
+        await population.RefreshSignalsAsync();
+
+        var breakouts = await population.GetBreakoutsAsync();
+        Assert.Equal(planted.Order(StringComparer.Ordinal), breakouts.Select(b => b.TrackId).Order(StringComparer.Ordinal));
+        Assert.All(breakouts, b => Assert.Contains("cohort", b.Reasons));
+        var steady = await population.GetVelocityAsync("steady-00");
+        Assert.NotNull(steady);
+        Assert.False(steady.IsBreakout);
+        Assert.Equal((42, "1-3d"), (steady.CohortSize, steady.Cohort));
+        var expected = events.Where(e => e.TrackId == "steady-00" && e.Timestamp >= now.AddHours(-24)).Sum(e => e.Count) / 24.0;
+        Assert.InRange(steady.StreamsPerHour, expected - 1, expected + 1); // the refresh ran a moment after "now"
+    }
 }

@@ -38,7 +38,19 @@ internal static class SimulateCommand
 
         /// <summary>How many prompts the tracks share: each prompt is given to one track of every system in turn, as arena battles need.</summary>
         public int Prompts { get; init; } = 12;
+
+        /// <summary>
+        /// Breakouts to plant: a cohort of young tracks (created two days before <see cref="Now"/>, streaming
+        /// steadily) among which this many take off twenty times as fast over the last twelve hours; 0: none.
+        /// </summary>
+        public int Breakouts { get; init; }
+
+        /// <summary>What the planted cohort's times are measured from (the run's start when not given).</summary>
+        public DateTimeOffset? Now { get; init; }
     }
+
+    /// <summary>Steady tracks in the planted cohort besides the breakouts: enough for a cohort to compare with.</summary>
+    public const int CohortSize = 40;
 
     private static readonly string[] Genres = ["lo-fi hip hop", "synthwave", "bossa nova", "drum and bass", "folk ballad", "orchestral trailer"];
     private static readonly string[] Themes = ["about a night drive", "for a rainy morning", "with a catchy whistled hook", "about leaving home"];
@@ -78,11 +90,12 @@ internal static class SimulateCommand
         var attempts = new Option<int>("--attempts") { Description = "Tries per request through connection errors, 5xx and 429 (exponential backoff with jitter, at most 10 s apart).", DefaultValueFactory = _ => 60 };
         var progress = new Option<string?>("--progress") { Description = "A file recording the acknowledged batches (appended as they are acknowledged)." };
         var systems = new Option<string>("--systems") { Description = "The systems the tracks come from, comma-separated, in turn (empty: no system).", DefaultValueFactory = _ => "suno-v4,udio-v1,riffusion" };
+        var breakouts = new Option<int>("--breakouts") { Description = $"Plant this many breakouts: young tracks (two days old) among {CohortSize} steady ones that take off twenty times as fast over the last twelve hours; the run then waits for the host to report them. Their times follow from when the run starts." };
         var prompts = new Option<int>("--prompts") { Description = "Prompts the tracks share (each given to one track of every system in turn; 0: no prompt).", DefaultValueFactory = _ => 12 };
         var resume = new Option<bool>("--resume") { Description = "Skip the batches --progress records as acknowledged (after a crash of this client or of the host)." };
         var command = new Command("simulate", "Send a synthetic stream of tracks and events to a running host and check its counts.")
         {
-            url, key, tracks, platforms, days, events, batch, duplicates, retries, audio, seed, concurrency, start, attempts, progress, resume, systems, prompts,
+            url, key, tracks, platforms, days, events, batch, duplicates, retries, audio, seed, concurrency, start, attempts, progress, resume, systems, prompts, breakouts,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -123,6 +136,12 @@ internal static class SimulateCommand
                 return ExitCodes.BadInput;
             }
 
+            if (result.GetValue(breakouts) is < 0 or > CohortSize / 4)
+            {
+                CliConsole.Fail($"--breakouts must be between 0 and {CohortSize / 4} (a cohort of {CohortSize} steady tracks stands beside them).");
+                return ExitCodes.BadInput;
+            }
+
             var settings = new Settings(address, apiKey, result.GetValue(tracks), result.GetValue(platforms)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 result.GetValue(days), result.GetValue(events), result.GetValue(batch), result.GetValue(duplicates), result.GetValue(retries), result.GetValue(audio)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), result.GetValue(seed), result.GetValue(concurrency))
             {
@@ -132,6 +151,7 @@ internal static class SimulateCommand
                 Resume = result.GetValue(resume),
                 Systems = result.GetValue(systems)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Prompts = result.GetValue(prompts),
+                Breakouts = result.GetValue(breakouts),
             };
             try
             {
@@ -169,6 +189,19 @@ internal static class SimulateCommand
             }
         });
         CliConsole.Note($"registered {s.Tracks} tracks on {string.Join(", ", s.Platforms)} in {clock.Elapsed.TotalSeconds:0.0} s");
+        var cohort = s.Breakouts > 0 ? PlantedCohort.Make(s, random) : null;
+        if (cohort is not null)
+        {
+            await Parallel.ForEachAsync(cohort.Tracks, new ParallelOptions { MaxDegreeOfParallelism = s.Concurrency, CancellationToken = cancellationToken }, async (t, ct) =>
+            {
+                using var response = await retrying.ExecuteAsync(async c => await http.PostAsJsonAsync(new Uri("/tracks", UriKind.Relative), new { track_id = t.Id, platform = cohort.Platform, created_at = t.CreatedAt, audio_path = s.Audio[0] }, c), ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new HttpRequestException($"POST /tracks {t.Id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                }
+            });
+            CliConsole.Note($"planted {s.Breakouts} breakout(s) among {cohort.Tracks.Count} young tracks on {cohort.Platform}: {string.Join(", ", cohort.Planted)}");
+        }
 
         // Zipf over tracks: a few hits, a long tail; a track only gets events after it arrived.
         var zipf = new Zipf(1.1, s.Tracks, random);
@@ -201,6 +234,19 @@ internal static class SimulateCommand
         if (current.Count > 0)
         {
             sentBatches.Add(current);
+        }
+
+        if (cohort is not null)
+        {
+            foreach (var chunk in cohort.Events.Chunk(s.Batch))
+            {
+                sentBatches.Add([.. chunk.Select(e => (object)new { event_id = e.Id, track_id = e.TrackId, kind = "stream", count = e.Count, ts = e.Ts })]);
+            }
+
+            foreach (var group in cohort.Events.GroupBy(e => e.TrackId))
+            {
+                expected[group.Key] = (group.Sum(e => e.Count), 0);
+            }
         }
 
         var retried = sentBatches.Select((b, i) => i).Where(_ => random.NextDouble() < s.Retries).ToList();
@@ -252,7 +298,7 @@ internal static class SimulateCommand
         CliConsole.Note(ok
             ? $"OK: the host's counts equal the simulator's for all {expected.Count} tracks ({unique} unique events, each counted once)."
             : $"MISMATCH: {mismatches} track(s) differ; {rejected} rejected and {conflict} conflicting events.");
-        return ok;
+        return ok && (cohort is null || await PlantedCohort.AwaitBreakoutsAsync(http, cohort, cancellationToken));
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

@@ -25,7 +25,10 @@ public sealed record EmergingTrack(
     [property: Id(7)] long Streams,
     [property: Id(8)] long Likes,
     [property: Id(9)] string ModelVersion,
-    [property: Id(10)] string? ModelLabel);
+    [property: Id(10)] string? ModelLabel,
+    [property: Id(11)] double? StreamsPerHour = null,
+    [property: Id(12)] double? VelocityScore = null,
+    [property: Id(13)] double Potential = 0);
 
 /// <summary>Predicted against actual popularity over a platform's mature scored tracks.</summary>
 [GenerateSerializer]

@@ -27,6 +27,9 @@ public interface IIngestLog : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
 
+    /// <summary>The hourly buckets of many tracks that start at or after <paramref name="since"/> (what velocities are computed from).</summary>
+    Task<IReadOnlyList<TrackPoint>> ReadHourlyAsync(IReadOnlyCollection<string> trackIds, DateTimeOffset since, CancellationToken cancellationToken = default);
+
     /// <summary>Makes a track known (events for unknown tracks are rejected). Idempotent.</summary>
     Task RegisterTrackAsync(string trackId, string platform, DateTimeOffset createdAt, CancellationToken cancellationToken = default);
 

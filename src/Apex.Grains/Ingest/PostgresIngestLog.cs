@@ -247,6 +247,23 @@ public sealed class PostgresIngestLog : IIngestLog
         return events;
     }
 
+    public async Task<IReadOnlyList<TrackPoint>> ReadHourlyAsync(IReadOnlyCollection<string> trackIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(trackIds);
+        await using var command = _source.CreateCommand("SELECT track_id, start, streams, likes FROM apex_timeline WHERE track_id = ANY($1) AND width = $2 AND start >= $3");
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. trackIds] });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)BucketWidth.Hour });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = since.ToUnixTimeSeconds() });
+        var points = new List<TrackPoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new TrackPoint(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return points;
+    }
+
     public async Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
     {
         await using var command = _source.CreateCommand("SELECT start, streams, likes FROM apex_timeline WHERE track_id = $1 AND width = $2 AND start >= $3 AND start < $4 ORDER BY start");

@@ -677,6 +677,28 @@ public sealed class SqliteIngestLog : IIngestLog
         _unrolled.Clear();
     }
 
+    public async Task<IReadOnlyList<TrackPoint>> ReadHourlyAsync(IReadOnlyCollection<string> trackIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(trackIds);
+        await CheckpointAsync(cancellationToken);
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT t.track_id, t.start, t.streams, t.likes FROM json_each($ids) AS j JOIN apex_timeline AS t ON t.track_id = j.value AND t.width = $width AND t.start >= $since",
+            "$ids", "$width", "$since");
+        command.Parameters["$ids"].Value = JsonSerializer.Serialize(trackIds);
+        command.Parameters["$width"].Value = (int)BucketWidth.Hour;
+        command.Parameters["$since"].Value = since.ToUnixTimeSeconds();
+        var points = new List<TrackPoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new TrackPoint(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return points;
+    }
+
     public async Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
     {
         await CheckpointAsync(cancellationToken);

@@ -3,6 +3,8 @@ using Apex.Core.Popularity;
 using Apex.Grains.Scoring;
 using Apex.Grains.Events;
 using Apex.Grains.Ingest;
+using Apex.Grains.Signals;
+using Microsoft.Extensions.Options;
 
 namespace Apex.Grains.Populations;
 
@@ -13,8 +15,13 @@ namespace Apex.Grains.Populations;
 /// is first called from (an ingesting silo), which saves that silo's hand-offs a network hop.
 /// </summary>
 [Orleans.Placement.PreferLocalPlacement]
-public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) : Grain, IPopulationGrain
+public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null, IOptions<SignalOptions>? signalOptions = null, SignalMetrics? signalMetrics = null, TimeProvider? time = null)
+    : Grain, IPopulationGrain
 {
+    private readonly SignalOptions _signals = signalOptions?.Value ?? new SignalOptions();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private Dictionary<string, TrackVelocity> _velocities = new(StringComparer.Ordinal);
+
     private readonly Dictionary<string, TrackTotals> _tracks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackPrediction> _predictions = new(StringComparer.Ordinal);
     private CountDistribution _streams = new();
@@ -28,6 +35,9 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await LoadTotalsAsync(cancellationToken);
+        // The first refresh soon after activation, so a restarted silo knows its breakouts again within seconds.
+        var first = _signals.Refresh < TimeSpan.FromSeconds(5) ? _signals.Refresh : TimeSpan.FromSeconds(5);
+        this.RegisterGrainTimer(_ => RefreshSignalsAsync(), new GrainTimerCreationOptions(first, _signals.Refresh));
 
         if (scores is not null)
         {
@@ -96,23 +106,55 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null) 
         return Task.FromResult(new Calibration(mature.Count, streams, likes, versions));
     }
 
-    Task<IReadOnlyList<EmergingTrack>> IPopulationGrain.GetEmergingAsync(DateTimeOffset createdAfter, int limit)
+    Task<IReadOnlyList<EmergingTrack>> IPopulationGrain.GetEmergingAsync(DateTimeOffset createdAfter, int limit, EmergingRank rank)
     {
-        IReadOnlyList<EmergingTrack> emerging = _predictions.Values
+        var tracks = _predictions.Values
             .Where(p => p.CreatedAt >= createdAfter)
             .Select(p =>
             {
                 var totals = Totals(p.TrackId);
                 var actualStreams = Actual(_streams, totals?.Streams ?? 0) ?? 0;
                 var actualLikes = Actual(_likes, totals?.Likes ?? 0) ?? 0;
+                var velocity = _velocities.GetValueOrDefault(p.TrackId);
+                // Potential: half what the model predicts, half how fast the track is taking off against its cohort.
+                var potential = (p.Streams + (velocity?.VelocityScore ?? 0)) / 2;
                 return new EmergingTrack(p.TrackId, p.CreatedAt, p.Streams, actualStreams, p.Streams - actualStreams, p.Likes, actualLikes,
-                    totals?.Streams ?? 0, totals?.Likes ?? 0, p.ModelVersion, p.ModelLabel);
-            })
-            .OrderByDescending(e => e.Gap)
+                    totals?.Streams ?? 0, totals?.Likes ?? 0, p.ModelVersion, p.ModelLabel, velocity?.StreamsPerHour, velocity?.VelocityScore, potential);
+            });
+        IReadOnlyList<EmergingTrack> emerging = [.. (rank == EmergingRank.Gap ? tracks.OrderByDescending(e => e.Gap) : tracks.OrderByDescending(e => e.Potential))
             .ThenBy(e => e.TrackId, StringComparer.Ordinal)
-            .Take(limit)
-            .ToList();
+            .Take(limit)];
         return Task.FromResult(emerging);
+    }
+
+    Task<IReadOnlyList<TrackVelocity>> IPopulationGrain.GetBreakoutsAsync()
+    {
+        IReadOnlyList<TrackVelocity> breakouts = [.. _velocities.Values.Where(v => v.IsBreakout).OrderByDescending(v => v.Z).ThenBy(v => v.TrackId, StringComparer.Ordinal)];
+        return Task.FromResult(breakouts);
+    }
+
+    Task<TrackVelocity?> IPopulationGrain.GetVelocityAsync(string trackId) => Task.FromResult(_velocities.GetValueOrDefault(trackId));
+
+    public async Task RefreshSignalsAsync()
+    {
+        // Young tracks only: their hourly buckets of the last 48 hours, from the log's curves.
+        var now = _time.GetUtcNow();
+        var young = _tracks.Values.Where(t => t.CreatedAt != default && t.CreatedAt >= now - TimeSpan.FromDays(_signals.YoungDays)).ToList();
+        var sums = young.ToDictionary(t => t.TrackId, _ => (Last: 0L, Previous: 0L), StringComparer.Ordinal);
+        if (young.Count > 0)
+        {
+            foreach (var point in await log.ReadHourlyAsync([.. sums.Keys], now - TimeSpan.FromHours(48)))
+            {
+                var (last, previous) = sums[point.TrackId];
+                sums[point.TrackId] = point.Start >= now - TimeSpan.FromHours(24) ? (last + point.Streams, previous) : (last, previous + point.Streams);
+            }
+        }
+
+        var held = _velocities.Values.Where(v => v.BreakoutSince is not null).ToDictionary(v => v.TrackId, v => v.BreakoutSince!.Value, StringComparer.Ordinal);
+        var samples = young.Select(t => new BreakoutDetector.Sample(t.TrackId, t.CreatedAt, sums[t.TrackId].Last, sums[t.TrackId].Previous, _predictions.GetValueOrDefault(t.TrackId)?.Streams)).ToList();
+        _velocities = BreakoutDetector.Detect(samples, now, _signals, held).ToDictionary(v => v.TrackId, StringComparer.Ordinal);
+        var active = _velocities.Values.Count(v => v.IsBreakout);
+        signalMetrics?.Observe(this.GetPrimaryKeyString(), active, _velocities.Values.Count(v => v.IsBreakout && !held.ContainsKey(v.TrackId)));
     }
 
     Task<CalibrationPoints> IPopulationGrain.GetCalibrationPointsAsync(DateTimeOffset matureBefore, int limit)

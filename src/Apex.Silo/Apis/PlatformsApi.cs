@@ -23,7 +23,12 @@ public static class PlatformsApi
             .RequireAuthorization(Roles.Reader);
         app.MapGet("/platforms/{platform}/emerging", EmergingAsync)
             .WithName("EmergingTracks")
-            .WithSummary("Young scored tracks (created within the window, e.g. 14d or 36h), most under-rated by their counts so far first: predicted minus actual streams score.")
+            .WithSummary("Young scored tracks (created within the window, e.g. 14d or 36h): rank=potential (default) orders them by (predicted streams score + velocity score in their cohort) / 2, rank=gap by predicted minus actual streams score.")
+            .WithTags("platforms")
+            .RequireAuthorization(Roles.Reader);
+        app.MapGet("/platforms/{platform}/breakouts", BreakoutsAsync)
+            .WithName("Breakouts")
+            .WithSummary("Young tracks whose streams per hour are far above their cohort's (same platform, same age band) or far above what their predicted scores imply, as of the last refresh (every minute).")
             .WithTags("platforms")
             .RequireAuthorization(Roles.Reader);
         app.MapGet("/platforms/{platform}/calibration", CalibrationAsync)
@@ -34,11 +39,22 @@ public static class PlatformsApi
         return app;
     }
 
-    public sealed record EmergingResponse(string Platform, double WindowDays, IReadOnlyList<EmergingTrack> Tracks);
+    public sealed record EmergingResponse(string Platform, double WindowDays, string Rank, IReadOnlyList<EmergingTrack> Tracks);
+
+    public sealed record BreakoutsResponse(string Platform, IReadOnlyList<Apex.Grains.Signals.TrackVelocity> Tracks);
+
+    private static async Task<Results<Ok<BreakoutsResponse>, ValidationProblem>> BreakoutsAsync(string platform, IGrainFactory grains)
+    {
+        var errors = new Dictionary<string, string[]>();
+        CheckPlatform(platform, errors);
+        return errors.Count > 0
+            ? TypedResults.ValidationProblem(errors)
+            : TypedResults.Ok(new BreakoutsResponse(platform, await grains.GetGrain<IPopulationGrain>(platform).GetBreakoutsAsync()));
+    }
 
     public sealed record CalibrationResponse(string Platform, int MaturityDays, int MatureScoredTracks, CalibrationTask Streams, CalibrationTask Likes, IReadOnlyList<string> ModelVersions);
 
-    private static async Task<Results<Ok<EmergingResponse>, ValidationProblem>> EmergingAsync(string platform, IGrainFactory grains, TimeProvider time, string window = "14d", int limit = 50)
+    private static async Task<Results<Ok<EmergingResponse>, ValidationProblem>> EmergingAsync(string platform, IGrainFactory grains, TimeProvider time, string window = "14d", int limit = 50, string rank = "potential")
     {
         var errors = new Dictionary<string, string[]>();
         CheckPlatform(platform, errors);
@@ -53,13 +69,19 @@ public static class PlatformsApi
             errors["limit"] = [$"Between 1 and {MaxLimit}."];
         }
 
+        EmergingRank? order = rank switch { "potential" => EmergingRank.Potential, "gap" => EmergingRank.Gap, _ => null };
+        if (order is null)
+        {
+            errors["rank"] = ["potential or gap."];
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var tracks = await grains.GetGrain<IPopulationGrain>(platform).GetEmergingAsync(time.GetUtcNow() - span!.Value, limit);
-        return TypedResults.Ok(new EmergingResponse(platform, span!.Value.TotalDays, tracks));
+        var tracks = await grains.GetGrain<IPopulationGrain>(platform).GetEmergingAsync(time.GetUtcNow() - span!.Value, limit, order!.Value);
+        return TypedResults.Ok(new EmergingResponse(platform, span!.Value.TotalDays, rank, tracks));
     }
 
     private static async Task<Results<Ok<CalibrationResponse>, ValidationProblem>> CalibrationAsync(string platform, IGrainFactory grains, TimeProvider time, IOptions<ApexOptions> options)

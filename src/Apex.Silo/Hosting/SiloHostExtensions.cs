@@ -90,8 +90,10 @@ public static class SiloHostExtensions
         builder.Services.AddSingleton<EventIngestor>();
         builder.Services.AddSingleton<Apex.Grains.Backfill.BackfillMetrics>();
         builder.Services.AddOptions<Apex.Grains.Backfill.BackfillOptions>().BindConfiguration(Apex.Grains.Backfill.BackfillOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<Apex.Grains.Signals.SignalOptions>().BindConfiguration(Apex.Grains.Signals.SignalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Apex.Grains.Signals.SignalMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
+            .AddMeter(IngestMetrics.MeterName, Apex.Grains.Signals.SignalMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
                 ArenaMetrics.MeterName, CalibrationMetrics.MeterName, Apex.Grains.Scoring.ScoringWaiters.MeterName, Apex.Grains.Backfill.BackfillMetrics.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()

@@ -42,7 +42,7 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
     }
 
     public async Task<IReadOnlyList<Apex.Grains.Scoring.EmergingTrack>> EmergingAsync(string platform, TimeSpan window, int limit) =>
-        await grains.GetGrain<IPopulationGrain>(platform).GetEmergingAsync(time.GetUtcNow() - window, limit);
+        await grains.GetGrain<IPopulationGrain>(platform).GetEmergingAsync(time.GetUtcNow() - window, limit, Apex.Grains.Scoring.EmergingRank.Potential);
 
     public async Task<TrackData?> TrackAsync(string id)
     {
