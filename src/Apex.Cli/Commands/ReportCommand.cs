@@ -127,15 +127,15 @@ internal static class ReportCommand
         }
 
         output.Write(summary);
-        var hits = new Table { Title = new TableTitle(Markup.Escape($"Emerging (created in the last {emerging.GetProperty("window_days").GetDouble():0.#} days): predicted minus actual streams score")) }
-            .AddColumns("track", "created", "predicted streams", "actual", "gap", "predicted likes", "actual", "streams", "likes", "model");
+        var hits = new Table { Title = new TableTitle(Markup.Escape($"Emerging (created in the last {emerging.GetProperty("window_days").GetDouble():0.#} days), the most potential first: predicted streams score and velocity score, half each")) }
+            .AddColumns("track", "created", "predicted streams", "actual", "gap", "streams/h", "potential", "streams", "likes", "model");
         foreach (var e in emerging.GetProperty("tracks").EnumerateArray())
         {
             var label = e.GetProperty("model_label").GetString();
             hits.AddRow(
                 Markup.Escape(e.GetProperty("track_id").GetString()!), e.GetProperty("created_at").GetDateTimeOffset().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 Number(e.GetProperty("predicted_streams"), "0.0"), Number(e.GetProperty("actual_streams"), "0.0"), Number(e.GetProperty("gap"), "+0.0;-0.0"),
-                Number(e.GetProperty("predicted_likes"), "0.0"), Number(e.GetProperty("actual_likes"), "0.0"),
+                Number(e.GetProperty("streams_per_hour"), "0.0"), Number(e.GetProperty("potential"), "0.0"),
                 e.GetProperty("streams").GetInt64().ToString(CultureInfo.InvariantCulture), e.GetProperty("likes").GetInt64().ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(label is null ? e.GetProperty("model_version").GetString()! : $"{e.GetProperty("model_version").GetString()} [{label}]"));
         }

@@ -254,14 +254,8 @@ public sealed class PostgresIngestLog : IIngestLog
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. trackIds] });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)BucketWidth.Hour });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = since.ToUnixTimeSeconds() });
-        var points = new List<TrackPoint>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            points.Add(new TrackPoint(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3)));
-        }
-
-        return points;
+        return await TimelineRows.ReadTrackPointsAsync(reader, cancellationToken);
     }
 
     public async Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
@@ -271,14 +265,8 @@ public sealed class PostgresIngestLog : IIngestLog
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)width });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = since.ToUnixTimeSeconds() });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = until.ToUnixTimeSeconds() });
-        var points = new List<TimelinePoint>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            points.Add(new TimelinePoint(DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(0)), reader.GetInt64(1), reader.GetInt64(2)));
-        }
-
-        return points;
+        return await TimelineRows.ReadPointsAsync(reader, cancellationToken);
     }
 
     public async Task<int> CompactAsync(long window = SqliteIngestLog.DedupWindow, CancellationToken cancellationToken = default)

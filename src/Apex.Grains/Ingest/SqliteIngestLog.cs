@@ -689,14 +689,8 @@ public sealed class SqliteIngestLog : IIngestLog
         command.Parameters["$ids"].Value = JsonSerializer.Serialize(trackIds);
         command.Parameters["$width"].Value = (int)BucketWidth.Hour;
         command.Parameters["$since"].Value = since.ToUnixTimeSeconds();
-        var points = new List<TrackPoint>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            points.Add(new TrackPoint(reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3)));
-        }
-
-        return points;
+        return await TimelineRows.ReadTrackPointsAsync(reader, cancellationToken);
     }
 
     public async Task<IReadOnlyList<TimelinePoint>> ReadTimelineAsync(string trackId, BucketWidth width, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
@@ -709,14 +703,8 @@ public sealed class SqliteIngestLog : IIngestLog
         command.Parameters["$width"].Value = (int)width;
         command.Parameters["$from"].Value = since.ToUnixTimeSeconds();
         command.Parameters["$to"].Value = until.ToUnixTimeSeconds();
-        var points = new List<TimelinePoint>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            points.Add(new TimelinePoint(DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(0)), reader.GetInt64(1), reader.GetInt64(2)));
-        }
-
-        return points;
+        return await TimelineRows.ReadPointsAsync(reader, cancellationToken);
     }
 
     private async Task CheckpointLoopAsync()
