@@ -21,6 +21,11 @@ public sealed class ServeAndSimulateTests : IDisposable
         Assert.Contains("breakout detected on suno: sim-7-rising-0,", log, StringComparison.Ordinal);
         Assert.Contains("breakout detected on suno: sim-7-rising-1,", log, StringComparison.Ordinal);
         Assert.Contains("2 planted breakout(s) found; 0 of the 40 steady young tracks flagged.", log, StringComparison.Ordinal);
+        using var reader = new HttpClient { BaseAddress = new Uri(host.Url) };
+        reader.DefaultRequestHeaders.Add("X-Api-Key", key.Trim());
+        var rising = System.Text.Json.JsonDocument.Parse(await reader.GetStringAsync(new Uri("/tracks/sim-7-rising-0", UriKind.Relative))).RootElement.GetProperty("velocity");
+        Assert.Equal(["cohort"], rising.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+        Assert.True(rising.GetProperty("streams_per_hour").GetDouble() > 3 * rising.GetProperty("cohort_median").GetDouble(), rising.ToString());
 
         // Tracks come from the systems in turn, and each round of the systems shares one prompt (what arena pairs need).
         using var http = new HttpClient { BaseAddress = new Uri(host.Url) };

@@ -152,6 +152,13 @@ public abstract class IngestLogContract : IAsyncLifetime
         _log = await ReopenAsync();
         await AssertCurvesAsync();
 
+        // Many tracks' hours at once (what velocities read): only the hours asked for, of the tracks asked for.
+        await _log.AppendAsync([new EngagementEvent("u1", "b", EventKind.Stream, 9, hour.AddMinutes(5))]);
+        Assert.Equal(
+            [new TrackPoint("a", hour, 5, 1), new TrackPoint("b", hour, 9, 0)],
+            (await _log.ReadHourlyAsync(["a", "b", "zzz"], hour)).OrderBy(p => p.TrackId, StringComparer.Ordinal));
+        Assert.Equal([new TrackPoint("b", hour, 9, 0)], await _log.ReadHourlyAsync(["b"], hour.AddHours(-1)));
+
         // Compaction drops the buckets past their window (here: hours older than one hour).
         _log.Retention = TimelineRetention.Default with { Hourly = TimeSpan.FromHours(1) };
         await _log.CompactAsync();

@@ -31,8 +31,11 @@ public sealed class PostgresIngestLogTests(ThrowawayPostgres postgres) : IngestL
         var silos = new[] { await ReopenAsync(), await ReopenAsync(), await ReopenAsync() };
         try
         {
+            // Spread over the last five hours, so the commits also add to the same curve buckets at once.
+            var now = DateTimeOffset.UtcNow;
             var batches = Enumerable.Range(0, 60).Select(b => (IReadOnlyList<EngagementEvent>)Enumerable.Range(0, 200)
-                .Select(i => Stream($"e{(b * 200 + i) % 5_000}", (i % 3) switch { 0 => "a", 1 => "b", _ => "nope" }, 1 + (i % 4)))
+                .Select(i => (Id: (b * 200 + i) % 5_000, Track: (i % 3) switch { 0 => "a", 1 => "b", _ => "nope" }, Count: 1 + (i % 4)))
+                .Select(e => new EngagementEvent($"e{e.Id}", e.Track, EventKind.Stream, e.Count, now.AddHours(-(e.Id % 5))))
                 .ToList()).ToList();
 
             var results = await Task.WhenAll(batches.Select((batch, i) => Task.Run(() => silos[i % 3].AppendAsync(batch))));
@@ -48,6 +51,8 @@ public sealed class PostgresIngestLogTests(ThrowawayPostgres postgres) : IngestL
                 var totals = await silos[1].ReadTotalsAsync(track);
                 Assert.Equal(expected.Where(e => e.TrackId == track).Sum(e => e.Count), totals!.Streams);
                 Assert.Equal(logged.Count, totals.LastSeq);
+                Assert.Equal(totals.Streams, (await silos[2].ReadTimelineAsync(track, Apex.Grains.Timelines.BucketWidth.Hour, now.AddHours(-6), now.AddHours(1))).Sum(p => p.Streams));
+                Assert.Equal(totals.Streams, (await silos[0].ReadTimelineAsync(track, Apex.Grains.Timelines.BucketWidth.Day, now.AddDays(-1), now.AddDays(1))).Sum(p => p.Streams));
             }
         }
         finally

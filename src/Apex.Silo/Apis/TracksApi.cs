@@ -36,7 +36,8 @@ public static class TracksApi
         DateTimeOffset RegisteredAt,
         ScoringResponse? Scoring,
         string? System,
-        string? Prompt);
+        string? Prompt,
+        [property: System.ComponentModel.Description("A young track's streams per hour (last 24 h and the 24 before) against its cohort, as of the last refresh; null for an older track.")] Apex.Grains.Signals.TrackVelocity? Velocity = null);
 
     /// <summary>A predicted popularity score beside the live actual one (null until the track has that count) and their gap.</summary>
     public sealed record PredictedVsActual(double Predicted, double? Actual, double? Gap);
@@ -292,9 +293,12 @@ public static class TracksApi
 
     private static async Task<TrackResponse> ResponseAsync(TrackView view, IGrainFactory grains, ApexOptions options, TimeProvider time, bool admin = false)
     {
-        var popularity = await grains.GetGrain<IPopulationGrain>(view.Platform).RankAsync(view.Streams, view.Likes);
+        var population = grains.GetGrain<IPopulationGrain>(view.Platform);
+        var popularity = await population.RankAsync(view.Streams, view.Likes);
+        var velocity = await population.GetVelocityAsync(view.TrackId);
         var mature = time.GetUtcNow() - view.CreatedAt > TimeSpan.FromDays(options.MaturityDays);
-        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt, Scoring(view.Scoring, popularity, admin), view.System, view.Prompt);
+        return new TrackResponse(view.TrackId, view.Platform, view.CreatedAt, view.AudioLocation, view.Instrumental, view.Streams, view.Likes, mature, popularity, view.RegisteredAt,
+            Scoring(view.Scoring, popularity, admin), view.System, view.Prompt, velocity);
     }
 
     private static ScoringResponse? Scoring(Grains.Scoring.TrackScoring? scoring, PopularityView popularity, bool admin)
