@@ -137,6 +137,8 @@ public sealed partial class FuzzTests : IAsyncLifetime
         Gen.Select(Segment, QueryValue, QueryValue, (p, sort, limit) => new Request("GET", $"/platforms/{p}/tracks?sort={sort}&limit={limit}", null)),
         Gen.Select(Segment, QueryValue, QueryValue, (p, window, limit) => new Request("GET", $"/platforms/{p}/emerging?window={window}&limit={limit}", null)),
         Gen.Select(Segment, QueryValue, (p, days) => new Request("GET", $"/platforms/{p}/calibration?days={days}", null)),
+        Segment.Select(p => new Request("GET", $"/platforms/{p}/breakouts", null)),
+        Gen.Select(Segment, QueryValue, QueryValue, QueryValue, (id, kind, bucket, from) => new Request("GET", $"/tracks/{id}/timeline?kind={kind}&bucket={bucket}&from={from}", null)),
         Segment.Select(s => new Request("GET", $"/leaderboards/{s}", null)),
         Segment.Select(s => new Request("GET", $"/training/runs/{s}", null)),
         Segment.Select(s => new Request("POST", $"/models/{s}/promote", null)));

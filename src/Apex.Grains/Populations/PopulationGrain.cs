@@ -153,8 +153,19 @@ public sealed class PopulationGrain(IIngestLog log, IScoreStore? scores = null, 
         var held = _velocities.Values.Where(v => v.BreakoutSince is not null).ToDictionary(v => v.TrackId, v => v.BreakoutSince!.Value, StringComparer.Ordinal);
         var samples = young.Select(t => new BreakoutDetector.Sample(t.TrackId, t.CreatedAt, sums[t.TrackId].Last, sums[t.TrackId].Previous, _predictions.GetValueOrDefault(t.TrackId)?.Streams)).ToList();
         _velocities = BreakoutDetector.Detect(samples, now, _signals, held).ToDictionary(v => v.TrackId, StringComparer.Ordinal);
-        var active = _velocities.Values.Count(v => v.IsBreakout);
-        signalMetrics?.Observe(this.GetPrimaryKeyString(), active, _velocities.Values.Count(v => v.IsBreakout && !held.ContainsKey(v.TrackId)));
+        var platform = this.GetPrimaryKeyString();
+        var breakouts = _velocities.Values.Where(v => v.IsBreakout).ToList();
+        signalMetrics?.Observe(platform, breakouts.Count, breakouts.Count(v => !held.ContainsKey(v.TrackId)));
+
+        // Every breakout every time: the feed records a track's first one only (its key), so one lost here
+        // (the feed unreachable) is recorded at the next refresh.
+        if (breakouts.Count == 0)
+        {
+            return;
+        }
+
+        await GrainFactory.GetGrain<ISignalFeedGrain>(0).PublishAsync(
+            [.. breakouts.Select(v => new SignalEvent(0, SignalEvent.Breakout, $"breakout:{platform}:{v.TrackId}", platform, v.TrackId, v.BreakoutSince ?? now, SignalJson.Write(v)))]);
     }
 
     Task<CalibrationPoints> IPopulationGrain.GetCalibrationPointsAsync(DateTimeOffset matureBefore, int limit)

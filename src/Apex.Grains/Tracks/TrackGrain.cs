@@ -373,6 +373,10 @@ public sealed partial class TrackGrain(
             await store.SavePredictionAsync(registration.Platform, prediction);
         }
 
+        // In the feed before the track is scored for good: a failure leaves it queued, and the retry records it (once per model).
+        await GrainFactory.GetGrain<Signals.ISignalFeedGrain>(0).PublishAsync([new Signals.SignalEvent(0, Signals.SignalEvent.Scored, $"scored:{Id}:{scores.ModelVersion}",
+            registration.Platform, Id, scores.ScoredAt,
+            Signals.SignalJson.Write(new { TrackId = Id, registration.Platform, scores.ModelVersion, scores.ModelLabel, Scores = scores.Tasks.Zip(scores.Song).ToDictionary(p => p.First, p => p.Second) }))]);
         state.State.Scores = scores;
         state.State.Scoring = ScoringStatus.Scored;
         state.State.ScoringError = null;

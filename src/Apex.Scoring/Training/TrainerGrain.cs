@@ -347,6 +347,9 @@ public sealed partial class TrainerGrain(
     {
         state.State.Rollout = new RolloutView(version, runId, DateTimeOffset.UtcNow, null, 0, 0, null);
         await state.WriteStateAsync();
+        var started = state.State.Rollout.StartedAt;
+        await GrainFactory.GetGrain<Apex.Grains.Signals.ISignalFeedGrain>(0).PublishAsync([new Apex.Grains.Signals.SignalEvent(0, Apex.Grains.Signals.SignalEvent.ModelPromoted,
+            $"model_promoted:{version}:{started.UtcTicks}", null, null, started, Apex.Grains.Signals.SignalJson.Write(new { Version = version, RunId = runId, StartedAt = started }))]);
         await this.RegisterOrUpdateReminder(RolloutReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartRollout();
     }

@@ -60,6 +60,7 @@ public static class ApexSiloHost
         app.MapHealthApi();
         app.MapTracksApi();
         app.MapTimelineApi();
+        app.MapStreamApi();
         app.MapCatalogueApi();
         app.MapEventsApi();
         app.MapKeysApi();

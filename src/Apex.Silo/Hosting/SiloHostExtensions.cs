@@ -66,6 +66,7 @@ public static class SiloHostExtensions
         Func<IServiceProvider, IScoreStore> embeddings = options.IsCluster
             ? _ => ScoreStore.OpenPostgres(postgres)
             : _ => ScoreStore.CreateSqlite(LocalStores.Scores.PathIn(dataDir));
+        builder.Services.AddSingleton(_ => options.IsCluster ? Apex.Grains.Signals.SignalFeed.OpenPostgres(postgres) : Apex.Grains.Signals.SignalFeed.CreateSqlite(LocalStores.Scores.PathIn(dataDir)));
         var arena = ArenaSettings(builder.Configuration);
         builder.Services.AddSingleton(arena);
         builder.Services.AddSingleton<Apis.PreferenceJudge>();

@@ -40,6 +40,19 @@ CREATE TABLE IF NOT EXISTS apex_timeline
     PRIMARY KEY (track_id, width, start)
 );
 
+-- Schema version 4: the signal feed (GET /stream), every breakout, scored track and promoted model once
+-- (key), numbered in the order recorded (one writer); at in Unix milliseconds, data the JSON body.
+CREATE TABLE IF NOT EXISTS apex_signals
+(
+    seq      bigserial NOT NULL PRIMARY KEY,
+    type     text      NOT NULL,
+    key      text      NOT NULL UNIQUE,
+    platform text      NULL,
+    track_id text      NULL,
+    at       bigint    NOT NULL,
+    data     text      NOT NULL
+);
+
 -- One row per accepted event; the key is what deduplication looks up.
 CREATE TABLE IF NOT EXISTS apex_events
 (

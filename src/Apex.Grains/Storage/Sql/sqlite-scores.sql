@@ -24,3 +24,15 @@ CREATE TABLE IF NOT EXISTS apex_predictions (
 );
 
 CREATE INDEX IF NOT EXISTS ix_apex_predictions_platform ON apex_predictions (platform);
+
+-- The signal feed (GET /stream): every breakout, scored track and promoted model once (key), numbered
+-- in the order recorded; at in Unix milliseconds, data the event's JSON body.
+CREATE TABLE IF NOT EXISTS apex_signals (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    type     TEXT    NOT NULL,
+    key      TEXT    NOT NULL UNIQUE,
+    platform TEXT    NULL,
+    track_id TEXT    NULL,
+    at       INTEGER NOT NULL,
+    data     TEXT    NOT NULL
+);
