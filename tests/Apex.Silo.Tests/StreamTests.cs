@@ -43,6 +43,14 @@ public sealed class StreamTests : IAsyncLifetime
         using var resumed = await OpenAsync("/stream?types=scored", lastEventId: scored[0].Id);
         Assert.Equal(scored[1], (await ReadAsync(resumed, 1))[0]);
 
+        // A promoted model is an event too (each rollout once), on no platform.
+        var serving = System.Text.Json.JsonDocument.Parse(await _silo.Http.GetStringAsync(new Uri("/models", UriKind.Relative))).RootElement.GetProperty("serving").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await _silo.Http.PostAsync(new Uri($"/models/{serving}/promote", UriKind.Relative), null)).StatusCode);
+        using var promotions = await OpenAsync("/stream?types=model_promoted&last_event_id=0");
+        var promoted = (await ReadAsync(promotions, 1))[0];
+        Assert.Equal(serving, System.Text.Json.JsonDocument.Parse(promoted.Data).RootElement.GetProperty("version").GetString());
+        Assert.True(promoted.Id > scored[1].Id);
+
         foreach (var query in new[] { "/stream?types=plays", "/stream?platform=a%20b", "/stream?last_event_id=-3" })
         {
             Assert.Equal(HttpStatusCode.BadRequest, (await _silo.Http.GetAsync(new Uri(query, UriKind.Relative))).StatusCode);
