@@ -1,0 +1,33 @@
+using System.Security.Cryptography;
+using System.Text;
+using Apex.Grains.Webhooks;
+
+namespace Apex.Cluster.Tests;
+
+public sealed class WebhookSignatureTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 3, 0, 0, 0, TimeSpan.Zero);
+    private static readonly byte[] Body = Encoding.UTF8.GetBytes("""{"type":"breakout","track_id":"t1"}""");
+
+    [Fact]
+    public void A_signature_is_the_documented_hmac_and_verifies_only_for_its_secret_body_and_time()
+    {
+        var t = Now.ToUnixTimeSeconds();
+        var header = WebhookSignature.Sign("s3cret", t, Body);
+
+        // The scheme as documented, computed here independently: HMAC-SHA256 over "{t}." + body.
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes("s3cret"), (byte[])[.. Encoding.UTF8.GetBytes($"{t}."), .. Body]));
+        Assert.Equal($"t={t},v1={expected}", header);
+
+        var tolerance = TimeSpan.FromMinutes(5);
+        Assert.True(WebhookSignature.Verify("s3cret", header, Body, Now.AddMinutes(4), tolerance));
+        Assert.False(WebhookSignature.Verify("other", header, Body, Now, tolerance));
+        Assert.False(WebhookSignature.Verify("s3cret", header, [.. Body, (byte)' '], Now, tolerance));
+        Assert.False(WebhookSignature.Verify("s3cret", header, Body, Now.AddMinutes(6), tolerance)); // a replay, later
+        Assert.False(WebhookSignature.Verify("s3cret", header.Replace($"t={t}", $"t={t + 1}", StringComparison.Ordinal), Body, Now, tolerance));
+        Assert.False(WebhookSignature.Verify("s3cret", null, Body, Now, tolerance));
+        Assert.False(WebhookSignature.Verify("s3cret", "t=x,v1=zz", Body, Now, tolerance));
+        // A receiver in a secret rotation may be sent two signatures: either may match.
+        Assert.True(WebhookSignature.Verify("s3cret", $"{header},v1={new string('0', 64)}", Body, Now, tolerance));
+    }
+}
