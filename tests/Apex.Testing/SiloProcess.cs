@@ -35,16 +35,24 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static async Task<SiloProcess> StartAsync(string dataDir, string mediaRoot, params string[] extra)
     {
-        var silo = Launch(dataDir, mediaRoot, extra);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await silo.WaitUntilLiveAsync();
-            return silo;
-        }
-        catch
-        {
-            await silo.DisposeAsync();
-            throw;
+            var silo = Launch(dataDir, mediaRoot, extra);
+            try
+            {
+                await silo.WaitUntilLiveAsync();
+                return silo;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // A free port picked here can be taken by another process before the host binds it: new ports.
+                await silo.DisposeAsync();
+            }
+            catch
+            {
+                await silo.DisposeAsync();
+                throw;
+            }
         }
     }
 
