@@ -1,7 +1,7 @@
 namespace Apex.Grains.Signals;
 
 /// <summary>
-/// One event of the cluster's signal feed (breakout, scored, model_promoted): numbered in the order it
+/// One event of the cluster's signal feed (breakout, scored, model_promoted, calibration_drift): numbered in the order it
 /// was recorded (<see cref="Seq"/>, 0 until then), recorded once per <see cref="Key"/>, with its JSON body.
 /// </summary>
 [GenerateSerializer]
@@ -20,5 +20,8 @@ public sealed record SignalEvent(
     public const string Scored = "scored";
     public const string ModelPromoted = "model_promoted";
 
-    public static readonly IReadOnlyList<string> Types = [Breakout, Scored, ModelPromoted];
+    /// <summary>The trainer found the serving model's labels drifted enough to be due for a run (once per serving model and last run).</summary>
+    public const string CalibrationDrift = "calibration_drift";
+
+    public static readonly IReadOnlyList<string> Types = [Breakout, Scored, ModelPromoted, CalibrationDrift];
 }

@@ -13,9 +13,10 @@ public static class StoreMeta
     /// The schema version this build writes and reads; a database of a newer one is refused.
     /// 1: the first stamped schema. 2: API keys can expire and be revoked (apex_keys.expires_at, revoked_at).
     /// 3: the catalogue of tracks registered in bulk (apex_catalogue). 4: apex_platforms; apex_tracks loses
-    /// its listing indexes (the population grains serve listings); apex_timeline, each track's curve.
+    /// its listing indexes (the population grains serve listings); apex_timeline, each track's curve;
+    /// apex_signals, the signal feed. 5: webhook subscriptions, their outbox and the dispatcher's cursor.
     /// </summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     public const string VersionKey = "schema_version";
     public const string DataSetKey = "data_set";

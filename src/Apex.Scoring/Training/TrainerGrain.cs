@@ -115,6 +115,7 @@ public sealed partial class TrainerGrain(
     private Task? _running;
     private Task? _rollout;
     private IGrainTimer? _keepAlive;
+    private string? _driftPublished;
 
     public const string MeterName = "Apex.Training";
 
@@ -489,7 +490,42 @@ public sealed partial class TrainerGrain(
         var newMature = labels.Count - known.Count;
         var movedShare = known.Count == 0 ? 0 : moved / (double)known.Count;
         var due = labels.Count >= Settings.MinTrainingTracks && (newMature >= Settings.MinNewMatureTracks || movedShare >= Settings.MovedShare);
-        return new DriftView(labels.Count, newMature, movedShare, due, state.State.LastRunAt);
+        var view = new DriftView(labels.Count, newMature, movedShare, due, state.State.LastRunAt);
+        if (due && serving is not null)
+        {
+            await PublishDriftAsync(Path.GetFileName(serving), view);
+        }
+
+        return view;
+    }
+
+    /// <summary>
+    /// Records a calibration_drift signal once per serving model and last run: the labels moved enough
+    /// since then that the model is due for a run. The drift view is answered even if the feed is out of reach.
+    /// </summary>
+    private async Task PublishDriftAsync(string servingVersion, DriftView drift)
+    {
+        var key = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"calibration_drift:{servingVersion}:{drift.LastRunAt?.UtcTicks ?? 0}");
+        if (key == _driftPublished)
+        {
+            return;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        try
+        {
+            await GrainFactory.GetGrain<Apex.Grains.Signals.ISignalFeedGrain>(0).PublishAsync([new Apex.Grains.Signals.SignalEvent(0, Apex.Grains.Signals.SignalEvent.CalibrationDrift, key, null, null, now,
+                Apex.Grains.Signals.SignalJson.Write(new
+                {
+                    ModelVersion = servingVersion, drift.MatureScoredTracks, drift.NewMatureSinceLastRun, drift.MovedShare, drift.LastRunAt,
+                    Thresholds = new { Settings.MinNewMatureTracks, Settings.MovedShare, Settings.MovedPoints },
+                }))]);
+            _driftPublished = key;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogDriftNotPublished(logger, ex.GetType().Name, ex.Message);
+        }
     }
 
     private static float Nan0(float v) => float.IsNaN(v) ? 0 : v;
@@ -573,6 +609,9 @@ public sealed partial class TrainerGrain(
         var i = state.State.Runs.FindIndex(r => r.Id == run.Id);
         state.State.Runs[i] = run;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The calibration drift could not be recorded in the signal feed this time ({Error}: {Reason}); again at the next check")]
+    private static partial void LogDriftNotPublished(ILogger logger, string error, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Training run {Run} failed")]
     private static partial void LogRunFailed(ILogger logger, string run, Exception exception);

@@ -5,7 +5,7 @@ using Apex.Silo.Auth;
 namespace Apex.Silo.Apis;
 
 /// <summary>
-/// GET /stream: the signal feed as Server-Sent Events (breakout, scored, model_promoted), for dashboards
+/// GET /stream: the signal feed as Server-Sent Events (breakout, scored, model_promoted, calibration_drift), for dashboards
 /// and the console. Each event's id is its number in the feed; a client that reconnects with
 /// Last-Event-ID gets every event after it, so nothing is missed across a dropped connection or a
 /// silo restart. Read from the database (any silo serves any client), polled once a second.
@@ -21,7 +21,7 @@ public static class StreamApi
     {
         app.MapGet("/stream", StreamAsync)
             .WithName("SignalStream")
-            .WithSummary("Server-Sent Events of the signal feed (types=breakout,scored,model_promoted; platform=… keeps one platform's): new events from now, or every event after the Last-Event-ID header (or last_event_id) when given.")
+            .WithSummary("Server-Sent Events of the signal feed (types=breakout,scored,model_promoted,calibration_drift; platform=… keeps one platform's): new events from now, or every event after the Last-Event-ID header (or last_event_id) when given.")
             .WithTags("signals")
             .RequireAuthorization(Roles.Reader);
         return app;

@@ -64,6 +64,7 @@ public static class ApexSiloHost
         app.MapCatalogueApi();
         app.MapEventsApi();
         app.MapKeysApi();
+        app.MapWebhooksApi();
         app.MapPlatformsApi();
         app.MapClusterApi();
         app.MapArenaApi();

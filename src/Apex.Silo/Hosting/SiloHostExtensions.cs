@@ -67,6 +67,10 @@ public static class SiloHostExtensions
             ? _ => ScoreStore.OpenPostgres(postgres)
             : _ => ScoreStore.CreateSqlite(LocalStores.Scores.PathIn(dataDir));
         builder.Services.AddSingleton(_ => options.IsCluster ? Apex.Grains.Signals.SignalFeed.OpenPostgres(postgres) : Apex.Grains.Signals.SignalFeed.CreateSqlite(LocalStores.Scores.PathIn(dataDir)));
+        builder.Services.AddSingleton(_ => options.IsCluster ? Apex.Grains.Webhooks.WebhookStore.OpenPostgres(postgres) : Apex.Grains.Webhooks.WebhookStore.CreateSqlite(LocalStores.Scores.PathIn(dataDir)));
+        builder.Services.AddOptions<Apex.Grains.Webhooks.WebhookOptions>().BindConfiguration(Apex.Grains.Webhooks.WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Apex.Grains.Webhooks.WebhookSender>();
+        builder.Services.AddSingleton<Apex.Grains.Webhooks.WebhookMetrics>();
         var arena = ArenaSettings(builder.Configuration);
         builder.Services.AddSingleton(arena);
         builder.Services.AddSingleton<Apis.PreferenceJudge>();
@@ -94,7 +98,7 @@ public static class SiloHostExtensions
         builder.Services.AddOptions<Apex.Grains.Signals.SignalOptions>().BindConfiguration(Apex.Grains.Signals.SignalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Apex.Grains.Signals.SignalMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, Apex.Grains.Signals.SignalMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
+            .AddMeter(IngestMetrics.MeterName, Apex.Grains.Signals.SignalMetrics.MeterName, Apex.Grains.Webhooks.WebhookMetrics.MeterName, OnnxEmbeddingBackend.MeterName, ServingModelHost.MeterName, Apex.Scoring.Training.TrainerGrain.MeterName,
                 ArenaMetrics.MeterName, CalibrationMetrics.MeterName, Apex.Grains.Scoring.ScoringWaiters.MeterName, Apex.Grains.Backfill.BackfillMetrics.MeterName, "Microsoft.Orleans")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
@@ -188,6 +192,7 @@ public static class SiloHostExtensions
         builder.Services.AddHostedService<CalibrationMetrics>();
         builder.Services.AddHostedService<Apex.Grains.Populations.PopulationReconciler>();
         builder.Services.AddHostedService<IngestCompaction>();
+        builder.Services.AddHostedService<WebhookDispatch>();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestHandler>();

@@ -53,6 +53,50 @@ CREATE TABLE IF NOT EXISTS apex_signals
     data     text      NOT NULL
 );
 
+-- Schema version 5: webhooks. A subscription receives the feed's events after from_seq (the last one
+-- when it was made) of its types and platforms (comma-separated; platforms empty: all).
+CREATE TABLE IF NOT EXISTS apex_webhook_subscriptions
+(
+    id          text   NOT NULL PRIMARY KEY,
+    url         text   NOT NULL,
+    types       text   NOT NULL,
+    platforms   text   NOT NULL,
+    description text   NOT NULL,
+    secret      text   NOT NULL,
+    from_seq    bigint NOT NULL,
+    created_at  bigint NOT NULL
+);
+
+-- The outbox: one row per subscription and event (id "{subscription}-{seq}", the delivery id a receiver
+-- deduplicates on), written in the same transaction as the dispatcher's cursor; status pending,
+-- delivered or failed (attempts exhausted); times in Unix milliseconds.
+CREATE TABLE IF NOT EXISTS apex_webhook_deliveries
+(
+    id              text   NOT NULL PRIMARY KEY,
+    subscription_id text   NOT NULL,
+    seq             bigint NOT NULL,
+    type            text   NOT NULL,
+    body            text   NOT NULL,
+    status          text   NOT NULL,
+    attempts        int    NOT NULL,
+    next_at         bigint NOT NULL,
+    created_at      bigint NOT NULL,
+    last_attempt_at bigint NULL,
+    last_status     int    NULL,
+    last_error      text   NULL,
+    delivered_at    bigint NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_apex_webhook_deliveries_due ON apex_webhook_deliveries (status, next_at);
+CREATE INDEX IF NOT EXISTS ix_apex_webhook_deliveries_subscription ON apex_webhook_deliveries (subscription_id, seq);
+
+-- The last feed event the dispatcher turned into deliveries (one row, id 0).
+CREATE TABLE IF NOT EXISTS apex_webhook_cursor
+(
+    id  int    NOT NULL PRIMARY KEY,
+    seq bigint NOT NULL
+);
+
 -- One row per accepted event; the key is what deduplication looks up.
 CREATE TABLE IF NOT EXISTS apex_events
 (

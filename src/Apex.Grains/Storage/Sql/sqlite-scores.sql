@@ -36,3 +36,44 @@ CREATE TABLE IF NOT EXISTS apex_signals (
     at       INTEGER NOT NULL,
     data     TEXT    NOT NULL
 );
+
+-- Schema version 5: webhooks. A subscription receives the feed's events after from_seq (the last one
+-- when it was made) of its types and platforms (comma-separated; platforms empty: all).
+CREATE TABLE IF NOT EXISTS apex_webhook_subscriptions (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    url         TEXT    NOT NULL,
+    types       TEXT    NOT NULL,
+    platforms   TEXT    NOT NULL,
+    description TEXT    NOT NULL,
+    secret      TEXT    NOT NULL,
+    from_seq    INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+-- The outbox: one row per subscription and event (id "{subscription}-{seq}", the delivery id a receiver
+-- deduplicates on), written in the same transaction as the dispatcher's cursor; status pending,
+-- delivered or failed (attempts exhausted); times in Unix milliseconds.
+CREATE TABLE IF NOT EXISTS apex_webhook_deliveries (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    subscription_id TEXT    NOT NULL,
+    seq             INTEGER NOT NULL,
+    type            TEXT    NOT NULL,
+    body            TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_at         INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    last_attempt_at INTEGER NULL,
+    last_status     INTEGER NULL,
+    last_error      TEXT    NULL,
+    delivered_at    INTEGER NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_apex_webhook_deliveries_due ON apex_webhook_deliveries (status, next_at);
+CREATE INDEX IF NOT EXISTS ix_apex_webhook_deliveries_subscription ON apex_webhook_deliveries (subscription_id, seq);
+
+-- The last feed event the dispatcher turned into deliveries (one row, id 0).
+CREATE TABLE IF NOT EXISTS apex_webhook_cursor (
+    id  INTEGER NOT NULL PRIMARY KEY,
+    seq INTEGER NOT NULL
+);

@@ -1,0 +1,299 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Apex.Grains.Signals;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Apex.Grains.Webhooks;
+
+/// <summary>
+/// Webhook subscriptions and their outbox, in the same database as the signal feed (SQLite
+/// <c>scores.db</c>, PostgreSQL), so that turning feed events into deliveries and moving the
+/// dispatcher's cursor past them is one transaction: an event is queued for every subscriber exactly
+/// once, whatever stops the dispatcher. Deliveries are written by <see cref="WebhookDispatcherGrain"/>.
+/// </summary>
+public sealed class WebhookStore
+{
+    private const string DeliveryColumns = "id, subscription_id, seq, type, status, attempts, created_at, next_at, last_attempt_at, last_status, last_error, delivered_at";
+    private const string SubscriptionColumns = "id, url, types, platforms, description, created_at, from_seq";
+
+    private readonly DbProviderFactory _factory;
+    private readonly string _connectionString;
+
+    private WebhookStore(DbProviderFactory factory, string connectionString)
+    {
+        _factory = factory;
+        _connectionString = connectionString;
+    }
+
+    /// <summary>The local store in <paramref name="databasePath"/> (the score store's file), without I/O.</summary>
+    public static WebhookStore CreateSqlite(string databasePath) => new(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath));
+
+    public static WebhookStore OpenPostgres(string connectionString) => new(NpgsqlFactory.Instance, connectionString);
+
+    /// <summary>
+    /// Records a subscription to the events recorded from now on and answers it with its signing secret
+    /// (32 random bytes, base64url, prefixed <c>whsec_</c>), which is never shown again.
+    /// </summary>
+    public async Task<(WebhookSubscription Subscription, string Secret)> CreateSubscriptionAsync(string url, IReadOnlyList<string> types, IReadOnlyList<string> platforms, string description,
+        DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        ArgumentNullException.ThrowIfNull(platforms);
+        var id = "sub_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = Command(connection, transaction,
+            $"INSERT INTO apex_webhook_subscriptions ({SubscriptionColumns}, secret) SELECT @id, @url, @types, @platforms, @description, @at, COALESCE(MAX(seq), 0), @secret FROM apex_signals RETURNING from_seq",
+            ("@id", id), ("@url", url), ("@types", string.Join(',', types)), ("@platforms", string.Join(',', platforms)), ("@description", description), ("@at", now.ToUnixTimeMilliseconds()), ("@secret", secret));
+        var from = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        await transaction.CommitAsync(cancellationToken);
+        return (new WebhookSubscription(id, url, types, platforms, description, DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds()), from), secret);
+    }
+
+    /// <summary>Every subscription, oldest first.</summary>
+    public async Task<IReadOnlyList<WebhookSubscription>> ListSubscriptionsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ReadSubscriptionsAsync(connection, null, cancellationToken);
+    }
+
+    public async Task<WebhookSubscription?> GetSubscriptionAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"SELECT {SubscriptionColumns} FROM apex_webhook_subscriptions WHERE id = @id", ("@id", id));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Subscription(reader) : null;
+    }
+
+    /// <summary>Deletes a subscription and its deliveries (pending ones are not sent); false when there is none.</summary>
+    public async Task<bool> DeleteSubscriptionAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var deleteSubscription = Command(connection, transaction, "DELETE FROM apex_webhook_subscriptions WHERE id = @id", ("@id", id));
+        var deleted = await deleteSubscription.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await using var deleteDeliveries = Command(connection, transaction, "DELETE FROM apex_webhook_deliveries WHERE subscription_id = @id", ("@id", id));
+        await deleteDeliveries.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
+    }
+
+    /// <summary>
+    /// Turns up to <paramref name="limit"/> feed events after the cursor into a pending delivery for each
+    /// subscription that wants them, and moves the cursor past them, in one transaction. Answers how many
+    /// events it read (fewer than the limit: the feed is drained).
+    /// </summary>
+    public async Task<int> ExpandAsync(int limit, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var subscriptions = await ReadSubscriptionsAsync(connection, transaction, cancellationToken);
+        if (subscriptions.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var cursorCommand = Command(connection, transaction, "SELECT seq FROM apex_webhook_cursor WHERE id = 0");
+        var cursor = await cursorCommand.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
+        // Events before every subscription began are nobody's: start at the earliest one that wants any.
+        var after = Math.Max(cursor, subscriptions.Min(s => s.FromSeq));
+        var events = new List<SignalEvent>();
+        await using (var read = Command(connection, transaction, "SELECT seq, type, key, platform, track_id, at, data FROM apex_signals WHERE seq > @after ORDER BY seq LIMIT @limit",
+            ("@after", after), ("@limit", limit)))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                events.Add(new SignalEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetString(6)));
+            }
+        }
+
+        if (events.Count == 0)
+        {
+            return 0;
+        }
+
+        await using (var insert = Command(connection, transaction,
+            "INSERT INTO apex_webhook_deliveries (id, subscription_id, seq, type, body, status, attempts, next_at, created_at) VALUES (@id, @subscription, @seq, @type, @body, 'pending', 0, @at, @at) ON CONFLICT (id) DO NOTHING",
+            ("@id", ""), ("@subscription", ""), ("@seq", 0L), ("@type", ""), ("@body", ""), ("@at", now.ToUnixTimeMilliseconds())))
+        {
+            foreach (var e in events)
+            {
+                foreach (var subscription in subscriptions.Where(s => s.Wants(e)))
+                {
+                    var id = DeliveryId(subscription.Id, e.Seq);
+                    insert.Parameters[0].Value = id;
+                    insert.Parameters[1].Value = subscription.Id;
+                    insert.Parameters[2].Value = e.Seq;
+                    insert.Parameters[3].Value = e.Type;
+                    insert.Parameters[4].Value = Body(id, subscription.Id, e);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+        }
+
+        await using (var move = Command(connection, transaction,
+            "INSERT INTO apex_webhook_cursor (id, seq) VALUES (0, @seq) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq", ("@seq", events[^1].Seq)))
+        {
+            await move.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return events.Count;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> pending deliveries whose time has come, the longest waiting first.</summary>
+    public async Task<IReadOnlyList<DueDelivery>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT d.id, d.subscription_id, s.url, s.secret, d.type, d.body, d.attempts FROM apex_webhook_deliveries d JOIN apex_webhook_subscriptions s ON s.id = d.subscription_id "
+            + "WHERE d.status = 'pending' AND d.next_at <= @now ORDER BY d.next_at LIMIT @limit", ("@now", now.ToUnixTimeMilliseconds()), ("@limit", limit));
+        var due = new List<DueDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            due.Add(new DueDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6)));
+        }
+
+        return due;
+    }
+
+    /// <summary>
+    /// Records an attempt at a pending delivery: delivered, due again at <paramref name="retryAt"/>, or
+    /// failed for good when <paramref name="retryAt"/> is null. A delivery no longer pending is left as it is.
+    /// </summary>
+    public async Task RecordAttemptAsync(string id, DeliveryAttempt attempt, DateTimeOffset at, DateTimeOffset? retryAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        var status = attempt.Delivered ? WebhookDelivery.Delivered : retryAt is null ? WebhookDelivery.Failed : WebhookDelivery.Pending;
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "UPDATE apex_webhook_deliveries SET status = @status, attempts = attempts + 1, last_attempt_at = @at, last_status = @code, last_error = @error, next_at = @next, delivered_at = @delivered "
+            + "WHERE id = @id AND status = 'pending'",
+            ("@status", status), ("@at", at.ToUnixTimeMilliseconds()), ("@code", (object?)attempt.StatusCode ?? DBNull.Value), ("@error", (object?)attempt.Error ?? DBNull.Value),
+            ("@next", (retryAt ?? at).ToUnixTimeMilliseconds()), ("@delivered", attempt.Delivered ? at.ToUnixTimeMilliseconds() : DBNull.Value), ("@id", id));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A subscription's deliveries, newest event first, of one status (null: any), before event <paramref name="beforeEventId"/> when given.</summary>
+    public async Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string subscriptionId, string? status, int limit, long? beforeEventId = null, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            $"SELECT {DeliveryColumns} FROM apex_webhook_deliveries WHERE subscription_id = @subscription AND (@status = '' OR status = @status) AND seq < @before ORDER BY seq DESC LIMIT @limit",
+            ("@subscription", subscriptionId), ("@status", status ?? ""), ("@before", beforeEventId ?? long.MaxValue), ("@limit", limit));
+        var deliveries = new List<WebhookDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var pending = reader.GetString(4) == WebhookDelivery.Pending;
+            deliveries.Add(new WebhookDelivery(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt32(5),
+                Time(reader, 6)!.Value, pending ? Time(reader, 7) : null, Time(reader, 8), reader.IsDBNull(9) ? null : reader.GetInt32(9), reader.IsDBNull(10) ? null : reader.GetString(10), Time(reader, 11)));
+        }
+
+        return deliveries;
+    }
+
+    /// <summary>Sends a subscription's delivery again from the start of its retries (it may have been delivered or failed); false when there is none.</summary>
+    public async Task<bool> RedeliverAsync(string subscriptionId, string deliveryId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "UPDATE apex_webhook_deliveries SET status = 'pending', attempts = 0, next_at = @now, delivered_at = NULL WHERE id = @id AND subscription_id = @subscription",
+            ("@now", now.ToUnixTimeMilliseconds()), ("@id", deliveryId), ("@subscription", subscriptionId));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>Deliveries waiting to be sent, across subscriptions.</summary>
+    public async Task<long> PendingCountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT COUNT(*) FROM apex_webhook_deliveries WHERE status = 'pending'");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Deletes delivered and failed deliveries created before <paramref name="cutoff"/>; answers how many.</summary>
+    public async Task<int> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "DELETE FROM apex_webhook_deliveries WHERE status <> 'pending' AND created_at < @cutoff", ("@cutoff", cutoff.ToUnixTimeMilliseconds()));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The id a receiver deduplicates on: the same for every attempt, on every silo.</summary>
+    public static string DeliveryId(string subscriptionId, long eventId) => string.Create(CultureInfo.InvariantCulture, $"{subscriptionId}-{eventId}");
+
+    /// <summary>The JSON a delivery carries: its ids, the event's type, time, platform and track, and the event's body as <c>data</c>.</summary>
+    public static string Body(string deliveryId, string subscriptionId, SignalEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("delivery_id", deliveryId);
+            json.WriteString("subscription_id", subscriptionId);
+            json.WriteNumber("event_id", e.Seq);
+            json.WriteString("type", e.Type);
+            json.WriteString("at", e.At);
+            json.WriteString("platform", e.Platform);
+            json.WriteString("track_id", e.TrackId);
+            json.WritePropertyName("data");
+            json.WriteRawValue(e.Data);
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static async Task<IReadOnlyList<WebhookSubscription>> ReadSubscriptionsAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, $"SELECT {SubscriptionColumns} FROM apex_webhook_subscriptions ORDER BY created_at, id");
+        var subscriptions = new List<WebhookSubscription>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            subscriptions.Add(Subscription(reader));
+        }
+
+        return subscriptions;
+    }
+
+    private static WebhookSubscription Subscription(DbDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), List(reader.GetString(2)), List(reader.GetString(3)), reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetInt64(6));
+
+    private static string[] List(string joined) => joined.Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+    private static DateTimeOffset? Time(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = _factory.CreateConnection() ?? throw new InvalidOperationException("The database provider made no connection.");
+        connection.ConnectionString = _connectionString;
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+}
