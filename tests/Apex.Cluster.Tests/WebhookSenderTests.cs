@@ -9,7 +9,7 @@ namespace Apex.Cluster.Tests;
 public sealed class WebhookSenderTests : IAsyncDisposable
 {
     private const string Secret = "whsec_test-secret";
-    private readonly WebhookReceiver _receiver = new();
+    private readonly WebhookReceiver _receiver = WebhookReceiver.Start();
 
     private static WebhookSender Sender(bool allowLoopback, TimeSpan? timeout = null) =>
         new(Options.Create(new WebhookOptions { AllowLoopback = allowLoopback, Timeout = timeout ?? TimeSpan.FromSeconds(10) }));

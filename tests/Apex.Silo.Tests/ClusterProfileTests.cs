@@ -28,12 +28,12 @@ public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixt
         return Task.CompletedTask;
     }
 
-    private async Task<SiloProcess> StartSiloAsync(bool gpu)
+    private async Task<SiloProcess> StartSiloAsync(bool gpu, params string[] extra)
     {
         var data = Directory.CreateTempSubdirectory("apex-cluster-data-").FullName;
         _folders.Add(data);
-        return await SiloProcess.StartAsync(data, data, "--Apex:Profile=cluster", $"--Apex:Postgres={_database}", $"--Apex:ClusterId={_clusterId}",
-            "--Apex:AdvertisedAddress=127.0.0.1", $"--Orleans:Metadata:gpu={gpu}", $"--Apex:ModelsDir={await SiloProcess.ModelsAsync()}");
+        return await SiloProcess.StartAsync(data, data, [.. extra, "--Apex:Profile=cluster", $"--Apex:Postgres={_database}", $"--Apex:ClusterId={_clusterId}",
+            "--Apex:AdvertisedAddress=127.0.0.1", $"--Orleans:Metadata:gpu={gpu}", $"--Apex:ModelsDir={await SiloProcess.ModelsAsync()}"]);
     }
 
     private async Task<(long Count, string? Silo)> EmbeddingRowAsync(string track)
@@ -268,6 +268,49 @@ public sealed class ClusterProfileTests(ThrowawayPostgres postgres) : IClassFixt
 
             Assert.True(DateTime.UtcNow < deadline, $"percentiles {string.Join(", ", percentiles)} did not reach {string.Join(", ", ranks)}");
             await Task.Delay(500);
+        }
+    }
+
+    [Fact]
+    public async Task Webhook_deliveries_go_on_from_the_survivor_when_the_dispatchers_silo_dies()
+    {
+        string[] webhooks = ["--Apex:Webhooks:AllowLoopback=true", "--Apex:Webhooks:RetryBase=00:00:00.300", "--Apex:Webhooks:MaxRetryDelay=00:00:01", "--Apex:Webhooks:Poll=00:00:00.200"];
+        await using var receiver = WebhookReceiver.Start();
+        receiver.Answer = _ => Task.FromResult(503);
+        var silos = new[] { await StartSiloAsync(false, webhooks), await StartSiloAsync(false, webhooks) };
+        try
+        {
+            await WaitForActiveSilosAsync(2);
+            var created = await BodyAsync(await silos[0].Http.PostAsync(new Uri("/subscriptions", UriKind.Relative), Json($$"""{"url":"{{receiver.Url}}","types":["model_promoted"]}""")));
+            var (subscription, secret) = (created.GetProperty("id").GetString()!, created.GetProperty("secret").GetString()!);
+            var serving = (await BodyAsync(await silos[1].Http.GetAsync(new Uri("/models", UriKind.Relative)))).GetProperty("serving").GetString()!;
+            Assert.Equal(HttpStatusCode.OK, (await silos[1].Http.PostAsync(new Uri($"/models/{serving}/promote", UriKind.Relative), null)).StatusCode);
+            var first = (await receiver.WaitForAsync(r => r.Count >= 2, TimeSpan.FromMinutes(1), "two failed attempts"))[0].DeliveryId;
+
+            // The silo that runs the dispatcher is the one that reports its pending deliveries: it dies.
+            var scrapes = await Task.WhenAll(silos.Select(s => s.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative))));
+            var dispatcher = Array.FindIndex(scrapes, m => m.Contains("apex_webhooks_pending", StringComparison.Ordinal));
+            Assert.True(dispatcher >= 0, "no silo reports the dispatcher's pending deliveries");
+            var survivor = silos[1 - dispatcher];
+            await silos[dispatcher].KillAsync();
+            receiver.Answer = _ => Task.FromResult(200);
+            await receiver.WaitForAsync(r => r.Any(x => x.DeliveryId == first && x.Answered == 200), TimeSpan.FromMinutes(2), "the delivery from the survivor");
+
+            // The survivor records new events and delivers them too.
+            Assert.Equal(HttpStatusCode.OK, (await survivor.Http.PostAsync(new Uri($"/models/{serving}/promote", UriKind.Relative), null)).StatusCode);
+            var delivered = await receiver.WaitForAsync(r => r.Where(x => x.Answered == 200).DistinctBy(x => x.DeliveryId).Count() == 2, TimeSpan.FromMinutes(1), "the second promotion");
+            Assert.All(delivered, r => Assert.True(Apex.Grains.Webhooks.WebhookSignature.Verify(secret, r.Signature, r.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5))));
+            var deliveries = (await BodyAsync(await survivor.Http.GetAsync(new Uri($"/subscriptions/{subscription}/deliveries", UriKind.Relative)))).EnumerateArray().ToList();
+            Assert.Equal(2, deliveries.Count);
+            Assert.All(deliveries, d => Assert.Equal("delivered", d.GetProperty("status").GetString()));
+            Assert.True(deliveries.Single(d => d.GetProperty("id").GetString() == first).GetProperty("attempts").GetInt32() >= 3);
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
         }
     }
 

@@ -15,14 +15,17 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public sealed record Received(string Path, string? DeliveryId, string? Event, string? Attempt, string? Signature, string? ContentType, byte[] Body, DateTimeOffset At, int Answered);
 
-    public WebhookReceiver(int? port = null)
+    private WebhookReceiver()
     {
-        var chosen = port ?? SiloProcess.FreePort();
+        var chosen = SiloProcess.FreePort();
         Url = new Uri($"http://127.0.0.1:{chosen}/hooks/");
         _listener.Prefixes.Add($"http://127.0.0.1:{chosen}/");
         _listener.Start();
         _loop = Task.Run(ServeAsync);
     }
+
+    /// <summary>Listens on a free loopback port; deliveries go to <see cref="Url"/>.</summary>
+    public static WebhookReceiver Start() => new();
 
     public Uri Url { get; }
 
