@@ -32,6 +32,9 @@ internal sealed class ScoringCluster : IAsyncDisposable
 
     public IIngestLog Log { get; private set; } = null!;
 
+    /// <summary>The signal feed the silos record in (the score store's database).</summary>
+    public Apex.Grains.Signals.SignalFeed Feed { get; private set; } = null!;
+
     public IClusterClient Client => Cluster.Client;
 
     public static string Samples => Path.Combine(AppContext.BaseDirectory, "samples");
@@ -53,12 +56,14 @@ internal sealed class ScoringCluster : IAsyncDisposable
             database = AdoNetDatabase.Sqlite(connectionString);
             scoring.Log = await SqliteIngestLog.OpenAsync(Path.Combine(folder, "ingest.db"));
             store = await ScoreStore.OpenSqliteAsync(Path.Combine(folder, "scores.db"));
+            scoring.Feed = Apex.Grains.Signals.SignalFeed.CreateSqlite(Path.Combine(folder, "scores.db"));
         }
         else
         {
             database = AdoNetDatabase.Postgres(postgres);
             scoring.Log = await PostgresIngestLog.OpenAsync(postgres);
             store = ScoreStore.OpenPostgres(postgres);
+            scoring.Feed = Apex.Grains.Signals.SignalFeed.OpenPostgres(postgres);
         }
 
         var builder = new InProcessTestClusterBuilder((short)gpu.Length);
@@ -75,6 +80,7 @@ internal sealed class ScoringCluster : IAsyncDisposable
                 .AddApexGrainStorage(StorageNames.Backfill, database)
                 .UseApexReminders(database);
             silo.Services.AddSingleton<IIngestLog>(scoring.Log);
+            silo.Services.AddSingleton(scoring.Feed);
             if (trainer is not null)
             {
                 silo.Services.AddSingleton(trainer);

@@ -83,6 +83,11 @@ public sealed class TrainingTests(ServedModel model) : IClassFixture<ServedModel
         var drift = await trainer.GetDriftAsync();
         Assert.True(drift.Due, $"not due: {drift}");
         Assert.Equal(Tracks, drift.NewMatureSinceLastRun);
+        // The drift is a signal, recorded once however often it is read.
+        await trainer.GetDriftAsync();
+        var drifts = await cluster.Feed.ReadAfterAsync(0, 100, types: [Apex.Grains.Signals.SignalEvent.CalibrationDrift]);
+        var drifted = System.Text.Json.JsonDocument.Parse(Assert.Single(drifts).Data).RootElement;
+        Assert.Equal((original, Tracks), (drifted.GetProperty("model_version").GetString(), drifted.GetProperty("new_mature_since_last_run").GetInt32()));
         var run = await FinishAsync(trainer, (await trainer.StartAsync("drift")).Id);
 
         Assert.True(run.Status == TrainingRunStatus.Promoted, $"{run.Status}: {run.Decision} {run.Error}");
