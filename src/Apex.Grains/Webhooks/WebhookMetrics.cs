@@ -16,9 +16,14 @@ public sealed class WebhookMetrics
         var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _attempts = meter.CreateCounter<long>("apex.webhooks.attempts", "{attempt}", "Delivery attempts by outcome: delivered, retry (failed, to be tried again) or failed (given up).");
         meter.CreateObservableGauge("apex.webhooks.pending", Pending, "{delivery}", "Deliveries waiting to be sent or retried.");
+        // Every outcome is exported from the start (at 0), so dashboards never miss the series.
+        foreach (var outcome in new[] { WebhookDelivery.Delivered, "retry", WebhookDelivery.Failed })
+        {
+            Attempted(outcome, 0);
+        }
     }
 
-    public void Attempted(string outcome) => _attempts.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    public void Attempted(string outcome, long count = 1) => _attempts.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void ObservePending(long pending)
     {
