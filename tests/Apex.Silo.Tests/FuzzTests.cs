@@ -99,6 +99,9 @@ public sealed partial class FuzzTests : IAsyncLifetime
 
     private static readonly Gen<string> Key = Mutated(("role", "\"reader\""), ("name", "\"k\""), ("expires_at", "\"2030-01-01T00:00:00Z\""));
 
+    // A link-local target: a body that keeps it is refused without a name lookup.
+    private static readonly Gen<string> Subscription = Mutated(("url", "\"http://169.254.169.254/latest/\""), ("types", "[\"scored\",\"breakout\"]"), ("platforms", "[\"fuzz\"]"), ("description", "\"d\""));
+
     private static readonly Gen<string> Judge = Array("pairs", Mutated(("track_a", "\"f1\""), ("track_b", "\"f2\""), ("instrumental", "true"),
         ("scores_a", """{"streams":50,"likes":50,"coherence":3,"musicality":3,"memorability":3,"clarity":3,"naturalness":3}""")));
 
@@ -141,9 +144,13 @@ public sealed partial class FuzzTests : IAsyncLifetime
         Gen.Select(Segment, QueryValue, QueryValue, QueryValue, (id, kind, bucket, from) => new Request("GET", $"/tracks/{id}/timeline?kind={kind}&bucket={bucket}&from={from}", null)),
         Segment.Select(s => new Request("GET", $"/leaderboards/{s}", null)),
         Segment.Select(s => new Request("GET", $"/training/runs/{s}", null)),
-        Segment.Select(s => new Request("POST", $"/models/{s}/promote", null)));
+        Segment.Select(s => new Request("POST", $"/models/{s}/promote", null)),
+        Subscription.Select(b => new Request("POST", "/subscriptions", b)),
+        Segment.Select(s => new Request("DELETE", $"/subscriptions/{s}", null)),
+        Gen.Select(Segment, QueryValue, QueryValue, QueryValue, (id, status, before, limit) => new Request("GET", $"/subscriptions/{id}/deliveries?status={status}&before={before}&limit={limit}", null)),
+        Gen.Select(Segment, Segment, (id, delivery) => new Request("POST", $"/subscriptions/{id}/deliveries/{delivery}/redeliver", null)));
 
-    /// <summary>What a refused request must not change: tracks with their counts, keys, battles, stored uploads.</summary>
+    /// <summary>What a refused request must not change: tracks with their counts, keys, battles, stored uploads, webhook subscriptions.</summary>
     private async Task<string> SnapshotAsync()
     {
         var tracks = await Http.GetStringAsync(new Uri("/platforms/fuzz/tracks?sort=newest&limit=1000", UriKind.Relative));
@@ -161,7 +168,8 @@ public sealed partial class FuzzTests : IAsyncLifetime
 
         var uploads = Path.Combine(_data, "uploads");
         var files = Directory.Exists(uploads) ? Directory.GetFiles(uploads, "*", SearchOption.AllDirectories).Order() : Enumerable.Empty<string>();
-        return $"{tracks}\n{string.Join(",", keys)}\n{battles}\n{string.Join(",", files)}";
+        var subscriptions = await Http.GetStringAsync(new Uri("/subscriptions", UriKind.Relative));
+        return $"{tracks}\n{string.Join(",", keys)}\n{battles}\n{string.Join(",", files)}\n{subscriptions}";
     }
 
     private static string Difference(string before, string after)
