@@ -25,7 +25,7 @@ public sealed class StreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_stream_sends_each_scored_track_and_a_client_that_reconnects_gets_what_followed_its_last_event_id()
+    public async Task The_stream_sends_each_scored_track_a_client_that_reconnects_gets_what_followed_its_last_event_id_and_a_revoked_key_ends_it()
     {
         using var live = await OpenAsync("/stream?types=scored&platform=suno");
         foreach (var id in new[] { "sse-1", "sse-2" })
@@ -54,6 +54,19 @@ public sealed class StreamTests : IAsyncLifetime
         foreach (var query in new[] { "/stream?types=plays", "/stream?platform=a%20b", "/stream?last_event_id=-3" })
         {
             Assert.Equal(HttpStatusCode.BadRequest, (await _silo.Http.GetAsync(new Uri(query, UriKind.Relative))).StatusCode);
+        }
+
+        // A stream ends soon after its key is revoked.
+        var created = await _silo.Http.PostAsync(new Uri("/keys", UriKind.Relative), new StringContent("""{"role":"reader","name":"wall"}""", Encoding.UTF8, "application/json"));
+        var key = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+        using var reader = _silo.ClientWith(key.GetProperty("key").GetString());
+        using var response = await reader.GetAsync(new Uri("/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var revoked = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal(HttpStatusCode.NoContent, (await _silo.Http.DeleteAsync(new Uri($"/keys/{key.GetProperty("id").GetString()}", UriKind.Relative))).StatusCode);
+        using var ends = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await revoked.ReadLineAsync(ends.Token) is not null)
+        {
         }
     }
 

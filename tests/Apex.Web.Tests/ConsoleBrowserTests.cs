@@ -183,11 +183,15 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
     }
 
     [Fact]
-    public async Task An_admin_promotes_a_version_after_confirming_and_every_silo_serves_it()
+    public async Task An_admin_promotes_a_version_after_confirming_every_silo_serves_it_and_an_open_overview_shows_it_live()
     {
         var (context, page) = await host.SignInAsync(SiloProcess.AdminKey, "/console/models");
         await using var _ = context;
         var serving = await page.GetByTestId("serving").InnerTextAsync();
+        // The overview, open in another tab, follows the signal stream.
+        var overview = await context.NewPageAsync();
+        await overview.GotoAsync(new Uri(host.Address, "/console").ToString());
+        await Assertions.Expect(overview.GetByTestId("signals")).ToBeVisibleAsync();
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Promote…" }).First.ClickAsync();
         var candidate = new Uri(page.Url).Query.Split('=').Last();
@@ -199,6 +203,11 @@ public sealed class ConsoleBrowserTests(ConsoleHost host) : IClassFixture<Consol
         await Assertions.Expect(page.GetByTestId("action-result")).ToContainTextAsync($"every silo now serves {candidate}");
         Assert.Equal(candidate, (await host.GetJsonAsync("/models")).GetProperty("serving").GetString());
         await Assertions.Expect(page.GetByTestId("serving")).ToHaveTextAsync(candidate);
+
+        // Without a reload, the overview lists the promotion first and names the new serving model.
+        await Assertions.Expect(overview.GetByTestId("signals").Locator("li").First).ToContainTextAsync($"model promoted {candidate}");
+        await Assertions.Expect(overview.GetByText($"Serving model {candidate}")).ToBeVisibleAsync();
+        await ShotAsync(overview, "overview-live-signals");
     }
 
     [Fact]

@@ -88,6 +88,30 @@ public sealed class SignalFeed
         }
     }
 
+    /// <summary>The last <paramref name="limit"/> events of <paramref name="types"/>, newest first.</summary>
+    public async Task<IReadOnlyList<SignalEvent>> ReadLatestAsync(int limit, IReadOnlyList<string> types, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM apex_signals WHERE type IN ({string.Join(", ", types.Select((_, i) => $"@t{i}"))}) ORDER BY seq DESC LIMIT @limit";
+        for (var i = 0; i < types.Count; i++)
+        {
+            Add(command, $"@t{i}", types[i]);
+        }
+
+        Add(command, "@limit", limit);
+        var events = new List<SignalEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new SignalEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetString(6)));
+        }
+
+        return events;
+    }
+
     /// <summary>The number of the last event recorded (0: none).</summary>
     public async Task<long> LastSeqAsync(CancellationToken cancellationToken = default)
     {

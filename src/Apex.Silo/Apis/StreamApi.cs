@@ -17,17 +17,21 @@ public static class StreamApi
     /// <summary>A comment line this often keeps proxies from closing an idle stream.</summary>
     public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
 
+    /// <summary>How often a stream checks that its key is still active.</summary>
+    public static readonly TimeSpan KeyCheck = TimeSpan.FromSeconds(5);
+
     public static IEndpointRouteBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/stream", StreamAsync)
             .WithName("SignalStream")
             .WithSummary("Server-Sent Events of the signal feed (types=breakout,scored,model_promoted,calibration_drift; platform=… keeps one platform's): new events from now, or every event after the Last-Event-ID header (or last_event_id) when given.")
             .WithTags("signals")
-            .RequireAuthorization(Roles.Reader);
+            // The console's pages follow it with their session cookie; API clients send a key.
+            .RequireAuthorization(Hosting.SiloHostExtensions.ReaderByKeyOrSession);
         return app;
     }
 
-    private static async Task<IResult> StreamAsync(HttpContext http, SignalFeed feed, IHostApplicationLifetime lifetime, CancellationToken requestAborted, string? platform = null, string? types = null,
+    private static async Task<IResult> StreamAsync(HttpContext http, SignalFeed feed, ApiKeyStore keys, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken requestAborted, string? platform = null, string? types = null,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "last_event_id")] long? lastEventId = null)
     {
         var errors = new Dictionary<string, string[]>();
@@ -71,8 +75,20 @@ public static class StreamApi
         var quietSince = DateTimeOffset.UtcNow;
         try
         {
+            var keyCheckedAt = DateTimeOffset.UtcNow;
             while (!cancellationToken.IsCancellationRequested)
             {
+                // A stream outlives the check made when it opened: it ends once its key is revoked or expires (and with it the console sessions opened with it).
+                if (DateTimeOffset.UtcNow - keyCheckedAt >= KeyCheck)
+                {
+                    if (http.User.FindFirst(ApiKeyAuthentication.KeyIdClaim)?.Value is not { } keyId || await keys.FindByIdAsync(keyId, cancellationToken) is not { } key || !key.IsActiveAt(time.GetUtcNow()))
+                    {
+                        break;
+                    }
+
+                    keyCheckedAt = DateTimeOffset.UtcNow;
+                }
+
                 var events = await feed.ReadAfterAsync(after, 500, platform, wanted, cancellationToken);
                 foreach (var e in events)
                 {

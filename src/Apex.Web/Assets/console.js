@@ -11,3 +11,27 @@ document.addEventListener('keydown', (event) => {
     button.click();
   }
 });
+
+// Live parts of a page (the overview's latest signals and serving model): the page follows the signal
+// stream it names, and on each event fetches itself again and swaps in those parts as the server renders
+// them. Without script, the page shows them as they were when it loaded.
+const stream = document.querySelector('[data-live-stream]');
+if (stream && 'EventSource' in window) {
+  let refreshing = null;
+  const refresh = async () => {
+    const response = await fetch(window.location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), 'text/html');
+    for (const part of document.querySelectorAll('[data-live-part]')) {
+      const replacement = fresh.querySelector(`[data-live-part="${part.dataset.livePart}"]`);
+      if (replacement) part.innerHTML = replacement.innerHTML;
+    }
+  };
+  const source = new EventSource(stream.dataset.liveStream);
+  for (const type of ['breakout', 'model_promoted', 'calibration_drift']) {
+    source.addEventListener(type, () => {
+      // Events in a burst cost one fetch: the next one waits for the last.
+      refreshing = (refreshing ?? Promise.resolve()).then(refresh).catch(() => {}).finally(() => { refreshing = null; });
+    });
+  }
+}

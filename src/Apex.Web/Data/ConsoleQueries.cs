@@ -10,7 +10,7 @@ namespace Apex.Web.Data;
 /// What the console's pages read and do, through the same grains, ingest log and model registry as
 /// the JSON API: a page never holds data of its own.
 /// </summary>
-public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRegistry registry, TimeProvider time, ConsoleSettings settings)
+public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRegistry registry, TimeProvider time, ConsoleSettings settings, Apex.Grains.Signals.SignalFeed? feed = null)
 {
     /// <summary>Points drawn in the predicted-vs-actual scatter: enough to see the shape, few enough to send.</summary>
     public const int ScatterPoints = 2_000;
@@ -40,6 +40,13 @@ public sealed class ConsoleQueries(IGrainFactory grains, IIngestLog log, ModelRe
         return new OverviewData(platforms, chosen, summary.Tracks, summary.Streams, summary.Likes, points.ScoredTracks,
             settings.MaturityDays, serving, await calibrationTask, points.Points, await queueTask);
     }
+
+    /// <summary>The signals the overview shows live: breakouts, promotions and calibration drifts (every scored track would drown them).</summary>
+    public static readonly IReadOnlyList<string> LiveSignalTypes = [Apex.Grains.Signals.SignalEvent.Breakout, Apex.Grains.Signals.SignalEvent.ModelPromoted, Apex.Grains.Signals.SignalEvent.CalibrationDrift];
+
+    /// <summary>The latest live signals, newest first (none on a host without a feed).</summary>
+    public async Task<IReadOnlyList<Apex.Grains.Signals.SignalEvent>> SignalsAsync(int limit, CancellationToken cancellationToken = default) =>
+        feed is null ? [] : await feed.ReadLatestAsync(limit, LiveSignalTypes, cancellationToken);
 
     public async Task<IReadOnlyList<Apex.Grains.Scoring.EmergingTrack>> EmergingAsync(string platform, TimeSpan window, int limit) =>
         await grains.GetGrain<IPopulationGrain>(platform).GetEmergingAsync(time.GetUtcNow() - window, limit, Apex.Grains.Scoring.EmergingRank.Potential);

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS apex_signals
     data     text      NOT NULL
 );
 
+-- Schema version 5: the latest events of some types (the console's live signals) without a scan past every scored track.
+CREATE INDEX IF NOT EXISTS ix_apex_signals_type ON apex_signals (type, seq);
+
 -- Schema version 5: webhooks. A subscription receives the feed's events after from_seq (the last one
 -- when it was made) of its types and platforms (comma-separated; platforms empty: all).
 CREATE TABLE IF NOT EXISTS apex_webhook_subscriptions
