@@ -14,7 +14,7 @@ public sealed class WebhookSenderTests : IAsyncDisposable
     private static WebhookSender Sender(bool allowLoopback, TimeSpan? timeout = null) =>
         new(Options.Create(new WebhookOptions { AllowLoopback = allowLoopback, Timeout = timeout ?? TimeSpan.FromSeconds(10) }));
 
-    private DueDelivery Delivery(string? url = null) => new("sub_1-7", "sub_1", url ?? _receiver.Url.ToString(), Secret, "scored", """{"delivery_id":"sub_1-7","data":{"n":1}}""", 2);
+    private DueDelivery Delivery(string? url = null, string[]? secrets = null) => new("sub_1-7", "sub_1", url ?? _receiver.Url.ToString(), secrets ?? [Secret], "scored", """{"delivery_id":"sub_1-7","data":{"n":1}}""", 2);
 
     public ValueTask DisposeAsync() => _receiver.DisposeAsync();
 
@@ -30,6 +30,11 @@ public sealed class WebhookSenderTests : IAsyncDisposable
         Assert.Equal(Delivery().Body, Encoding.UTF8.GetString(received.Body));
         Assert.True(WebhookSignature.Verify(Secret, received.Signature, received.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)));
         Assert.False(WebhookSignature.Verify("whsec_other", received.Signature, received.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)));
+
+        // During a rotation's grace both secrets sign: a receiver that knows either verifies it.
+        Assert.True((await sender.SendAsync(Delivery(secrets: ["whsec_new", Secret]))).Delivered);
+        var rotated = _receiver.Requests[^1];
+        Assert.All(new[] { "whsec_new", Secret }, s => Assert.True(WebhookSignature.Verify(s, rotated.Signature, rotated.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5))));
     }
 
     [Fact]

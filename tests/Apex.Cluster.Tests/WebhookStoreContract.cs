@@ -19,7 +19,7 @@ public abstract class WebhookStoreContract
         var (feed, store) = await OpenAsync();
         await feed.AppendAsync([Event(SignalEvent.Breakout, "before")]);
         var (suno, secret) = await store.CreateSubscriptionAsync("https://hooks.example.com/a", [SignalEvent.Breakout, SignalEvent.Scored], ["suno"], "suno hits", Now);
-        var (models, _) = await store.CreateSubscriptionAsync("https://hooks.example.com/b", [SignalEvent.ModelPromoted], [], "", Now);
+        var (models, _) = await store.CreateSubscriptionAsync("https://hooks.example.com/b", [SignalEvent.ModelPromoted], [], "", Now.AddSeconds(1));
         Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
         Assert.Equal(await feed.LastSeqAsync(), suno.FromSeq);
         var read = (await store.GetSubscriptionAsync(suno.Id))!;
@@ -45,11 +45,23 @@ public abstract class WebhookStoreContract
 
         // What is sent: the event's ids, type, platform and body, and the subscription's URL and secret.
         var due = (await store.DueAsync(Now, 100)).Single(d => d.Id == delivered[1].Id);
-        Assert.Equal(("https://hooks.example.com/a", secret, SignalEvent.Breakout, 0), (due.Url, due.Secret, due.Type, due.Attempts));
+        Assert.Equal(("https://hooks.example.com/a", secret, SignalEvent.Breakout, 0), (due.Url, Assert.Single(due.Secrets), due.Type, due.Attempts));
         var body = JsonDocument.Parse(due.Body).RootElement;
         Assert.Equal((due.Id, suno.Id, events[0].Seq, "breakout", "suno", "t-b1", "b1"), (body.GetProperty("delivery_id").GetString(), body.GetProperty("subscription_id").GetString(),
             body.GetProperty("event_id").GetInt64(), body.GetProperty("type").GetString(), body.GetProperty("platform").GetString(), body.GetProperty("track_id").GetString(),
             body.GetProperty("data").GetProperty("key").GetString()));
+
+        // Deliveries of excluded subscriptions (failing receivers) are left for later.
+        Assert.DoesNotContain(await store.DueAsync(Now, 100, [suno.Id]), d => d.SubscriptionId == suno.Id);
+        Assert.Contains(await store.DueAsync(Now, 100, [suno.Id]), d => d.SubscriptionId == models.Id);
+
+        // A rotated secret signs at once; the previous one beside it until the grace ends.
+        var rotated = await store.RotateSecretAsync(suno.Id, TimeSpan.FromHours(1), Now);
+        Assert.NotNull(rotated);
+        Assert.NotEqual(secret, rotated);
+        Assert.Equal([rotated, secret], (await store.DueAsync(Now.AddMinutes(59), 100)).First(d => d.SubscriptionId == suno.Id).Secrets);
+        Assert.Equal([rotated], (await store.DueAsync(Now.AddMinutes(61), 100)).First(d => d.SubscriptionId == suno.Id).Secrets);
+        Assert.Null(await store.RotateSecretAsync("sub_none", TimeSpan.Zero, Now));
     }
 
     [Fact]

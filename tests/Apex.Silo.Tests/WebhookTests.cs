@@ -72,6 +72,10 @@ public sealed class WebhookTests : IAsyncLifetime
         var (id, secret) = (subscription.GetProperty("id").GetString()!, subscription.GetProperty("secret").GetString()!);
         Assert.DoesNotContain(secret, await _silo.Http.GetStringAsync(new Uri("/subscriptions", UriKind.Relative)), StringComparison.Ordinal);
 
+        // A second subscription whose receiver is down must not hold the first one up.
+        var dead = await _silo.Http.PostAsJsonAsync(new Uri("/subscriptions", UriKind.Relative), new { url = $"http://127.0.0.1:{SiloProcess.FreePort()}/down", types = new[] { "scored" } });
+        var deadId = JsonDocument.Parse(await dead.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+
         // The receiver fails each delivery's first two attempts.
         var attempts = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         _receiver.Answer = r => Task.FromResult(attempts.AddOrUpdate(r.DeliveryId ?? "", 1, (_, n) => n + 1) <= 2 ? 500 : 200);
@@ -91,6 +95,17 @@ public sealed class WebhookTests : IAsyncLifetime
 
         var deliveries = await DeliveriesAsync(id);
         Assert.Equal(2, deliveries.Count);
+        List<JsonElement> down;
+        var until = DateTime.UtcNow.AddMinutes(1);
+        while ((down = await DeliveriesAsync(deadId)).Count < 3 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(3, down.Count); // every platform's, the udio track's too
+        Assert.All(down, d => Assert.Equal("pending", d.GetProperty("status").GetString()));
+        Assert.Contains(down, d => d.GetProperty("last_error").GetString()?.StartsWith("could not connect", StringComparison.Ordinal) == true);
+        Assert.Equal(HttpStatusCode.NoContent, (await _silo.Http.DeleteAsync(new Uri($"/subscriptions/{deadId}", UriKind.Relative))).StatusCode);
         Assert.All(deliveries, d => Assert.Equal(("delivered", 3, 200), (d.GetProperty("status").GetString(), d.GetProperty("attempts").GetInt32(), d.GetProperty("last_status_code").GetInt32())));
 
         // The receiver goes down; a third track is scored and its delivery fails; the host crashes.
@@ -109,10 +124,15 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal(Delivered(_receiver.Requests).Select(r => r.DeliveryId).Order(StringComparer.Ordinal), deliveries.Select(d => d.GetProperty("id").GetString()).Order(StringComparer.Ordinal));
         Assert.All(deliveries, d => Assert.Equal("delivered", d.GetProperty("status").GetString()));
 
-        // A delivery can be sent again, with the same id; a deleted subscription is gone with its deliveries.
+        // A delivery can be sent again, with the same id, signed by a rotated secret and (during its grace) the old one.
+        var rotated = await _silo.Http.PostAsJsonAsync(new Uri($"/subscriptions/{id}/rotate-secret", UriKind.Relative), new { grace_seconds = 3600 });
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        var newSecret = JsonDocument.Parse(await rotated.Content.ReadAsStringAsync()).RootElement.GetProperty("secret").GetString()!;
         var again = deliveries[0].GetProperty("id").GetString()!;
         Assert.Equal(HttpStatusCode.Accepted, (await _silo.Http.PostAsync(new Uri($"/subscriptions/{id}/deliveries/{again}/redeliver", UriKind.Relative), null)).StatusCode);
-        await _receiver.WaitForAsync(r => r.Count(x => x.DeliveryId == again && x.Answered == 200) == 2, TimeSpan.FromMinutes(1), "the delivery sent again");
+        var resent = (await _receiver.WaitForAsync(r => r.Count(x => x.DeliveryId == again && x.Answered == 200) == 2, TimeSpan.FromMinutes(1), "the delivery sent again")).Last(x => x.DeliveryId == again);
+        Assert.All(new[] { newSecret, secret }, s => Assert.True(WebhookSignature.Verify(s, resent.Signature, resent.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5))));
+        Assert.Equal(HttpStatusCode.BadRequest, (await _silo.Http.PostAsJsonAsync(new Uri($"/subscriptions/{id}/rotate-secret", UriKind.Relative), new { grace_seconds = -1 })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await _silo.Http.GetAsync(new Uri($"/subscriptions/{id}/deliveries?status=lost", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await _silo.Http.DeleteAsync(new Uri($"/subscriptions/{id}", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _silo.Http.GetAsync(new Uri($"/subscriptions/{id}/deliveries", UriKind.Relative))).StatusCode);

@@ -19,6 +19,9 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private DateTimeOffset _prunedAt;
 
+    // Sends run on this grain's scheduler (Parallel.ForEachAsync takes the current one), so one at a time touches it.
+    private readonly FailingReceivers _failing = new();
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (store is not null && sender is not null)
@@ -40,7 +43,7 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
             {
             }
 
-            var due = await store!.DueAsync(now, _settings.Concurrency * 4, cancellationToken);
+            var due = _failing.Select(await store!.DueAsync(now, _settings.Concurrency * 4, _failing.Waiting(now), cancellationToken));
             await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency, CancellationToken = cancellationToken }, SendAsync);
             metrics?.ObservePending(await store.PendingCountAsync(cancellationToken));
             if (now - _prunedAt > TimeSpan.FromHours(1))
@@ -67,6 +70,8 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
         var attempts = delivery.Attempts + 1;
         DateTimeOffset? retryAt = attempt.Delivered || attempts >= _settings.MaxAttempts ? null : at + _settings.RetryDelay(attempts, Random.Shared.NextDouble());
         await store!.RecordAttemptAsync(delivery.Id, attempt, at, retryAt, cancellationToken);
+        _failing.Record(delivery.SubscriptionId, attempt.Delivered, retryAt ?? at + _settings.RetryDelay(1, 0));
+
         var outcome = attempt.Delivered ? WebhookDelivery.Delivered : retryAt is null ? WebhookDelivery.Failed : "retry";
         metrics?.Attempted(outcome);
         if (!attempt.Delivered)

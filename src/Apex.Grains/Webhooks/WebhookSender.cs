@@ -48,7 +48,7 @@ public sealed class WebhookSender : IDisposable
         var body = Encoding.UTF8.GetBytes(delivery.Body);
         using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(delivery.Secret, _time.GetUtcNow().ToUnixTimeSeconds(), body));
+        request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(delivery.Secrets, _time.GetUtcNow().ToUnixTimeSeconds(), body));
         request.Headers.Add(DeliveryHeader, delivery.Id);
         request.Headers.Add(EventHeader, delivery.Type);
         request.Headers.Add(AttemptHeader, (delivery.Attempts + 1).ToString(CultureInfo.InvariantCulture));

@@ -18,6 +18,19 @@ public static class WebhookSignature
     public static string Sign(string secret, long timestamp, ReadOnlySpan<byte> body) =>
         string.Create(CultureInfo.InvariantCulture, $"t={timestamp},v1={Convert.ToHexStringLower(Mac(secret, timestamp, body))}");
 
+    /// <summary>The header value with one v1 per secret: during a rotation, a receiver that knows either one verifies it.</summary>
+    public static string Sign(IReadOnlyList<string> secrets, long timestamp, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        var header = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"t={timestamp}"));
+        foreach (var secret in secrets)
+        {
+            header.Append(",v1=").Append(Convert.ToHexStringLower(Mac(secret, timestamp, body)));
+        }
+
+        return header.ToString();
+    }
+
     /// <summary>True when <paramref name="header"/> signs <paramref name="body"/> with <paramref name="secret"/> and its time is within <paramref name="tolerance"/> of <paramref name="now"/>.</summary>
     public static bool Verify(string secret, string? header, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {

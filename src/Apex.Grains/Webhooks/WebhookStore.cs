@@ -44,7 +44,7 @@ public sealed class WebhookStore
         ArgumentNullException.ThrowIfNull(types);
         ArgumentNullException.ThrowIfNull(platforms);
         var id = "sub_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var secret = NewSecret();
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = Command(connection, transaction,
@@ -148,18 +148,20 @@ public sealed class WebhookStore
         return events.Count;
     }
 
-    /// <summary>Up to <paramref name="limit"/> pending deliveries whose time has come, the longest waiting first.</summary>
-    public async Task<IReadOnlyList<DueDelivery>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    /// <summary>Up to <paramref name="limit"/> pending deliveries whose time has come, the longest waiting first, of subscriptions other than <paramref name="excluded"/>.</summary>
+    public async Task<IReadOnlyList<DueDelivery>> DueAsync(DateTimeOffset now, int limit, IReadOnlyCollection<string>? excluded = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            "SELECT d.id, d.subscription_id, s.url, s.secret, d.type, d.body, d.attempts FROM apex_webhook_deliveries d JOIN apex_webhook_subscriptions s ON s.id = d.subscription_id "
-            + "WHERE d.status = 'pending' AND d.next_at <= @now ORDER BY d.next_at LIMIT @limit", ("@now", now.ToUnixTimeMilliseconds()), ("@limit", limit));
+            "SELECT d.id, d.subscription_id, s.url, s.secret, d.type, d.body, d.attempts, CASE WHEN s.previous_until > @now THEN s.previous_secret END "
+            + "FROM apex_webhook_deliveries d JOIN apex_webhook_subscriptions s ON s.id = d.subscription_id "
+            + $"WHERE d.status = 'pending' AND d.next_at <= @now{Excluding(excluded)} ORDER BY d.next_at LIMIT @limit", [("@now", now.ToUnixTimeMilliseconds()), ("@limit", limit), .. Parameters(excluded)]);
         var due = new List<DueDelivery>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            due.Add(new DueDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6)));
+            string[] secrets = reader.IsDBNull(7) ? [reader.GetString(3)] : [reader.GetString(3), reader.GetString(7)];
+            due.Add(new DueDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), secrets, reader.GetString(4), reader.GetString(5), reader.GetInt32(6)));
         }
 
         return due;
@@ -211,6 +213,21 @@ public sealed class WebhookStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
+    /// <summary>
+    /// Gives a subscription a new secret and answers it; the previous one keeps signing beside it (a
+    /// second v1 in the header) for <paramref name="grace"/>, so receivers can switch without a gap.
+    /// Null when there is no such subscription.
+    /// </summary>
+    public async Task<string?> RotateSecretAsync(string id, TimeSpan grace, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var secret = NewSecret();
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "UPDATE apex_webhook_subscriptions SET previous_secret = secret, previous_until = @until, secret = @secret WHERE id = @id",
+            ("@until", (now + grace).ToUnixTimeMilliseconds()), ("@secret", secret), ("@id", id));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0 ? secret : null;
+    }
+
     /// <summary>Deliveries waiting to be sent, across subscriptions.</summary>
     public async Task<long> PendingCountAsync(CancellationToken cancellationToken = default)
     {
@@ -252,6 +269,14 @@ public sealed class WebhookStore
 
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string Excluding(IReadOnlyCollection<string>? ids) =>
+        ids is { Count: > 0 } ? $" AND d.subscription_id NOT IN ({string.Join(", ", ids.Select((_, i) => $"@x{i}"))})" : "";
+
+    private static IEnumerable<(string Name, object Value)> Parameters(IReadOnlyCollection<string>? ids) =>
+        (ids ?? []).Select((id, i) => ($"@x{i}", (object)id));
 
     private static async Task<IReadOnlyList<WebhookSubscription>> ReadSubscriptionsAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {

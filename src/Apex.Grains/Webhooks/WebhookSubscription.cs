@@ -40,8 +40,8 @@ public sealed record WebhookDelivery(
     public static readonly IReadOnlyList<string> Statuses = [Pending, Delivered, Failed];
 }
 
-/// <summary>A delivery due now, with what sending it takes.</summary>
-public sealed record DueDelivery(string Id, string SubscriptionId, string Url, string Secret, string Type, string Body, int Attempts);
+/// <summary>A delivery due now, with what sending it takes: the secrets that sign it (two during a rotation's grace).</summary>
+public sealed record DueDelivery(string Id, string SubscriptionId, string Url, IReadOnlyList<string> Secrets, string Type, string Body, int Attempts);
 
 /// <summary>What one attempt came to: a 2xx status (delivered), or a status or error to retry on.</summary>
 public sealed record DeliveryAttempt(bool Delivered, int? StatusCode, string? Error);

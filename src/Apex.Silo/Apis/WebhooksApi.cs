@@ -31,6 +31,13 @@ public static class WebhooksApi
 
     public sealed record CreateSubscriptionResponse(string Id, string Url, IReadOnlyList<string> Types, IReadOnlyList<string> Platforms, string Description, DateTimeOffset CreatedAt, long FromEventId, string Secret);
 
+    /// <summary>The longest a rotated secret keeps signing beside its replacement.</summary>
+    public static readonly TimeSpan MaxGrace = TimeSpan.FromDays(30);
+
+    public sealed record RotateSecretRequest([property: Description("How long the previous secret keeps signing beside the new one (0 to 2,592,000 s; default 86,400: a day).")] long? GraceSeconds = null);
+
+    public sealed record RotateSecretResponse(string Id, string Secret, DateTimeOffset PreviousSecretUntil);
+
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
     {
         var subscriptions = app.MapGroup("/subscriptions").WithTags("webhooks").RequireAuthorization(Roles.Admin);
@@ -46,6 +53,9 @@ public static class WebhooksApi
         subscriptions.MapDelete("/{id}", DeleteAsync)
             .WithName("DeleteSubscription")
             .WithSummary("Delete a subscription with its deliveries; pending ones are not sent.");
+        subscriptions.MapPost("/{id}/rotate-secret", RotateSecretAsync)
+            .WithName("RotateSubscriptionSecret")
+            .WithSummary("Give a subscription a new secret (shown once); the previous one signs beside it, a second v1 in Apex-Signature, for grace_seconds (default a day).");
         subscriptions.MapGet("/{id}/deliveries", DeliveriesAsync)
             .WithName("ListDeliveries")
             .WithSummary("A subscription's deliveries, newest event first: status (pending, delivered, failed), attempts, the last answer or error and the next attempt. status= keeps one status; before= an event_id pages back; limit 1..1000 (100).");
@@ -141,6 +151,21 @@ public static class WebhooksApi
         }
 
         return TypedResults.Ok(await store.ListDeliveriesAsync(id, status, limit, before, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<RotateSecretResponse>, NotFound<ProblemDetails>, ValidationProblem>> RotateSecretAsync(string id, RotateSecretRequest? request, WebhookStore store, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var grace = request?.GraceSeconds ?? (long)TimeSpan.FromDays(1).TotalSeconds;
+        if (grace < 0 || grace > MaxGrace.TotalSeconds)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["grace_seconds"] = [$"From 0 to {MaxGrace.TotalSeconds:0} (30 days)."] });
+        }
+
+        var now = time.GetUtcNow();
+        return await store.RotateSecretAsync(id, TimeSpan.FromSeconds(grace), now, cancellationToken) is { } secret
+            ? TypedResults.Ok(new RotateSecretResponse(id, secret, now + TimeSpan.FromSeconds(grace)))
+            : Unknown(id);
     }
 
     private static async Task<Results<Accepted, NotFound<ProblemDetails>>> RedeliverAsync(string id, string deliveryId, WebhookStore store, TimeProvider time, CancellationToken cancellationToken) =>

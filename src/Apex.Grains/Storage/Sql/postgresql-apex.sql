@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS apex_webhook_subscriptions
     platforms   text   NOT NULL,
     description text   NOT NULL,
     secret      text   NOT NULL,
+    -- After a rotation, the previous secret signs too (a second v1) until previous_until (Unix ms).
+    previous_secret text   NULL,
+    previous_until  bigint NULL,
     from_seq    bigint NOT NULL,
     created_at  bigint NOT NULL
 );

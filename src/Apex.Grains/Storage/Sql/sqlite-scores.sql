@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS apex_webhook_subscriptions (
     platforms   TEXT    NOT NULL,
     description TEXT    NOT NULL,
     secret      TEXT    NOT NULL,
+    -- After a rotation, the previous secret signs too (a second v1) until previous_until (Unix ms).
+    previous_secret TEXT NULL,
+    previous_until  INTEGER NULL,
     from_seq    INTEGER NOT NULL,
     created_at  INTEGER NOT NULL
 );
