@@ -7,13 +7,18 @@ apex_test_prerequisites
 # libtorch's MKL picks its thread count by itself unless told not to; a count that follows the machine's
 # load changes how sums are split, and the tests compare live and offline training to the bit.
 export MKL_DYNAMIC=FALSE
+# One libtorch thread per process: the two lanes below keep both cores busy, and libtorch's second
+# thread then waits on a core the other lane holds. Measured with the other core busy: a training test
+# took 83 s with the default two threads and 21 s with one (25 s alone with two). Every process of the
+# run (tests, hosts they start) inherits it, so live and offline training still sum alike.
+export OMP_NUM_THREADS=1
 
 dotnet build ApexCluster.sln -c Release --nologo -v quiet -tl:off -clp:NoSummary
 
 # Two lanes, one per core, so that the run ends about when half the work is done. The two heaviest
 # projects (Cluster and Silo, both starting many silos) go to different lanes but not side by side from
 # the start: run together they slowed each other by a third (minutes on a 2-core machine, alone or
-# beside the other lane: Cluster 9-11, Silo 8-12, Cli 6.5, Training 2.5, Arena 1.5, the rest under 1).
+# beside the other lane: Cluster 9-11, Silo 8-12, Cli 6.5, Training 1-2.5, Arena 1.5, the rest under 1).
 # --blame-hang-timeout: a stuck test fails the run with a dump instead of hanging CI; every test's
 # duration is printed, to size the suite. Arguments (e.g. --filter) go to every project.
 # Each lane also keeps its output, so that a failed run ends with its failures, not somewhere in the
