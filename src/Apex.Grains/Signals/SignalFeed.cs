@@ -11,7 +11,8 @@ namespace Apex.Grains.Signals;
 /// </summary>
 public sealed class SignalFeed
 {
-    private const string Columns = "seq, type, key, platform, track_id, at, data";
+    /// <summary>The columns <see cref="ReadEvent"/> reads, in its order.</summary>
+    internal const string Columns = "seq, type, key, platform, track_id, at, data";
 
     private readonly DbProviderFactory _factory;
     private readonly string _connectionString;
@@ -71,8 +72,7 @@ public sealed class SignalFeed
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     read++;
-                    var e = new SignalEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                        reader.IsDBNull(4) ? null : reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetString(6));
+                    var e = ReadEvent(reader);
                     last = e.Seq;
                     if ((platform is null || e.Platform == platform) && (types is null || types.Contains(e.Type)) && events.Count < limit)
                     {
@@ -105,8 +105,7 @@ public sealed class SignalFeed
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            events.Add(new SignalEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetString(6)));
+            events.Add(ReadEvent(reader));
         }
 
         return events;
@@ -120,6 +119,11 @@ public sealed class SignalFeed
         command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM apex_signals";
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>An event from a row of <see cref="Columns"/>.</summary>
+    internal static SignalEvent ReadEvent(DbDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetString(6));
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -103,14 +103,13 @@ public sealed class WebhookStore
         // Events before every subscription began are nobody's: start at the earliest one that wants any.
         var after = Math.Max(cursor, subscriptions.Min(s => s.FromSeq));
         var events = new List<SignalEvent>();
-        await using (var read = Command(connection, transaction, "SELECT seq, type, key, platform, track_id, at, data FROM apex_signals WHERE seq > @after ORDER BY seq LIMIT @limit",
+        await using (var read = Command(connection, transaction, $"SELECT {SignalFeed.Columns} FROM apex_signals WHERE seq > @after ORDER BY seq LIMIT @limit",
             ("@after", after), ("@limit", limit)))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                events.Add(new SignalEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), reader.GetString(6)));
+                events.Add(SignalFeed.ReadEvent(reader));
             }
         }
 
