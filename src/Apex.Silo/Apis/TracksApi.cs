@@ -183,11 +183,11 @@ public static class TracksApi
             var path = Path.Combine(folder, name);
             // A registration that fails (503) may have been stored before it failed: the file stays, and
             // the client's re-sent upload finds it in place.
-            var placed = Apex.Grains.Storage.DurableFiles.MoveIntoPlace(staging, path);
+            var placed = Apex.Core.Files.DurableFiles.MoveIntoPlace(staging, path);
             var result = await RegisterValidAsync(request, MediaLocations.UploadPrefix + name, grains, options.Value, time);
             if (placed && result.Result is not (Created<TrackResponse> or Ok<TrackResponse>))
             {
-                Apex.Grains.Storage.DurableFiles.Remove(path);
+                Apex.Core.Files.DurableFiles.Remove(path);
             }
 
             return result;

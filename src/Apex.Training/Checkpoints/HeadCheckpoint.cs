@@ -36,12 +36,20 @@ public static class HeadCheckpoint
             File.Move(file, Path.Combine(staging, Path.GetFileName(file)));
         }
 
+        // On the disk before it is in place: a crash never leaves a checkpoint whose files are empty or torn.
+        foreach (var file in Directory.GetFiles(staging))
+        {
+            Apex.Core.Files.DurableFiles.SyncFile(file);
+        }
+
+        Apex.Core.Files.DurableFiles.SyncFolder(staging);
         if (Directory.Exists(full))
         {
             Directory.Delete(full, recursive: true);
         }
 
         Directory.Move(staging, full);
+        Apex.Core.Files.DurableFiles.SyncFolder(Path.GetDirectoryName(full)!);
     }
 
     public static (ApexHead Head, CheckpointManifest Manifest) Load(string directory)

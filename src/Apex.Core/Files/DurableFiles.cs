@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
 
-namespace Apex.Grains.Storage;
+namespace Apex.Core.Files;
 
 /// <summary>
 /// Puts a finished, synced file into place so that it survives a crash once the call returns: a rename
 /// that never replaces an existing file, then an fsync of the folder (the rename itself lives in the
-/// folder's entry). .NET has no API to sync a folder, hence the two libc calls.
+/// folder's entry). .NET has no API to sync a folder, hence the libc calls.
 /// </summary>
 public static partial class DurableFiles
 {
@@ -30,6 +30,13 @@ public static partial class DurableFiles
     {
         File.Delete(path);
         SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Flushes a file written by other code (native writers included) to the disk.</summary>
+    public static void SyncFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        stream.Flush(flushToDisk: true);
     }
 
     public static void SyncFolder(string folder)
