@@ -15,6 +15,9 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
     private const int ExpandBatch = 500;
     private const int ExpandBatchesPerTick = 20;
 
+    /// <summary>How long one tick keeps sending full rounds.</summary>
+    private static readonly TimeSpan RoundsFor = TimeSpan.FromSeconds(10);
+
     private readonly WebhookOptions _settings = options.Value;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private DateTimeOffset _prunedAt;
@@ -43,8 +46,19 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
             {
             }
 
-            var due = _failing.Select(await store!.DueAsync(now, _settings.Concurrency * 4, _failing.Waiting(now), cancellationToken));
-            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency, CancellationToken = cancellationToken }, SendAsync);
+            // A full round means more are due: keep sending (a backlog drains at the receivers' pace, not
+            // one round per tick), but give the grain back now and then.
+            var limit = _settings.Concurrency * 4;
+            var started = _time.GetTimestamp();
+            IReadOnlyList<DueDelivery> round;
+            do
+            {
+                var at = _time.GetUtcNow();
+                round = await store!.DueAsync(at, limit, _failing.Waiting(at), cancellationToken);
+                await Parallel.ForEachAsync(_failing.Select(round), new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency, CancellationToken = cancellationToken }, SendAsync);
+            }
+            while (round.Count == limit && _time.GetElapsedTime(started) < RoundsFor);
+
             metrics?.ObservePending(await store.PendingCountAsync(cancellationToken));
             if (now - _prunedAt > TimeSpan.FromHours(1))
             {
