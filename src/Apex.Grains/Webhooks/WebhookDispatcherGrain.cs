@@ -22,7 +22,6 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private DateTimeOffset _prunedAt;
 
-    // Sends run on this grain's scheduler (Parallel.ForEachAsync takes the current one), so one at a time touches it.
     private readonly FailingReceivers _failing = new();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -55,7 +54,12 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
             {
                 var at = _time.GetUtcNow();
                 round = await store!.DueAsync(at, limit, _failing.Waiting(at), cancellationToken);
-                await Parallel.ForEachAsync(_failing.Select(round), new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency, CancellationToken = cancellationToken }, SendAsync);
+                // Sends run on the thread pool: each hands its outcome back here, and only this turn reads them.
+                var sent = new System.Collections.Concurrent.ConcurrentQueue<(DueDelivery Delivery, DeliveryAttempt Attempt, DateTimeOffset At)>();
+                await Parallel.ForEachAsync(_failing.Select(round), new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency, CancellationToken = cancellationToken },
+                    async (delivery, token) => sent.Enqueue((delivery, await sender!.SendAsync(delivery, token), _time.GetUtcNow())));
+                // Recorded after the round: a crash before this sends the round again, under the same delivery ids.
+                await store.RecordAttemptsAsync(sent.Select(s => Outcome(s.Delivery, s.Attempt, s.At)).ToList(), cancellationToken);
             }
             while (round.Count == limit && _time.GetElapsedTime(started) < RoundsFor);
 
@@ -77,21 +81,19 @@ public sealed partial class WebhookDispatcherGrain(IOptions<WebhookOptions> opti
         }
     }
 
-    private async ValueTask SendAsync(DueDelivery delivery, CancellationToken cancellationToken)
+    /// <summary>What an attempt comes to: its next time (none once delivered or out of attempts), the receiver's state, the metric and the log.</summary>
+    private RecordedAttempt Outcome(DueDelivery delivery, DeliveryAttempt attempt, DateTimeOffset at)
     {
-        var attempt = await sender!.SendAsync(delivery, cancellationToken);
-        var at = _time.GetUtcNow();
         var attempts = delivery.Attempts + 1;
         DateTimeOffset? retryAt = attempt.Delivered || attempts >= _settings.MaxAttempts ? null : at + _settings.RetryDelay(attempts, Random.Shared.NextDouble());
-        await store!.RecordAttemptAsync(delivery.Id, attempt, at, retryAt, cancellationToken);
         _failing.Record(delivery.SubscriptionId, attempt.Delivered, retryAt ?? at + _settings.RetryDelay(1, 0));
-
-        var outcome = attempt.Delivered ? WebhookDelivery.Delivered : retryAt is null ? WebhookDelivery.Failed : "retry";
-        metrics?.Attempted(outcome);
+        metrics?.Attempted(attempt.Delivered ? WebhookDelivery.Delivered : retryAt is null ? WebhookDelivery.Failed : "retry");
         if (!attempt.Delivered)
         {
             LogAttemptFailed(logger, delivery.Id, attempts, attempt.Error ?? "", retryAt);
         }
+
+        return new RecordedAttempt(delivery.Id, attempt, at, retryAt);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {Delivery} attempt {Attempt} failed ({Error}); next attempt at {RetryAt} (none: given up)")]

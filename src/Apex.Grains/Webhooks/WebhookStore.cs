@@ -170,17 +170,37 @@ public sealed class WebhookStore
     /// Records an attempt at a pending delivery: delivered, due again at <paramref name="retryAt"/>, or
     /// failed for good when <paramref name="retryAt"/> is null. A delivery no longer pending is left as it is.
     /// </summary>
-    public async Task RecordAttemptAsync(string id, DeliveryAttempt attempt, DateTimeOffset at, DateTimeOffset? retryAt, CancellationToken cancellationToken = default)
+    public Task RecordAttemptAsync(string id, DeliveryAttempt attempt, DateTimeOffset at, DateTimeOffset? retryAt, CancellationToken cancellationToken = default) =>
+        RecordAttemptsAsync([new RecordedAttempt(id, attempt, at, retryAt)], cancellationToken);
+
+    /// <summary>Records a round's attempts in one transaction (one sync to the disk, not one per delivery).</summary>
+    public async Task RecordAttemptsAsync(IReadOnlyList<RecordedAttempt> attempts, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(attempt);
-        var status = attempt.Delivered ? WebhookDelivery.Delivered : retryAt is null ? WebhookDelivery.Failed : WebhookDelivery.Pending;
+        ArgumentNullException.ThrowIfNull(attempts);
+        if (attempts.Count == 0)
+        {
+            return;
+        }
+
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = Command(connection, transaction,
             "UPDATE apex_webhook_deliveries SET status = @status, attempts = attempts + 1, last_attempt_at = @at, last_status = @code, last_error = @error, next_at = @next, delivered_at = @delivered "
             + "WHERE id = @id AND status = 'pending'",
-            ("@status", status), ("@at", at.ToUnixTimeMilliseconds()), ("@code", (object?)attempt.StatusCode ?? DBNull.Value), ("@error", (object?)attempt.Error ?? DBNull.Value),
-            ("@next", (retryAt ?? at).ToUnixTimeMilliseconds()), ("@delivered", attempt.Delivered ? at.ToUnixTimeMilliseconds() : DBNull.Value), ("@id", id));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            ("@status", ""), ("@at", 0L), ("@code", DBNull.Value), ("@error", DBNull.Value), ("@next", 0L), ("@delivered", DBNull.Value), ("@id", ""));
+        foreach (var (id, attempt, at, retryAt) in attempts)
+        {
+            command.Parameters[0].Value = attempt.Delivered ? WebhookDelivery.Delivered : retryAt is null ? WebhookDelivery.Failed : WebhookDelivery.Pending;
+            command.Parameters[1].Value = at.ToUnixTimeMilliseconds();
+            command.Parameters[2].Value = (object?)attempt.StatusCode ?? DBNull.Value;
+            command.Parameters[3].Value = (object?)attempt.Error ?? DBNull.Value;
+            command.Parameters[4].Value = (retryAt ?? at).ToUnixTimeMilliseconds();
+            command.Parameters[5].Value = attempt.Delivered ? at.ToUnixTimeMilliseconds() : DBNull.Value;
+            command.Parameters[6].Value = id;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>A subscription's deliveries, newest event first, of one status (null: any), before event <paramref name="beforeEventId"/> when given.</summary>

@@ -45,3 +45,6 @@ public sealed record DueDelivery(string Id, string SubscriptionId, string Url, I
 
 /// <summary>What one attempt came to: a 2xx status (delivered), or a status or error to retry on.</summary>
 public sealed record DeliveryAttempt(bool Delivered, int? StatusCode, string? Error);
+
+/// <summary>An attempt to record: its delivery, outcome and time, and when to try again (null: given up, unless delivered).</summary>
+public sealed record RecordedAttempt(string Id, DeliveryAttempt Attempt, DateTimeOffset At, DateTimeOffset? RetryAt);
