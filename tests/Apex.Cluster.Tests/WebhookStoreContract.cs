@@ -76,14 +76,14 @@ public abstract class WebhookStoreContract
         Assert.Equal(3, await store.PendingCountAsync());
 
         // A failure waits for its retry time; a success is delivered; a last failure is given up.
-        await store.RecordAttemptAsync(ids[0], new DeliveryAttempt(false, 500, "the receiver answered 500"), Now, Now.AddSeconds(10));
+        await store.RecordAttemptsAsync([new RecordedAttempt(ids[0], new DeliveryAttempt(false, 500, "the receiver answered 500"), Now, Now.AddSeconds(10))]);
         Assert.DoesNotContain(ids[0], (await store.DueAsync(Now.AddSeconds(5), 100)).Select(d => d.Id));
         var retry = (await store.DueAsync(Now.AddSeconds(11), 100)).Single(d => d.Id == ids[0]);
         Assert.Equal(1, retry.Attempts);
-        await store.RecordAttemptAsync(ids[0], new DeliveryAttempt(true, 204, null), Now.AddSeconds(11), null);
-        await store.RecordAttemptAsync(ids[1], new DeliveryAttempt(false, null, "could not connect"), Now, null);
+        await store.RecordAttemptsAsync([new RecordedAttempt(ids[0], new DeliveryAttempt(true, 204, null), Now.AddSeconds(11), null)]);
+        await store.RecordAttemptsAsync([new RecordedAttempt(ids[1], new DeliveryAttempt(false, null, "could not connect"), Now, null)]);
         // An attempt recorded on a delivery no longer pending (a duplicate dispatcher) changes nothing.
-        await store.RecordAttemptAsync(ids[1], new DeliveryAttempt(true, 200, null), Now.AddSeconds(1), null);
+        await store.RecordAttemptsAsync([new RecordedAttempt(ids[1], new DeliveryAttempt(true, 200, null), Now.AddSeconds(1), null)]);
 
         var byId = (await store.ListDeliveriesAsync(subscription.Id, null, 100)).ToDictionary(d => d.Id);
         Assert.Equal((WebhookDelivery.Delivered, 2, (int?)204, (string?)null, (DateTimeOffset?)Now.AddSeconds(11), (DateTimeOffset?)null),

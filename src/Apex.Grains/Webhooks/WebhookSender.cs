@@ -78,7 +78,7 @@ public sealed class WebhookSender : IDisposable
     /// <summary>Resolves the target and connects to its first address a delivery may use.</summary>
     private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, bool allowLoopback, CancellationToken cancellationToken)
     {
-        var addresses = IPAddress.TryParse(endpoint.Host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken);
+        var addresses = await WebhookTargets.ResolveAsync(endpoint.Host, cancellationToken);
         var allowed = addresses.Where(a => WebhookTargets.Allowed(a, allowLoopback)).ToArray();
         if (allowed.Length == 0)
         {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Apex.Grains.Signals;
+using Apex.Grains.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -30,7 +31,7 @@ public sealed class WebhookStore
     }
 
     /// <summary>The local store in <paramref name="databasePath"/> (the score store's file), without I/O.</summary>
-    public static WebhookStore CreateSqlite(string databasePath) => new(SqliteFactory.Instance, Storage.SqliteGrainStorage.ConnectionString(databasePath));
+    public static WebhookStore CreateSqlite(string databasePath) => new(SqliteFactory.Instance, SqliteGrainStorage.ConnectionString(databasePath));
 
     public static WebhookStore OpenPostgres(string connectionString) => new(NpgsqlFactory.Instance, connectionString);
 
@@ -47,7 +48,7 @@ public sealed class WebhookStore
         var secret = NewSecret();
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = Command(connection, transaction,
+        await using var command = Db.Command(connection, transaction,
             $"INSERT INTO apex_webhook_subscriptions ({SubscriptionColumns}, secret) SELECT @id, @url, @types, @platforms, @description, @at, COALESCE(MAX(seq), 0), @secret FROM apex_signals RETURNING from_seq",
             ("@id", id), ("@url", url), ("@types", string.Join(',', types)), ("@platforms", string.Join(',', platforms)), ("@description", description), ("@at", now.ToUnixTimeMilliseconds()), ("@secret", secret));
         var from = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
@@ -65,7 +66,7 @@ public sealed class WebhookStore
     public async Task<WebhookSubscription?> GetSubscriptionAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, $"SELECT {SubscriptionColumns} FROM apex_webhook_subscriptions WHERE id = @id", ("@id", id));
+        await using var command = Db.Command(connection, null, $"SELECT {SubscriptionColumns} FROM apex_webhook_subscriptions WHERE id = @id", ("@id", id));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Subscription(reader) : null;
     }
@@ -75,9 +76,9 @@ public sealed class WebhookStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var deleteSubscription = Command(connection, transaction, "DELETE FROM apex_webhook_subscriptions WHERE id = @id", ("@id", id));
+        await using var deleteSubscription = Db.Command(connection, transaction, "DELETE FROM apex_webhook_subscriptions WHERE id = @id", ("@id", id));
         var deleted = await deleteSubscription.ExecuteNonQueryAsync(cancellationToken) > 0;
-        await using var deleteDeliveries = Command(connection, transaction, "DELETE FROM apex_webhook_deliveries WHERE subscription_id = @id", ("@id", id));
+        await using var deleteDeliveries = Db.Command(connection, transaction, "DELETE FROM apex_webhook_deliveries WHERE subscription_id = @id", ("@id", id));
         await deleteDeliveries.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return deleted;
@@ -98,12 +99,12 @@ public sealed class WebhookStore
             return 0;
         }
 
-        await using var cursorCommand = Command(connection, transaction, "SELECT seq FROM apex_webhook_cursor WHERE id = 0");
+        await using var cursorCommand = Db.Command(connection, transaction, "SELECT seq FROM apex_webhook_cursor WHERE id = 0");
         var cursor = await cursorCommand.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
         // Events before every subscription began are nobody's: start at the earliest one that wants any.
         var after = Math.Max(cursor, subscriptions.Min(s => s.FromSeq));
         var events = new List<SignalEvent>();
-        await using (var read = Command(connection, transaction, $"SELECT {SignalFeed.Columns} FROM apex_signals WHERE seq > @after ORDER BY seq LIMIT @limit",
+        await using (var read = Db.Command(connection, transaction, $"SELECT {SignalFeed.Columns} FROM apex_signals WHERE seq > @after ORDER BY seq LIMIT @limit",
             ("@after", after), ("@limit", limit)))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
         {
@@ -118,7 +119,7 @@ public sealed class WebhookStore
             return 0;
         }
 
-        await using (var insert = Command(connection, transaction,
+        await using (var insert = Db.Command(connection, transaction,
             "INSERT INTO apex_webhook_deliveries (id, subscription_id, seq, type, body, status, attempts, next_at, created_at) VALUES (@id, @subscription, @seq, @type, @body, 'pending', 0, @at, @at) ON CONFLICT (id) DO NOTHING",
             ("@id", ""), ("@subscription", ""), ("@seq", 0L), ("@type", ""), ("@body", ""), ("@at", now.ToUnixTimeMilliseconds())))
         {
@@ -137,7 +138,7 @@ public sealed class WebhookStore
             }
         }
 
-        await using (var move = Command(connection, transaction,
+        await using (var move = Db.Command(connection, transaction,
             "INSERT INTO apex_webhook_cursor (id, seq) VALUES (0, @seq) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq", ("@seq", events[^1].Seq)))
         {
             await move.ExecuteNonQueryAsync(cancellationToken);
@@ -151,7 +152,7 @@ public sealed class WebhookStore
     public async Task<IReadOnlyList<DueDelivery>> DueAsync(DateTimeOffset now, int limit, IReadOnlyCollection<string>? excluded = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
+        await using var command = Db.Command(connection, null,
             "SELECT d.id, d.subscription_id, s.url, s.secret, d.type, d.body, d.attempts, CASE WHEN s.previous_until > @now THEN s.previous_secret END "
             + "FROM apex_webhook_deliveries d JOIN apex_webhook_subscriptions s ON s.id = d.subscription_id "
             + $"WHERE d.status = 'pending' AND d.next_at <= @now{Excluding(excluded)} ORDER BY d.next_at LIMIT @limit", [("@now", now.ToUnixTimeMilliseconds()), ("@limit", limit), .. Parameters(excluded)]);
@@ -167,13 +168,10 @@ public sealed class WebhookStore
     }
 
     /// <summary>
-    /// Records an attempt at a pending delivery: delivered, due again at <paramref name="retryAt"/>, or
-    /// failed for good when <paramref name="retryAt"/> is null. A delivery no longer pending is left as it is.
+    /// Records a round's attempts in one transaction (one sync to the disk, not one per delivery): each
+    /// delivered, due again at its retry time, or failed for good without one. A delivery no longer
+    /// pending is left as it is.
     /// </summary>
-    public Task RecordAttemptAsync(string id, DeliveryAttempt attempt, DateTimeOffset at, DateTimeOffset? retryAt, CancellationToken cancellationToken = default) =>
-        RecordAttemptsAsync([new RecordedAttempt(id, attempt, at, retryAt)], cancellationToken);
-
-    /// <summary>Records a round's attempts in one transaction (one sync to the disk, not one per delivery).</summary>
     public async Task RecordAttemptsAsync(IReadOnlyList<RecordedAttempt> attempts, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(attempts);
@@ -184,7 +182,7 @@ public sealed class WebhookStore
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = Command(connection, transaction,
+        await using var command = Db.Command(connection, transaction,
             "UPDATE apex_webhook_deliveries SET status = @status, attempts = attempts + 1, last_attempt_at = @at, last_status = @code, last_error = @error, next_at = @next, delivered_at = @delivered "
             + "WHERE id = @id AND status = 'pending'",
             ("@status", ""), ("@at", 0L), ("@code", DBNull.Value), ("@error", DBNull.Value), ("@next", 0L), ("@delivered", DBNull.Value), ("@id", ""));
@@ -207,7 +205,7 @@ public sealed class WebhookStore
     public async Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string subscriptionId, string? status, int limit, long? beforeEventId = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
+        await using var command = Db.Command(connection, null,
             $"SELECT {DeliveryColumns} FROM apex_webhook_deliveries WHERE subscription_id = @subscription AND (@status = '' OR status = @status) AND seq < @before ORDER BY seq DESC LIMIT @limit",
             ("@subscription", subscriptionId), ("@status", status ?? ""), ("@before", beforeEventId ?? long.MaxValue), ("@limit", limit));
         var deliveries = new List<WebhookDelivery>();
@@ -226,7 +224,7 @@ public sealed class WebhookStore
     public async Task<bool> RedeliverAsync(string subscriptionId, string deliveryId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
+        await using var command = Db.Command(connection, null,
             "UPDATE apex_webhook_deliveries SET status = 'pending', attempts = 0, next_at = @now, delivered_at = NULL WHERE id = @id AND subscription_id = @subscription",
             ("@now", now.ToUnixTimeMilliseconds()), ("@id", deliveryId), ("@subscription", subscriptionId));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
@@ -241,7 +239,7 @@ public sealed class WebhookStore
     {
         var secret = NewSecret();
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
+        await using var command = Db.Command(connection, null,
             "UPDATE apex_webhook_subscriptions SET previous_secret = secret, previous_until = @until, secret = @secret WHERE id = @id",
             ("@until", (now + grace).ToUnixTimeMilliseconds()), ("@secret", secret), ("@id", id));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0 ? secret : null;
@@ -251,7 +249,7 @@ public sealed class WebhookStore
     public async Task<long> PendingCountAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT COUNT(*) FROM apex_webhook_deliveries WHERE status = 'pending'");
+        await using var command = Db.Command(connection, null, "SELECT COUNT(*) FROM apex_webhook_deliveries WHERE status = 'pending'");
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
@@ -259,7 +257,7 @@ public sealed class WebhookStore
     public async Task<int> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "DELETE FROM apex_webhook_deliveries WHERE status <> 'pending' AND created_at < @cutoff", ("@cutoff", cutoff.ToUnixTimeMilliseconds()));
+        await using var command = Db.Command(connection, null, "DELETE FROM apex_webhook_deliveries WHERE status <> 'pending' AND created_at < @cutoff", ("@cutoff", cutoff.ToUnixTimeMilliseconds()));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -299,7 +297,7 @@ public sealed class WebhookStore
 
     private static async Task<IReadOnlyList<WebhookSubscription>> ReadSubscriptionsAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, $"SELECT {SubscriptionColumns} FROM apex_webhook_subscriptions ORDER BY created_at, id");
+        await using var command = Db.Command(connection, transaction, $"SELECT {SubscriptionColumns} FROM apex_webhook_subscriptions ORDER BY created_at, id");
         var subscriptions = new List<WebhookSubscription>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -317,27 +315,5 @@ public sealed class WebhookStore
 
     private static DateTimeOffset? Time(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = _factory.CreateConnection() ?? throw new InvalidOperationException("The database provider made no connection.");
-        connection.ConnectionString = _connectionString;
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
-    }
+    private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => Db.OpenAsync(_factory, _connectionString, cancellationToken);
 }

@@ -28,7 +28,7 @@ public static class WebhookTargets
         IPAddress[] addresses;
         try
         {
-            addresses = IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(uri.IdnHost, cancellationToken);
+            addresses = await ResolveAsync(uri.IdnHost, cancellationToken);
         }
         catch (SocketException ex)
         {
@@ -39,6 +39,10 @@ public static class WebhookTargets
             : addresses.FirstOrDefault(a => !Allowed(a, allowLoopback)) is { } refused ? $"its host is {refused}, a loopback, link-local, unspecified or multicast address"
             : null;
     }
+
+    /// <summary>The addresses of a URL's host: the address itself when it is one (IPv6 in brackets or not), else its name's.</summary>
+    public static async Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken = default) =>
+        IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
 
     /// <summary>Whether a delivery may connect to <paramref name="address"/>.</summary>
     public static bool Allowed(IPAddress address, bool allowLoopback)

@@ -27,8 +27,10 @@ if (stream && 'EventSource' in window) {
       if (replacement) part.innerHTML = replacement.innerHTML;
     }
   };
-  const source = new EventSource(stream.dataset.liveStream);
-  for (const type of ['breakout', 'model_promoted', 'calibration_drift']) {
+  const url = new URL(stream.dataset.liveStream, window.location.href);
+  const source = new EventSource(url);
+  // The types the page asked the stream for (named events reach only their own listeners).
+  for (const type of url.searchParams.get('types').split(',')) {
     source.addEventListener(type, () => {
       // Events in a burst cost one fetch: the next one waits for the last.
       refreshing = (refreshing ?? Promise.resolve()).then(refresh).catch(() => {}).finally(() => { refreshing = null; });
